@@ -1,0 +1,172 @@
+/**
+ * The frame database and the free list. One record per physical page below ramPages says
+ * where that frame is (FrameState) and who owns it; the free list is a stack with O(1)
+ * removal of any frame (each free frame knows its position).
+ * Callers hold the free-list lock for every function that touches the stack; a frame's record
+ * is written only by whoever holds the lock of the place the frame is in.
+ */
+import { assert } from './assert.js';
+import {
+  FR,
+  FRAME_FIXED,
+  FRAME_WORDS,
+  FrameState,
+  type FrameStateValue,
+  H,
+  HOLE_END_PAGE,
+  HOLE_FIRST_PAGE,
+  type Layout,
+  PAGE_SIZE,
+} from './layout.js';
+
+export const frameState = (l: Layout, frame: number): number => l.frames[frame * FRAME_WORDS + FR.state]!;
+export const frameOwner = (l: Layout, frame: number): number => l.frames[frame * FRAME_WORDS + FR.owner]!;
+export const frameLockCount = (l: Layout, frame: number): number =>
+  l.frames[frame * FRAME_WORDS + FR.lockCount]!;
+export const frameFixed = (l: Layout, frame: number): boolean =>
+  (l.frames[frame * FRAME_WORDS + FR.flags]! & FRAME_FIXED) !== 0;
+export const isRamFrame = (l: Layout, frame: number): boolean =>
+  frame >= 0 && frame < l.options.ramPages && (frame < HOLE_FIRST_PAGE || frame >= HOLE_END_PAGE);
+
+/** Records where a frame is now. */
+export function setFrame(
+  l: Layout,
+  frame: number,
+  state: FrameStateValue,
+  owner: number,
+  where: number,
+): void {
+  assert(isRamFrame(l, frame), `setFrame: ${frame} is not a RAM frame`);
+  assert(state !== FrameState.FREE, 'setFrame: use pushFree to free a frame');
+  const base = frame * FRAME_WORDS;
+  l.frames[base + FR.state] = state;
+  l.frames[base + FR.owner] = owner;
+  l.frames[base + FR.where] = where;
+}
+
+export function setFrameFixed(l: Layout, frame: number, fixed: boolean): void {
+  const base = frame * FRAME_WORDS;
+  const flags = l.frames[base + FR.flags]!;
+  l.frames[base + FR.flags] = fixed ? flags | FRAME_FIXED : flags & ~FRAME_FIXED;
+}
+
+/** Adds one to a frame's lock count; remembers where it was locked when it goes 0 → 1. */
+export function lockFrame(l: Layout, frame: number, page: number, space: number): void {
+  const base = frame * FRAME_WORDS;
+  const count = l.frames[base + FR.lockCount]!;
+  assert(count >= 0, `lockFrame: frame ${frame} has a negative lock count`);
+  if (count === 0) {
+    l.frames[base + FR.lockedPage] = page;
+    l.frames[base + FR.lockedSpace] = space;
+  }
+  l.frames[base + FR.lockCount] = count + 1;
+}
+
+/** Takes one from a frame's lock count; false (and no change) if it is not locked. */
+export function unlockFrame(l: Layout, frame: number): boolean {
+  const base = frame * FRAME_WORDS;
+  const count = l.frames[base + FR.lockCount]!;
+  if (count <= 0) return false;
+  l.frames[base + FR.lockCount] = count - 1;
+  return true;
+}
+
+export const freeCount = (l: Layout): number => Atomics.load(l.header, H.freeCount);
+
+/** Puts a frame on the free list. Caller holds the free-list lock. */
+export function pushFree(l: Layout, frame: number): void {
+  assert(isRamFrame(l, frame), `pushFree: ${frame} is not a RAM frame`);
+  const base = frame * FRAME_WORDS;
+  assert(l.frames[base + FR.state] !== FrameState.FREE, `pushFree: frame ${frame} already free`);
+  const top = l.header[H.freeCount]!;
+  assert(top < l.options.ramPages, 'pushFree: free list overflow');
+  l.freeStack[top] = frame;
+  l.frames[base + FR.state] = FrameState.FREE;
+  l.frames[base + FR.owner] = -1;
+  l.frames[base + FR.flags] = 0;
+  l.frames[base + FR.lockCount] = 0;
+  l.frames[base + FR.where] = -1;
+  l.frames[base + FR.freePos] = top;
+  Atomics.store(l.header, H.freeCount, top + 1);
+}
+
+/** Takes a specific free frame off the free list. Caller holds the free-list lock. */
+export function removeFree(l: Layout, frame: number): void {
+  const base = frame * FRAME_WORDS;
+  assert(l.frames[base + FR.state] === FrameState.FREE, `removeFree: frame ${frame} not free`);
+  const position = l.frames[base + FR.freePos]!;
+  const last = l.header[H.freeCount]! - 1;
+  assert(l.freeStack[position] === frame, `removeFree: free list does not hold frame ${frame}`);
+  const moved = l.freeStack[last]!;
+  l.freeStack[position] = moved;
+  l.frames[moved * FRAME_WORDS + FR.freePos] = position;
+  l.frames[base + FR.state] = FrameState.BLOCK; // the caller's setFrame says where it goes
+  l.frames[base + FR.freePos] = -1;
+  Atomics.store(l.header, H.freeCount, last);
+}
+
+/** Pops any free frame, or -1 when the list is empty. Caller holds the free-list lock. */
+export function popFree(l: Layout): number {
+  const count = l.header[H.freeCount]!;
+  if (count === 0) return -1;
+  const frame = l.freeStack[count - 1]!;
+  removeFree(l, frame);
+  return frame;
+}
+
+/**
+ * Finds `count` free frames that are physically contiguous, start on a multiple of
+ * `alignPages`, and lie in [minPage, maxPage). Returns the first frame or -1. Caller holds
+ * the free-list lock; the frames stay on the list until removed.
+ */
+export function findContiguousFree(
+  l: Layout,
+  count: number,
+  alignPages: number,
+  minPage: number,
+  maxPage: number,
+): number {
+  assert(count > 0, 'findContiguousFree: count must be positive');
+  assert(alignPages > 0, 'findContiguousFree: alignment must be positive');
+  const end = Math.min(maxPage, l.options.ramPages);
+  let start = Math.ceil(Math.max(minPage, 0) / alignPages) * alignPages;
+  while (start + count <= end) {
+    let run = 0;
+    while (run < count && frameState(l, start + run) === FrameState.FREE) run++;
+    if (run === count) return start;
+    start = Math.ceil((start + run + 1) / alignPages) * alignPages;
+  }
+  return -1;
+}
+
+export function zeroFrame(l: Layout, frame: number): void {
+  l.ram.fill(0, frame * PAGE_SIZE, (frame + 1) * PAGE_SIZE);
+}
+
+export function copyFrame(l: Layout, from: number, to: number): void {
+  l.ram.copyWithin(to * PAGE_SIZE, from * PAGE_SIZE, (from + 1) * PAGE_SIZE);
+}
+
+/** Marks the adapter hole and puts every other frame on the free list (boot, one thread). */
+export function initFrames(l: Layout): void {
+  for (let frame = 0; frame < l.options.ramPages; frame++) {
+    const base = frame * FRAME_WORDS;
+    l.frames[base + FR.owner] = -1;
+    l.frames[base + FR.where] = -1;
+    l.frames[base + FR.freePos] = -1;
+    if (!isRamFrame(l, frame)) {
+      l.frames[base + FR.state] = FrameState.HOLE;
+      continue;
+    }
+    l.frames[base + FR.state] = FrameState.BLOCK; // pushFree asserts the frame is not free yet
+  }
+  for (let frame = l.options.ramPages - 1; frame >= 0; frame--) {
+    if (isRamFrame(l, frame)) pushFree(l, frame);
+  }
+  assert(freeCount(l) === ramFrameCount(l), 'initFrames: every RAM frame starts free');
+}
+
+export function ramFrameCount(l: Layout): number {
+  const hole = Math.max(0, Math.min(HOLE_END_PAGE, l.options.ramPages) - HOLE_FIRST_PAGE);
+  return l.options.ramPages - hole;
+}

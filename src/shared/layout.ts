@@ -1,0 +1,364 @@
+/**
+ * The shared memory map. Every region and every word of the SharedArrayBuffer is named here,
+ * and this is the only file that does offset arithmetic on the raw buffer or creates it.
+ *
+ *   header        HEADER_WORDS x i32     magic, version, options, phase, counters, V86 state
+ *   locks         lockCount x LOCK_WORDS  futex words with holder, epoch, rank and statistics
+ *   actors        actorMax x ACTOR_WORDS  one per device or VM context: reenter count, …
+ *   vms           vmMax x VM_WORDS        page-directory frame and handle of each VM
+ *   frames        ramPages x FRAME_WORDS  the frame database: state, owner, lock count, …
+ *   freeStack     ramPages x i32          free frames; header.freeCount is the top
+ *   blocks        blockMax x BLOCK_WORDS  memory blocks: allocations, regions, mappings
+ *   blockHash     blockHashSize x i32     (space, base page) → block index + 1, open addressing
+ *   regions       REGION_MAX x i32        block indexes of free physical regions
+ *   instances     INSTANCE_MAX x 2 i32    instance data ranges (linear address, size)
+ *   callbacks     CALLBACK_MAX x 4 i32    free-physical-region callbacks (actor, local id)
+ *   linearBits    bit per linear page     taken linear pages: shared+system arenas, then a
+ *                                         private window per VM (linear.ts)
+ *   deviceMemory  DEVICE_PAGES x 4 KiB    bytes of device memory above RAM
+ *   ram           ramPages x 4 KiB        bytes of physical memory; PTEs live here too
+ *
+ * It is not a place for policy: which lock guards what is lock.ts, what a PTE means is pte.ts.
+ */
+import { assert } from './assert.js';
+import { type MachineOptions, resolveOptions } from './config.js';
+
+export const MAGIC = 0x564d4d53; // 'VMMS'
+export const LAYOUT_VERSION = 1;
+export const PAGE_SIZE = 4096;
+export const PTES_PER_TABLE = 1024;
+
+/** Header words. */
+export const H = {
+  magic: 0,
+  version: 1,
+  ramPages: 2,
+  vmMax: 3,
+  blockMax: 4,
+  actorMax: 5,
+  vmV86Pages: 6,
+  locking: 7,
+  lockWaitMsMax: 8,
+  phase: 9,
+  ticket: 10,
+  freeCount: 11,
+  nulFrame: 12,
+  firstV86Page: 13,
+  gvdaNextByte: 14,
+  tempV86Address: 15,
+  tempV86Bytes: 16,
+  initCompleteDone: 17,
+  calbkRotation: 18,
+  calbkCount: 19,
+  instanceCount: 20,
+  snapshotBlock: 21,
+  interruptViolations: 22,
+  linearHintShared: 23,
+  linearHintSystem: 24,
+  regionCount: 25,
+  callbackPending: 26,
+  callbackPendingRequest: 27,
+  blockCount: 28,
+  actorCount: 29,
+  lockTimeouts: 30,
+  blockHint: 31,
+} as const;
+export const HEADER_WORDS = 64;
+
+/** Lock words (lock.ts is their only user). */
+export const LK = {
+  state: 0, // 0 free, else holder actor id + 1
+  waiters: 1,
+  epoch: 2,
+  rank: 3,
+  acquisitions: 4,
+  contended: 5,
+  waits: 6,
+  waitUsTotal: 7,
+} as const;
+export const LOCK_WORDS = 8;
+
+/** Actor (context) words. */
+export const AC = {
+  state: 0, // ACTOR_FREE / ACTOR_LIVE / ACTOR_DEAD
+  kind: 1, // ACTOR_DEVICE / ACTOR_VM / ACTOR_HOST
+  vm: 2,
+  initOrder: 3,
+  reenterCount: 4,
+  flags: 5, // ACTOR_GOT_INIT_COMPLETE, ACTOR_DROPPED
+  lastService: 6,
+  violations: 7,
+  heldFrames: 8,
+  calls: 9,
+} as const;
+export const ACTOR_WORDS = 16;
+export const ACTOR_FREE = 0;
+export const ACTOR_LIVE = 1;
+export const ACTOR_DEAD = 2;
+export const ACTOR_DEVICE = 1;
+export const ACTOR_VM = 2;
+export const ACTOR_HOST = 3;
+export const ACTOR_GOT_INIT_COMPLETE = 1;
+export const ACTOR_DROPPED = 2;
+
+/** VM words. */
+export const VM = {
+  state: 0, // 0 free, 1 live, 2 being created, 3 being destroyed
+  pageDirFrame: 1,
+  handle: 2,
+  privateHint: 3,
+} as const;
+export const VM_WORDS = 8;
+export const VM_FREE = 0;
+export const VM_LIVE = 1;
+
+/** Frame-database words, one record per physical page below ramPages. */
+export const FR = {
+  state: 0,
+  flags: 1, // FRAME_FIXED
+  owner: 2, // block index, VM id or actor id, by state
+  lockCount: 3,
+  lockedPage: 4, // linear page where the lock count went 0 → 1
+  lockedSpace: 5, // address space of lockedPage (-1 common, else VM id)
+  where: 6, // linear page it is mapped at, or was taken from (HELD)
+  freePos: 7, // index in freeStack while FREE
+} as const;
+export const FRAME_WORDS = 8;
+
+export const FrameState = {
+  FREE: 0,
+  BLOCK: 1, // a page of a memory block
+  PAGE_TABLE: 2, // a page table or page directory
+  REGION: 3, // a present page of a free physical region
+  NUL: 4, // the system nul page
+  HELD: 5, // taken out of a region by an _XchgFreePhysReg caller, accounted to it
+  HOLE: 6, // not RAM: the adapter hole 0A0000h–0FFFFFh
+} as const;
+export type FrameStateValue = (typeof FrameState)[keyof typeof FrameState];
+export const FRAME_FIXED = 1;
+
+/** Block words. */
+export const BK = {
+  state: 0, // 0 free slot, 1 live
+  basePage: 1,
+  pageCount: 2,
+  pType: 3,
+  vm: 4, // owner VM id, -1 none
+  flags: 5, // allocation flags as given
+  kind: 6,
+  space: 7, // -1 common (shared/system arena), else VM id (private/DOS arena)
+  refCount: 8,
+  physPage: 9, // first physical page of a physical mapping
+  actor: 10, // allocating actor
+  perms: 11, // PTE permission bits the block's pages get (P_WRITE | P_USER | type)
+  committed: 12, // pages committed (sparse blocks)
+} as const;
+export const BLOCK_WORDS = 16;
+
+export const BlockKind = {
+  ALLOCATION: 1, // _PageAllocate
+  REGION: 2, // _PageAllocate(PageMapFreePhysReg)
+  RESERVED: 3, // _PageReserve (committed page by page)
+  V86: 4, // a VM's V86 memory
+  PHYS_MAP: 5, // _MapPhysToLinear alias
+  DPMI_MEMORY: 6, // Int 31h 0501h
+  DPMI_MAPPING: 7, // Int 31h 0800h
+  SNAPSHOT: 8, // instance data snapshot taken after Init_Complete
+  NUL: 9, // the nul page handle
+  GLOBAL_ALIAS: 10, // _LinPageLock(PAGEMAPGLOBAL)
+} as const;
+export type BlockKindValue = (typeof BlockKind)[keyof typeof BlockKind];
+
+export const REGION_MAX = 64;
+/** Linear pages the bitmap covers: the shared and system arenas, and a private window. */
+export const COMMON_LINEAR_FIRST_PAGE = 0x80000;
+export const COMMON_LINEAR_END_PAGE = 0xffc00;
+export const COMMON_BIT_WORDS = (COMMON_LINEAR_END_PAGE - COMMON_LINEAR_FIRST_PAGE) / 32;
+export const PRIVATE_LINEAR_FIRST_PAGE = 0x400;
+export const PRIVATE_WINDOW_PAGES = 0x4000; // 64 MiB of each VM's private arena
+export const PRIVATE_BIT_WORDS = PRIVATE_WINDOW_PAGES / 32;
+export const INSTANCE_MAX = 64;
+export const CALLBACK_MAX = 32;
+export const CALLBACK_WORDS = 4;
+
+/** Device memory that is not RAM, above the top of RAM. VGA lives in the adapter hole. */
+export const DEVICE_WINDOWS = [
+  { name: 'coprocessor', physPage: 0xc0000, pageCount: 16 },
+  { name: 'frame buffer', physPage: 0xe0000, pageCount: 1024 },
+] as const;
+export const VGA_FIRST_PAGE = 0xa0;
+export const VGA_END_PAGE = 0xc0;
+export const HOLE_FIRST_PAGE = 0xa0;
+export const HOLE_END_PAGE = 0x100;
+const DEVICE_PAGES = DEVICE_WINDOWS.reduce((sum, w) => sum + w.pageCount, 0);
+
+interface Region {
+  name: string;
+  offset: number;
+  bytes: number;
+  align: number;
+}
+
+/** Byte offsets of every region, derived from the options. */
+export function computeRegions(o: MachineOptions): Region[] {
+  const blockHashSize = hashSizeFor(o.blockMax);
+  const lockCount = lockCountFor(o.vmMax);
+  const sizes: [string, number, number][] = [
+    ['header', HEADER_WORDS * 4, 8],
+    ['locks', lockCount * LOCK_WORDS * 4, 8],
+    ['actors', o.actorMax * ACTOR_WORDS * 4, 8],
+    ['vms', o.vmMax * VM_WORDS * 4, 8],
+    ['frames', o.ramPages * FRAME_WORDS * 4, 8],
+    ['freeStack', o.ramPages * 4, 8],
+    ['blocks', o.blockMax * BLOCK_WORDS * 4, 8],
+    ['blockHash', blockHashSize * 4, 8],
+    ['regions', REGION_MAX * 4, 8],
+    ['instances', INSTANCE_MAX * 2 * 4, 8],
+    ['callbacks', CALLBACK_MAX * CALLBACK_WORDS * 4, 8],
+    ['linearBits', (COMMON_BIT_WORDS + o.vmMax * PRIVATE_BIT_WORDS) * 4, 8],
+    ['deviceMemory', DEVICE_PAGES * PAGE_SIZE, PAGE_SIZE],
+    ['ram', o.ramPages * PAGE_SIZE, PAGE_SIZE],
+  ];
+  const regions: Region[] = [];
+  let offset = 0;
+  for (const [name, bytes, align] of sizes) {
+    offset = Math.ceil(offset / align) * align;
+    regions.push({ name, offset, bytes, align });
+    offset += bytes;
+  }
+  return regions;
+}
+
+export function hashSizeFor(blockMax: number): number {
+  let size = 1;
+  while (size < blockMax * 2) size *= 2;
+  return size;
+}
+
+/** Lock ids: the fixed locks, then one per common page table (PDE 512–1023), one per VM. */
+export const LOCK_GLOBAL = 0;
+export const LOCK_VM_TABLE = 1;
+export const LOCK_BLOCKS = 2;
+export const LOCK_FREE_LIST = 3;
+export const LOCK_MISC = 4;
+export const LOCK_COMMON_FIRST = 8;
+export const COMMON_PDE_FIRST = 512;
+export const COMMON_PDE_COUNT = 512;
+export const LOCK_VM_FIRST = LOCK_COMMON_FIRST + COMMON_PDE_COUNT;
+export function lockCountFor(vmMax: number): number {
+  return LOCK_VM_FIRST + vmMax;
+}
+
+function assertRegions(regions: Region[], total: number): void {
+  let end = 0;
+  for (const r of regions) {
+    assert(r.offset % r.align === 0, `layout: ${r.name} is not ${r.align}-aligned`);
+    assert(r.offset >= end, `layout: ${r.name} overlaps the region before it`);
+    end = r.offset + r.bytes;
+  }
+  assert(end === total, 'layout: regions do not add up to the buffer length');
+}
+
+/** The typed views over one machine's buffer. Built on every thread that attaches. */
+export class Layout {
+  readonly sab: SharedArrayBuffer;
+  readonly options: MachineOptions;
+  readonly header: Int32Array;
+  readonly locks: Int32Array;
+  readonly actors: Int32Array;
+  readonly vms: Int32Array;
+  readonly frames: Int32Array;
+  readonly freeStack: Int32Array;
+  readonly blocks: Int32Array;
+  readonly blockHash: Int32Array;
+  readonly regions: Int32Array;
+  readonly instances: Int32Array;
+  readonly callbacks: Int32Array;
+  readonly linearBits: Int32Array;
+  readonly deviceMemory: Uint8Array;
+  readonly ram: Uint8Array;
+  /** PTEs and PDEs: 32-bit words over the same bytes as `ram`. */
+  readonly ramWords: Uint32Array;
+  readonly lockCount: number;
+  readonly blockHashSize: number;
+
+  private constructor(sab: SharedArrayBuffer, options: MachineOptions) {
+    this.sab = sab;
+    this.options = options;
+    const regions = computeRegions(options);
+    const total = regions.at(-1)!.offset + regions.at(-1)!.bytes;
+    assert(sab.byteLength === total, 'layout: buffer length does not match the options');
+    assertRegions(regions, total);
+    const at = (name: string): Region => regions.find((r) => r.name === name)!;
+    const i32 = (name: string): Int32Array => new Int32Array(sab, at(name).offset, at(name).bytes / 4);
+    this.header = i32('header');
+    this.locks = i32('locks');
+    this.actors = i32('actors');
+    this.vms = i32('vms');
+    this.frames = i32('frames');
+    this.freeStack = i32('freeStack');
+    this.blocks = i32('blocks');
+    this.blockHash = i32('blockHash');
+    this.regions = i32('regions');
+    this.instances = i32('instances');
+    this.callbacks = i32('callbacks');
+    this.linearBits = i32('linearBits');
+    this.deviceMemory = new Uint8Array(sab, at('deviceMemory').offset, at('deviceMemory').bytes);
+    this.ram = new Uint8Array(sab, at('ram').offset, at('ram').bytes);
+    this.ramWords = new Uint32Array(sab, at('ram').offset, at('ram').bytes / 4);
+    this.lockCount = lockCountFor(options.vmMax);
+    this.blockHashSize = hashSizeFor(options.blockMax);
+  }
+
+  /** A fresh, zeroed buffer for these options, with the header written. */
+  static create(options: Partial<MachineOptions> = {}): Layout {
+    const resolved = resolveOptions(options);
+    const regions = computeRegions(resolved);
+    const total = regions.at(-1)!.offset + regions.at(-1)!.bytes;
+    const layout = new Layout(new SharedArrayBuffer(total), resolved);
+    const h = layout.header;
+    h[H.magic] = MAGIC;
+    h[H.version] = LAYOUT_VERSION;
+    h[H.ramPages] = resolved.ramPages;
+    h[H.vmMax] = resolved.vmMax;
+    h[H.blockMax] = resolved.blockMax;
+    h[H.actorMax] = resolved.actorMax;
+    h[H.vmV86Pages] = resolved.vmV86Pages;
+    h[H.locking] = resolved.locking === 'global' ? 0 : 1;
+    h[H.lockWaitMsMax] = resolved.lockWaitMsMax;
+    return layout;
+  }
+
+  /** Views over a buffer another thread created; checks magic and version first. */
+  static attach(sab: SharedArrayBuffer): Layout {
+    assert(sab.byteLength >= HEADER_WORDS * 4, 'layout: buffer too small to be a machine');
+    const h = new Int32Array(sab, 0, HEADER_WORDS);
+    assert(h[H.magic] === MAGIC, 'layout: buffer is not a vmmsim machine (bad magic)');
+    assert(h[H.version] === LAYOUT_VERSION, 'layout: buffer has another layout version');
+    const options: MachineOptions = {
+      ramPages: h[H.ramPages]!,
+      vmMax: h[H.vmMax]!,
+      blockMax: h[H.blockMax]!,
+      actorMax: h[H.actorMax]!,
+      vmV86Pages: h[H.vmV86Pages]!,
+      locking: h[H.locking] === 0 ? 'global' : 'fine',
+      lockWaitMsMax: h[H.lockWaitMsMax]!,
+    };
+    return new Layout(sab, options);
+  }
+
+  /** Byte offset in `ram` or `deviceMemory` of a physical page, or undefined if none. */
+  physicalBytes(physPage: number): { bytes: Uint8Array; offset: number } | undefined {
+    if (physPage >= 0 && physPage < this.options.ramPages) {
+      return { bytes: this.ram, offset: physPage * PAGE_SIZE };
+    }
+    let base = 0;
+    for (const w of DEVICE_WINDOWS) {
+      if (physPage >= w.physPage && physPage < w.physPage + w.pageCount) {
+        return { bytes: this.deviceMemory, offset: (base + physPage - w.physPage) * PAGE_SIZE };
+      }
+      base += w.pageCount;
+    }
+    return undefined;
+  }
+}

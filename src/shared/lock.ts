@@ -1,0 +1,209 @@
+/**
+ * Futex-style locks on words of the SharedArrayBuffer. This is the only file that calls
+ * Atomics on lock words. A lock word is 0 when free and holder actor id + 1 when held; every
+ * lock has a fixed rank, every wait has a bound, and the locking policy decides which word a
+ * logical lock uses (`global`: all of them share one).
+ * It is not a scheduler: fairness comes from the OS futex queue, not from here.
+ */
+import { isMainThread } from 'node:worker_threads';
+import { assert } from './assert.js';
+import {
+  COMMON_PDE_FIRST,
+  LK,
+  LOCK_BLOCKS,
+  LOCK_COMMON_FIRST,
+  LOCK_FREE_LIST,
+  LOCK_GLOBAL,
+  LOCK_MISC,
+  LOCK_VM_FIRST,
+  LOCK_VM_TABLE,
+  LOCK_WORDS,
+  H,
+  type Layout,
+} from './layout.js';
+
+/**
+ * Lock order, lowest first: MISC, the common page tables by PDE index, VM spaces by VM id,
+ * the VM table, the block table, the free list. A service takes locks in rising rank and
+ * releases them all at its end; callbacks and notifications run after the release.
+ */
+export function lockRank(lockId: number): number {
+  if (lockId === LOCK_GLOBAL) return 0;
+  if (lockId === LOCK_MISC) return 1;
+  if (lockId >= LOCK_COMMON_FIRST && lockId < LOCK_VM_FIRST) return 10 + lockId;
+  if (lockId >= LOCK_VM_FIRST) return 10_000 + lockId;
+  if (lockId === LOCK_VM_TABLE) return 20_000;
+  if (lockId === LOCK_BLOCKS) return 30_000;
+  assert(lockId === LOCK_FREE_LIST, `lockRank: unknown lock ${lockId}`);
+  return 40_000;
+}
+
+export function lockName(lockId: number): string {
+  if (lockId === LOCK_GLOBAL) return 'global VMM lock';
+  if (lockId === LOCK_MISC) return 'V86 data area lock';
+  if (lockId === LOCK_VM_TABLE) return 'VM table lock';
+  if (lockId === LOCK_BLOCKS) return 'block table lock';
+  if (lockId === LOCK_FREE_LIST) return 'free list lock';
+  if (lockId >= LOCK_VM_FIRST) return `VM ${lockId - LOCK_VM_FIRST} space lock`;
+  const pde = lockId - LOCK_COMMON_FIRST + COMMON_PDE_FIRST;
+  return `page table lock (PDE ${pde.toString(16)}h)`;
+}
+
+/** Thrown when a wait passes its bound: a liveness failure, never retried. */
+export class LockTimeoutError extends Error {
+  override name = 'LockTimeoutError';
+  constructor(
+    readonly lockId: number,
+    readonly holderActor: number,
+    readonly waitedMs: number,
+  ) {
+    super(
+      `lock wait bound passed: ${lockName(lockId)} held by actor ${holderActor} ` +
+        `for more than ${waitedMs} ms`,
+    );
+  }
+}
+
+const SPIN_TRIES = 64;
+
+/**
+ * One actor's view of the locks. Not shared between actors: it keeps the stack of held
+ * locks used for the rank check and this actor's own acquisition count.
+ */
+export class Locker {
+  private readonly words: Int32Array;
+  private readonly global: boolean;
+  private readonly held: number[] = [];
+  private depthGlobal = 0;
+  private readonly me: number;
+  acquisitions = 0;
+
+  constructor(
+    private readonly layout: Layout,
+    actorId: number,
+  ) {
+    this.words = layout.locks;
+    this.global = layout.options.locking === 'global';
+    this.me = actorId + 1;
+  }
+
+  /** Takes `lockId` (through the policy), waiting at most lockWaitMsMax. */
+  acquire(lockId: number): void {
+    if (this.global) {
+      this.depthGlobal += 1;
+      if (this.depthGlobal > 1) return;
+      lockId = LOCK_GLOBAL;
+    } else {
+      const top = this.held.at(-1);
+      assert(
+        top === undefined || lockRank(top) < lockRank(lockId),
+        `lock order: ${lockName(lockId)} taken while holding ${lockName(top ?? 0)}`,
+      );
+      this.held.push(lockId);
+    }
+    const index = lockId * LOCK_WORDS + LK.state;
+    this.acquisitions += 1;
+    if (Atomics.compareExchange(this.words, index, 0, this.me) !== 0) this.acquireSlow(lockId);
+    const epoch = lockId * LOCK_WORDS + LK.epoch;
+    this.words[epoch] = (this.words[epoch]! + 1) | 0; // we hold the lock: a plain write is safe
+  }
+
+  /** Releases `lockId`; locks must be released in the reverse order of acquisition. */
+  release(lockId: number): void {
+    if (this.global) {
+      assert(this.depthGlobal > 0, 'release: global lock not held');
+      this.depthGlobal -= 1;
+      if (this.depthGlobal > 0) return;
+      lockId = LOCK_GLOBAL;
+    } else {
+      const top = this.held.pop();
+      assert(top === lockId, `release: ${lockName(lockId)} is not the last lock taken`);
+    }
+    const base = lockId * LOCK_WORDS;
+    // Store 0 before reading the waiter count: a waiter increments the count before it
+    // re-checks the word, so either it sees 0 and does not sleep, or we see it and wake it.
+    const previous = Atomics.exchange(this.words, base + LK.state, 0);
+    assert(previous === this.me, `release: ${lockName(lockId)} not held by this actor`);
+    if (Atomics.load(this.words, base + LK.waiters) > 0) Atomics.notify(this.words, base, 1);
+  }
+
+  holding(lockId: number): boolean {
+    const id = this.global ? LOCK_GLOBAL : lockId;
+    return Atomics.load(this.words, id * LOCK_WORDS + LK.state) === this.me;
+  }
+
+  heldCount(): number {
+    return this.global ? this.depthGlobal : this.held.length;
+  }
+
+  private acquireSlow(lockId: number): void {
+    const base = lockId * LOCK_WORDS;
+    const index = base + LK.state;
+    for (let i = 0; i < SPIN_TRIES; i++) {
+      if (Atomics.compareExchange(this.words, index, 0, this.me) === 0) return;
+    }
+    Atomics.add(this.words, base + LK.contended, 1);
+    const boundMs = this.layout.options.lockWaitMsMax;
+    const start = performance.now();
+    for (;;) {
+      const holder = Atomics.compareExchange(this.words, index, 0, this.me);
+      if (holder === 0) break;
+      assert(holder !== this.me, `acquire: ${lockName(lockId)} already held by this actor`);
+      const waitedMs = performance.now() - start;
+      if (waitedMs > boundMs) {
+        Atomics.add(this.layout.header, H.lockTimeouts, 1);
+        throw new LockTimeoutError(lockId, holder - 1, boundMs);
+      }
+      this.sleep(base, holder, boundMs - waitedMs);
+    }
+    const waitedUs = Math.round((performance.now() - start) * 1000);
+    Atomics.add(this.words, base + LK.waitUsTotal, waitedUs);
+  }
+
+  /** Sleeps until the word changes from `holder`, or `remainingMs` passes. */
+  private sleep(base: number, holder: number, remainingMs: number): void {
+    if (isMainThread) return; // the main thread never blocks in Atomics.wait: it spins
+    Atomics.add(this.words, base + LK.waiters, 1);
+    Atomics.add(this.words, base + LK.waits, 1);
+    // Safe against a lost wake-up: wait() sleeps only while the word still holds `holder`,
+    // and release() stores 0 before it reads the waiter count incremented above.
+    Atomics.wait(this.words, base + LK.state, holder, Math.min(remainingMs, 50));
+    Atomics.sub(this.words, base + LK.waiters, 1);
+  }
+}
+
+/** Statistics of every lock word, for reports and benchmarks. */
+export function lockStats(layout: Layout): {
+  lockId: number;
+  name: string;
+  contended: number;
+  waits: number;
+  waitUsTotal: number;
+  epoch: number;
+}[] {
+  const stats = [];
+  for (let lockId = 0; lockId < layout.lockCount; lockId++) {
+    const base = lockId * LOCK_WORDS;
+    const epoch = Atomics.load(layout.locks, base + LK.epoch);
+    if (epoch === 0) continue;
+    stats.push({
+      lockId,
+      name: lockName(lockId),
+      contended: Atomics.load(layout.locks, base + LK.contended),
+      waits: Atomics.load(layout.locks, base + LK.waits),
+      waitUsTotal: Atomics.load(layout.locks, base + LK.waitUsTotal),
+      epoch,
+    });
+  }
+  return stats;
+}
+
+/** Actor ids of the holders of every lock held right now (quiescent points expect none). */
+export function heldLocks(layout: Layout): { lockId: number; holderActor: number }[] {
+  const held = [];
+  for (let lockId = 0; lockId < layout.lockCount; lockId++) {
+    const holder = Atomics.load(layout.locks, lockId * LOCK_WORDS + LK.state);
+    if (holder !== 0) held.push({ lockId, holderActor: holder - 1 });
+  }
+  return held;
+}
