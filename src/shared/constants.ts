@@ -24,6 +24,7 @@ export const PagePDPClearBase = 0x00008000;
 export const PageDiscard = 0x00010000;
 export const PagePDPQueryDirty = 0x00020000;
 export const PageMapFreePhysReg = 0x00040000;
+export const PAGELOCKEDIFDP = PageLockedIfDP; // the Win95 spelling
 export const PAGEPHYSONLY = 0x04000000;
 export const PAGENOMOVE = 0x10000000;
 export const PAGEMAPGLOBAL = 0x40000000;

@@ -62,6 +62,7 @@ export const H = {
   actorCount: 29,
   lockTimeouts: 30,
   blockHint: 31,
+  nulPage: 32,
 } as const;
 export const HEADER_WORDS = 64;
 

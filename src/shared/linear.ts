@@ -6,7 +6,6 @@
 import { assert } from './assert.js';
 import {
   COMMON_BIT_WORDS,
-  COMMON_LINEAR_END_PAGE,
   COMMON_LINEAR_FIRST_PAGE,
   H,
   type Layout,

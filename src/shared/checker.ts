@@ -1,0 +1,192 @@
+/**
+ * The invariant checker of DESIGN.md §6: reads the whole machine and lists what is wrong.
+ * Run it only at quiescent points (no service in flight on any thread): it takes no locks.
+ * It never repairs anything.
+ */
+import { BLOCK_LIVE, blockState, blockWord } from './blocks.js';
+import { P_PCD } from './constants.js';
+import { frameFixed, isRamFrame } from './frames.js';
+import {
+  AC, ACTOR_LIVE, ACTOR_WORDS, BK, BlockKind, FR, FRAME_WORDS, FrameState, H, type Layout,
+  PTES_PER_TABLE, VM, VM_LIVE, VM_WORDS,
+} from './layout.js';
+import { heldLocks, lockName } from './lock.js';
+import { pageDirOf, pteIndex, SYSTEM_VM } from './page_table.js';
+import { pteFrame, ptePresent } from './pte.js';
+
+export type ViolationKind =
+  | 'lock-held' | 'lost-frame' | 'doubled-frame' | 'pte-free-frame' | 'pcd-missing'
+  | 'locked-page-moved' | 'negative-lock-count' | 'fixed-page-left' | 'free-list'
+  | 'interrupt-time' | 'data';
+
+export interface Violation {
+  kind: ViolationKind;
+  message: string;
+  frame?: number;
+  page?: number;
+  actor?: number;
+  block?: number;
+}
+
+export interface CheckOptions {
+  /** End of run: a frame still held out by an _XchgFreePhysReg caller is lost. */
+  final?: boolean;
+  /** Only the lock check (phase boundaries). */
+  locksOnly?: boolean;
+}
+
+const CLAIMING_KINDS: number[] = [
+  BlockKind.ALLOCATION, BlockKind.REGION, BlockKind.RESERVED, BlockKind.V86,
+  BlockKind.DPMI_MEMORY, BlockKind.SNAPSHOT, BlockKind.NUL,
+];
+
+const hex = (n: number): string => `${n.toString(16).toUpperCase()}h`;
+
+export function check(l: Layout, options: CheckOptions = {}): Violation[] {
+  const out: Violation[] = [];
+  for (const { lockId, holderActor } of heldLocks(l)) {
+    out.push({ kind: 'lock-held', message: `${lockName(lockId)} held by actor ${holderActor}`, actor: holderActor });
+  }
+  if (options.locksOnly) return out;
+  checkFreeList(l, out);
+  const claims = checkBlocks(l, out);
+  checkFrames(l, claims, options, out);
+  checkAllPtes(l, out);
+  return out;
+}
+
+function checkFreeList(l: Layout, out: Violation[]): void {
+  const count = l.header[H.freeCount]!;
+  let freeStates = 0;
+  for (let frame = 0; frame < l.options.ramPages; frame++) {
+    if (l.frames[frame * FRAME_WORDS + FR.state] === FrameState.FREE) freeStates++;
+  }
+  for (let i = 0; i < count; i++) {
+    const frame = l.freeStack[i]!;
+    const state = l.frames[frame * FRAME_WORDS + FR.state];
+    if (state !== FrameState.FREE || l.frames[frame * FRAME_WORDS + FR.freePos] !== i) {
+      out.push({ kind: 'doubled-frame', message: `frame ${hex(frame)} is on the free list but in state ${state}`, frame });
+    }
+  }
+  if (freeStates !== count) {
+    out.push({ kind: 'free-list', message: `${freeStates} frames are free but the free list holds ${count}` });
+  }
+}
+
+/** Walks every frame-owning block's own pages; returns how often each frame is claimed. */
+function checkBlocks(l: Layout, out: Violation[]): Int32Array {
+  const claims = new Int32Array(l.options.ramPages);
+  for (let block = 0; block < l.options.blockMax; block++) {
+    if (blockState(l, block) !== BLOCK_LIVE) continue;
+    const kind = blockWord(l, block, BK.kind);
+    if (!CLAIMING_KINDS.includes(kind)) continue;
+    const space = blockWord(l, block, BK.space);
+    const vm = space < 0 ? SYSTEM_VM : space;
+    const base = blockWord(l, block, BK.basePage);
+    for (let page = base; page < base + blockWord(l, block, BK.pageCount); page++) {
+      const index = pteIndex(l, vm, page);
+      const pte = index < 0 ? 0 : l.ramWords[index]!;
+      const frame = pteFrame(pte);
+      if (!ptePresent(pte) || !isRamFrame(l, frame)) continue;
+      const state = l.frames[frame * FRAME_WORDS + FR.state]!;
+      const owner = l.frames[frame * FRAME_WORDS + FR.owner]!;
+      const own = owner === block && (state === FrameState.BLOCK || state === FrameState.REGION);
+      if (own || (kind === BlockKind.NUL && state === FrameState.NUL)) claims[frame]! += 1;
+      else if (kind !== BlockKind.V86 && state !== FrameState.FREE) {
+        out.push({
+          kind: 'doubled-frame', frame, page, block,
+          message: `frame ${hex(frame)} is mapped at page ${hex(page)} of block ${block} but belongs to ${owner} (state ${state})`,
+        });
+      }
+    }
+  }
+  return claims;
+}
+
+function checkFrames(l: Layout, claims: Int32Array, options: CheckOptions, out: Violation[]): void {
+  for (let frame = 0; frame < l.options.ramPages; frame++) {
+    if (!isRamFrame(l, frame)) continue;
+    const base = frame * FRAME_WORDS;
+    const state = l.frames[base + FR.state]!;
+    const owner = l.frames[base + FR.owner]!;
+    const where = l.frames[base + FR.where]!;
+    const lockCount = l.frames[base + FR.lockCount]!;
+    if (state === FrameState.BLOCK || state === FrameState.REGION || state === FrameState.NUL) {
+      const n = claims[frame]!;
+      if (n === 0) out.push({ kind: 'lost-frame', frame, block: owner, message: `frame ${hex(frame)} of block ${owner} is mapped by no page of it` });
+      if (n > 1) out.push({ kind: 'doubled-frame', frame, block: owner, message: `frame ${hex(frame)} is mapped ${n} times by block ${owner}` });
+    }
+    if (state === FrameState.HELD) checkHeld(l, frame, owner, where, options, out);
+    if (state === FrameState.PAGE_TABLE && !pageTableReachable(l, frame, owner, where)) {
+      out.push({ kind: 'lost-frame', frame, message: `page-table frame ${hex(frame)} is referenced by no directory` });
+    }
+    if (lockCount < 0) out.push({ kind: 'negative-lock-count', frame, message: `frame ${hex(frame)} has lock count ${lockCount}` });
+    if (lockCount > 0) checkLocked(l, frame, out);
+    if (frameFixed(l, frame) && state !== FrameState.REGION && state !== FrameState.BLOCK) {
+      out.push({ kind: 'fixed-page-left', frame, page: where, message: `PageFixed frame ${hex(frame)} left its block (state ${state})` });
+    }
+  }
+}
+
+function checkHeld(l: Layout, frame: number, actor: number, page: number, options: CheckOptions, out: Violation[]): void {
+  const live = Atomics.load(l.actors, actor * ACTOR_WORDS + AC.state) === ACTOR_LIVE;
+  if (live && !options.final) return;
+  out.push({
+    kind: 'lost-frame', frame, page, actor,
+    message: `frame ${hex(frame)} taken from page ${hex(page)} by actor ${actor} with _XchgFreePhysReg was never put back`,
+  });
+}
+
+function pageTableReachable(l: Layout, frame: number, owner: number, pde: number): boolean {
+  const vm = owner < 0 ? SYSTEM_VM : owner;
+  if (Atomics.load(l.vms, vm * VM_WORDS + VM.state) === 0) return false;
+  if (pde < 0) return pageDirOf(l, vm) === frame;
+  const entry = l.ramWords[pageDirOf(l, vm) * PTES_PER_TABLE + pde]!;
+  return ptePresent(entry) && pteFrame(entry) === frame;
+}
+
+function checkLocked(l: Layout, frame: number, out: Violation[]): void {
+  const page = l.frames[frame * FRAME_WORDS + FR.lockedPage]!;
+  const space = l.frames[frame * FRAME_WORDS + FR.lockedSpace]!;
+  const vm = space < 0 ? SYSTEM_VM : space;
+  const vmLive = Atomics.load(l.vms, vm * VM_WORDS + VM.state) === VM_LIVE;
+  const index = vmLive ? pteIndex(l, vm, page) : -1;
+  const pte = index < 0 ? 0 : l.ramWords[index]!;
+  if (ptePresent(pte) && pteFrame(pte) === frame) return;
+  const now = ptePresent(pte) ? `frame ${hex(pteFrame(pte))}` : 'not present';
+  out.push({
+    kind: 'locked-page-moved', frame, page,
+    message: `locked page ${hex(page)} moved while locked: it was frame ${hex(frame)}, now ${now}`,
+  });
+}
+
+/** Every present PTE of every VM: never a free frame; PCD on memory that is not RAM. */
+function checkAllPtes(l: Layout, out: Violation[]): void {
+  const seen = new Set<number>();
+  for (let vm = 0; vm < l.options.vmMax; vm++) {
+    if (Atomics.load(l.vms, vm * VM_WORDS + VM.state) !== VM_LIVE) continue;
+    const dir = pageDirOf(l, vm) * PTES_PER_TABLE;
+    for (let pde = 0; pde < PTES_PER_TABLE; pde++) {
+      const entry = l.ramWords[dir + pde]!;
+      if (!ptePresent(entry) || seen.has(pteFrame(entry))) continue;
+      seen.add(pteFrame(entry));
+      checkTable(l, pteFrame(entry), pde, out);
+    }
+  }
+}
+
+function checkTable(l: Layout, table: number, pde: number, out: Violation[]): void {
+  for (let i = 0; i < PTES_PER_TABLE; i++) {
+    const pte = l.ramWords[table * PTES_PER_TABLE + i]!;
+    if (!ptePresent(pte)) continue;
+    const frame = pteFrame(pte);
+    const page = pde * PTES_PER_TABLE + i;
+    if (!isRamFrame(l, frame)) {
+      if ((pte & P_PCD) === 0) out.push({ kind: 'pcd-missing', page, message: `page ${hex(page)} maps device memory ${hex(frame * 4096)} without PCD` });
+      continue;
+    }
+    if (l.frames[frame * FRAME_WORDS + FR.state] === FrameState.FREE) {
+      out.push({ kind: 'pte-free-frame', frame, page, message: `page ${hex(page)} maps frame ${hex(frame)}, which is free` });
+    }
+  }
+}

@@ -1,0 +1,332 @@
+/**
+ * The kernel: one simulated machine on one SharedArrayBuffer, and the contexts (devices,
+ * VMs) that call its services on this thread. createKernel boots a fresh machine;
+ * attachKernel gives another thread (a worker) its own Kernel over the same buffer.
+ * It sends control messages in DDK order for in-process use; the multi-threaded coordinator
+ * is src/main, not here.
+ */
+import { assert } from './assert.js';
+import { check, type CheckOptions, type Violation } from './checker.js';
+import { type MachineOptions } from './config.js';
+import { ControlMessage, type ControlMessageName, FREE_PHYS_REG_AVAILABLE, FREE_PHYS_REG_NEEDED } from './constants.js';
+import { Context, type FreePhysRegCallback, type KernelHooks } from './context.js';
+import {
+  AC, ACTOR_DEVICE, ACTOR_DROPPED, ACTOR_FREE, ACTOR_GOT_INIT_COMPLETE, ACTOR_HOST, ACTOR_LIVE, ACTOR_VM,
+  ACTOR_DEAD, ACTOR_WORDS, CALLBACK_MAX, CALLBACK_WORDS, H, Layout, LOCK_MISC,
+} from './layout.js';
+import { bootMachine, createVmSpace, teardownVmSpace, vmHandleOf, vmOfHandle } from './machine.js';
+import { SYSTEM_VM } from './page_table.js';
+import { type DeviceContext, makeDeviceContext, makeVmContext, type VmContext } from './services/index.js';
+import { takeInstanceSnapshot } from './services/v86_data_area.js';
+import { freeVmBlocks } from './services/page_free.js';
+import { readLinear, writeLinear, readPhysical, writePhysical, type AccessOptions } from './memory_access.js';
+
+export type ControlHandler = (
+  message: ControlMessageName,
+  device: DeviceContext,
+  vmHandle: number,
+) => boolean | void;
+
+export interface DeviceOptions {
+  initOrder?: number;
+  /** Called for each control message; returning true sets carry (failure). */
+  onControl?: ControlHandler;
+}
+
+interface DeviceEntry {
+  ctx: DeviceContext;
+  initOrder: number;
+  loadIndex: number;
+  onControl: ControlHandler | undefined;
+}
+
+interface CallbackEntry {
+  id: number;
+  ctx: Context;
+  fn: FreePhysRegCallback;
+}
+
+export interface ControlResult {
+  message: ControlMessageName;
+  /** Devices that set carry, in the order they were called. */
+  carried: string[];
+  /** Sys_VM_Init carry: Windows exits. */
+  systemExit: boolean;
+}
+
+/** The order of system-wide messages; each may be sent once, in this order. */
+const SYSTEM_SEQUENCE: ControlMessageName[] = [
+  'Sys_Critical_Init', 'Device_Init', 'Init_Complete', 'Sys_VM_Init',
+  'Sys_VM_Terminate', 'System_Exit', 'Sys_Critical_Exit',
+];
+const INIT_MESSAGES: ControlMessageName[] = ['Sys_Critical_Init', 'Device_Init', 'Init_Complete'];
+const TWINS: Partial<Record<ControlMessageName, ControlMessageName>> = {
+  Sys_VM_Terminate: 'Sys_VM_Terminate2',
+  System_Exit: 'System_Exit2',
+  Sys_Critical_Exit: 'Sys_Critical_Exit2',
+  VM_Terminate: 'VM_Terminate2',
+  VM_Not_Executeable: 'VM_Not_Executeable2',
+  Destroy_VM: 'Destroy_VM2',
+};
+
+export class Kernel implements KernelHooks {
+  readonly layout: Layout;
+  private readonly host: Context;
+  private readonly devices: DeviceEntry[] = [];
+  private readonly callbacks: CallbackEntry[] = [];
+  private readonly vmContexts = new Map<number, VmContext>();
+  private readonly violations: Violation[] = [];
+  private dispatching = false;
+  private sequenceIndex = -1;
+
+  constructor(layout: Layout, boot: boolean) {
+    this.layout = layout;
+    this.host = new Context(layout, this, this.claimActor(ACTOR_HOST, SYSTEM_VM, 0), 'device', 'VMM', SYSTEM_VM);
+    if (boot) bootMachine(layout, this.host.locker);
+  }
+
+  get sab(): SharedArrayBuffer {
+    return this.layout.sab;
+  }
+
+  /** The current phase: the id of the last system control message, -1 before any. */
+  get phase(): number {
+    return Atomics.load(this.layout.header, H.phase);
+  }
+
+  get systemVmHandle(): number {
+    return vmHandleOf(SYSTEM_VM);
+  }
+
+  /** A device context on this thread. Its current VM is the system VM. */
+  device(name: string, options: DeviceOptions = {}): DeviceContext {
+    const initOrder = options.initOrder ?? 0x80000000;
+    assert(Number.isInteger(initOrder) && initOrder >= 0 && initOrder <= 0xffffffff, 'device: initOrder is a dword');
+    const actor = this.claimActor(ACTOR_DEVICE, SYSTEM_VM, initOrder | 0);
+    const ctx = makeDeviceContext(this.layout, this, actor, name);
+    this.devices.push({ ctx, initOrder, loadIndex: this.devices.length, onControl: options.onControl });
+    return ctx;
+  }
+
+  /**
+   * Sends one system control message to every device (ascending init order; the "…2" twin
+   * follows in descending order) and makes it the current phase.
+   */
+  systemControl(name: ControlMessageName): ControlResult {
+    const index = SYSTEM_SEQUENCE.indexOf(name);
+    assert(index >= 0, `systemControl: ${name} is not a system-wide message`);
+    assert(index > this.sequenceIndex, `systemControl: ${name} out of DDK order`);
+    if (index > 3) assert(this.sequenceIndex >= 3 || index >= 5, `systemControl: ${name} before Sys_VM_Init`);
+    else assert(index === this.sequenceIndex + 1, `systemControl: ${name} skips a message`);
+    this.assertNoLocksHeld(name);
+    this.sequenceIndex = index;
+    Atomics.store(this.layout.header, H.phase, ControlMessage[name]);
+    const result: ControlResult = { message: name, carried: [], systemExit: false };
+    this.broadcast(name, this.systemVmHandle, result);
+    const twin = TWINS[name];
+    if (twin !== undefined) this.broadcast(twin, this.systemVmHandle, result, true);
+    if (name === 'Init_Complete') this.afterInitComplete();
+    if (name === 'Sys_VM_Init' && result.carried.length > 0) result.systemExit = true;
+    return result;
+  }
+
+  private broadcast(name: ControlMessageName, vmHandle: number, result: ControlResult, descending = false): void {
+    const order = [...this.devices]
+      .filter((d) => (this.actorFlags(d.ctx.actor) & ACTOR_DROPPED) === 0)
+      .sort((a, b) => a.initOrder - b.initOrder || a.loadIndex - b.loadIndex);
+    if (descending) order.reverse();
+    for (const entry of order) {
+      if (name === 'Init_Complete') this.setActorFlag(entry.ctx.actor, ACTOR_GOT_INIT_COMPLETE);
+      const carry = entry.onControl?.(name, entry.ctx, vmHandle);
+      assert(!((carry as unknown) instanceof Promise), `${name}: in-process control handlers are synchronous`);
+      assert(entry.ctx.locker.heldCount() === 0, `${name}: ${entry.ctx.name} returned holding a lock`);
+      if (carry !== true) continue;
+      result.carried.push(entry.ctx.name);
+      if (INIT_MESSAGES.includes(name)) this.setActorFlag(entry.ctx.actor, ACTOR_DROPPED);
+    }
+  }
+
+  private afterInitComplete(): void {
+    takeInstanceSnapshot(this.host);
+    Atomics.store(this.layout.header, H.initCompleteDone, 1);
+    this.freeListGrew();
+  }
+
+  /** Creates a VM (after Sys_VM_Init): Create_VM, VM_Critical_Init, VM_Init to every device. */
+  createVM(): VmContext {
+    assert(this.sequenceIndex === 3, 'createVM: VMs are created after Sys_VM_Init and before exit');
+    const made = createVmSpace(this.layout, this.host.locker, this.host.actor);
+    if (typeof made === 'string') throw new Error(`createVM: ${made}`);
+    const handle = vmHandleOf(made);
+    for (const message of ['Create_VM', 'VM_Critical_Init', 'VM_Init'] as const) {
+      const result: ControlResult = { message, carried: [], systemExit: false };
+      this.broadcast(message, handle, result);
+      if (result.carried.length === 0) continue;
+      if (message !== 'Create_VM') this.broadcastVmEnd(handle, false);
+      this.releaseVm(made);
+      throw new Error(`createVM: ${message} failed (carry set by ${result.carried.join(', ')})`);
+    }
+    return this.vm(handle);
+  }
+
+  /** A context for an existing VM (on this thread), by its handle. */
+  vm(handle: number): VmContext {
+    const vm = vmOfHandle(this.layout, handle);
+    assert(vm >= 0, `vm: ${handle.toString(16)}h is not a live VM handle`);
+    let ctx = this.vmContexts.get(vm);
+    if (ctx === undefined) {
+      ctx = makeVmContext(this.layout, this, this.claimActor(ACTOR_VM, vm, 0), `VM ${vm}`, vm, handle);
+      this.vmContexts.set(vm, ctx);
+    }
+    return ctx;
+  }
+
+  /** Destroys a VM: VM_Terminate, VM_Not_Executeable, Destroy_VM, then frees its memory. */
+  destroyVM(vmCtx: VmContext): void {
+    const vm = vmOfHandle(this.layout, vmCtx.handle);
+    assert(vm > 0, 'destroyVM: not a live VM (the system VM is never destroyed)');
+    this.broadcastVmEnd(vmCtx.handle, true);
+    this.releaseVm(vm);
+  }
+
+  private broadcastVmEnd(handle: number, normal: boolean): void {
+    const result: ControlResult = { message: 'VM_Terminate', carried: [], systemExit: false };
+    const messages: ControlMessageName[] = normal
+      ? ['VM_Terminate', 'VM_Not_Executeable', 'Destroy_VM']
+      : ['VM_Not_Executeable', 'Destroy_VM'];
+    for (const message of messages) {
+      this.broadcast(message, handle, result);
+      this.broadcast(TWINS[message]!, handle, result, true);
+    }
+  }
+
+  private releaseVm(vm: number): void {
+    freeVmBlocks(this.host, vm);
+    teardownVmSpace(this.layout, this.host.locker, vm);
+    const ctx = this.vmContexts.get(vm);
+    if (ctx !== undefined) {
+      Atomics.store(this.layout.actors, ctx.actor * ACTOR_WORDS + AC.state, ACTOR_DEAD);
+      this.vmContexts.delete(vm);
+    }
+    this.freeListGrew();
+  }
+
+  /** The invariant violations of DESIGN.md §6 (empty when the machine is sound). */
+  check(options: CheckOptions = {}): Violation[] {
+    return [...this.violations, ...check(this.layout, options)];
+  }
+
+  readLinear(vm: VmContext | null, address: number, length: number, options?: AccessOptions): Uint8Array {
+    return readLinear(this.host, vm === null ? SYSTEM_VM : vm.vm, address, length, options ?? { ring: vm === null ? 0 : 3 });
+  }
+
+  writeLinear(vm: VmContext | null, address: number, bytes: Uint8Array, options?: AccessOptions): void {
+    writeLinear(this.host, vm === null ? SYSTEM_VM : vm.vm, address, bytes, options ?? { ring: vm === null ? 0 : 3 });
+  }
+
+  readPhysical(address: number, length: number): Uint8Array {
+    return readPhysical(this.layout, address, length);
+  }
+
+  writePhysical(address: number, bytes: Uint8Array): void {
+    writePhysical(this.layout, address, bytes);
+  }
+
+  // ---- KernelHooks: what services need from the kernel beyond the buffer
+
+  freeListGrew(): void {
+    if (Atomics.load(this.layout.header, H.initCompleteDone) === 0) return;
+    const free = Atomics.load(this.layout.header, H.freeCount);
+    if (free > 0) this.runCallbacks(FREE_PHYS_REG_AVAILABLE, free);
+  }
+
+  pagesNeeded(count: number): boolean {
+    if (Atomics.load(this.layout.header, H.initCompleteDone) === 0) return false;
+    const before = Atomics.load(this.layout.header, H.freeCount);
+    this.runCallbacks(FREE_PHYS_REG_NEEDED, count);
+    return Atomics.load(this.layout.header, H.freeCount) > before;
+  }
+
+  registerCallback(ctx: Context, fn: FreePhysRegCallback): number {
+    const l = this.layout;
+    this.host.locker.acquire(LOCK_MISC);
+    const id = l.header[H.calbkCount]!;
+    const ok = id < CALLBACK_MAX;
+    if (ok) {
+      l.callbacks[id * CALLBACK_WORDS] = ctx.actor;
+      l.callbacks[id * CALLBACK_WORDS + 1] = this.callbacks.length;
+      l.header[H.calbkCount] = id + 1;
+    }
+    this.host.locker.release(LOCK_MISC);
+    if (!ok) return -1;
+    this.callbacks.push({ id, ctx, fn });
+    return id;
+  }
+
+  violation(ctx: Context, message: string): void {
+    Atomics.add(this.layout.header, H.interruptViolations, 1);
+    Atomics.add(this.layout.actors, ctx.actor * ACTOR_WORDS + AC.violations, 1);
+    this.violations.push({ kind: 'interrupt-time', message: `${ctx.name}: ${message}`, actor: ctx.actor });
+  }
+
+  /**
+   * Runs the callbacks in rotated order until one sets carry. Not re-entered: pages that a
+   * callback frees while handling a request are reported by the next Request 0.
+   */
+  private runCallbacks(request: number, count: number): void {
+    if (this.dispatching || this.callbacks.length === 0) return;
+    this.dispatching = true;
+    try {
+      const n = this.callbacks.length;
+      const start = Atomics.add(this.layout.header, H.calbkRotation, 1) % n;
+      for (let i = 0; i < n; i++) {
+        const entry = this.callbacks[(start + i) % n]!;
+        if ((this.actorFlags(entry.ctx.actor) & ACTOR_DROPPED) !== 0) continue;
+        if (entry.fn(request, count) === true) break;
+      }
+    } finally {
+      this.dispatching = false;
+    }
+  }
+
+  // ---- actors
+
+  private claimActor(kind: number, vm: number, initOrder: number): number {
+    const l = this.layout;
+    for (let actor = 0; actor < l.options.actorMax; actor++) {
+      const base = actor * ACTOR_WORDS;
+      if (Atomics.compareExchange(l.actors, base + AC.state, ACTOR_FREE, ACTOR_LIVE) !== ACTOR_FREE) continue;
+      l.actors[base + AC.kind] = kind;
+      l.actors[base + AC.vm] = vm;
+      l.actors[base + AC.initOrder] = initOrder;
+      Atomics.add(l.header, H.actorCount, 1);
+      return actor;
+    }
+    throw new Error(`too many devices and VMs: actorMax is ${l.options.actorMax}`);
+  }
+
+  private actorFlags(actor: number): number {
+    return Atomics.load(this.layout.actors, actor * ACTOR_WORDS + AC.flags);
+  }
+
+  private setActorFlag(actor: number, flag: number): void {
+    Atomics.or(this.layout.actors, actor * ACTOR_WORDS + AC.flags, flag);
+  }
+
+  private assertNoLocksHeld(message: string): void {
+    const held = check(this.layout, { locksOnly: true });
+    assert(held.length === 0, `${message}: a lock is held at a phase boundary: ${held[0]?.message}`);
+  }
+}
+
+/** An in-process kernel on a fresh buffer, before Sys_Critical_Init. */
+export function createKernel(options: Partial<MachineOptions> = {}): Kernel {
+  return new Kernel(Layout.create(options), true);
+}
+
+/** A kernel over a buffer another thread created (hand workers `kernel.sab`). */
+export function attachKernel(sab: SharedArrayBuffer): Kernel {
+  return new Kernel(Layout.attach(sab), false);
+}
+
+export { ACTOR_GOT_INIT_COMPLETE };

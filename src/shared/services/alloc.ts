@@ -1,0 +1,191 @@
+/**
+ * Making and freeing memory blocks whose pages own frames: the machinery under
+ * _PageAllocate, _PageReAllocate, _PageFree, _PageCommit and DPMI 0501h/0502h. Each step
+ * takes its locks in rank order: block table (reserve linear pages), free list (frames),
+ * then the space locks of the pages to write the PTEs.
+ */
+import { assert } from '../assert.js';
+import { BLOCK_DYING, BLOCK_LIVE, blockState, blockWord, createBlock, destroyBlock, setBlockWord } from '../blocks.js';
+import type { Context } from '../context.js';
+import {
+  findContiguousFree,
+  frameState,
+  isRamFrame,
+  lockFrame,
+  removeFree,
+  setFrame,
+  setFrameFixed,
+  zeroFrame,
+} from '../frames.js';
+import { BK, BLOCK_WORDS, type BlockKindValue, FrameState, H, LOCK_BLOCKS, LOCK_FREE_LIST } from '../layout.js';
+import { type ArenaValue, releaseLinear, reserveLinear, reserveLinearAt } from '../linear.js';
+import { ensureTable, pteIndex, writePteAt } from '../page_table.js';
+import { makePresent, makeReserved, pteFrame, ptePresent } from '../pte.js';
+import { lockRange, ownsFrame, returnFrames, takeFrames, unlockRange } from './service.js';
+
+export interface PhysConstraint {
+  alignPages: number;
+  minPage: number;
+  maxPage: number;
+  contiguous: boolean;
+}
+
+export interface BlockRequest {
+  pageCount: number;
+  arena: ArenaValue;
+  /** The VM whose private arena holds the block (private blocks), else the system VM. */
+  spaceVm: number;
+  space: number;
+  ownerVm: number;
+  pType: number;
+  perms: number;
+  kind: BlockKindValue;
+  flags: number;
+  /** How many of the pages get frames now (the rest stay reserved). */
+  committed: boolean;
+  zero: boolean;
+  locked: boolean;
+  fixed: boolean;
+  phys?: PhysConstraint;
+  alignLinearPages?: number;
+  /** Reserve exactly these linear pages (the _PageReserve page-number form). */
+  atPage?: number;
+}
+
+/** Makes a block; its index and first page, or the DDK reason it could not. */
+export function allocateBlock(ctx: Context, r: BlockRequest): { block: number; base: number } | string {
+  const l = ctx.l;
+  ctx.locker.acquire(LOCK_BLOCKS);
+  const base = r.atPage === undefined
+    ? reserveLinear(l, r.arena, r.spaceVm, r.pageCount, r.alignLinearPages ?? 1)
+    : reserveLinearAt(l, r.spaceVm, r.atPage, r.pageCount) ? r.atPage : -1;
+  const block = base < 0 ? -1 : createBlock(l, {
+    basePage: base, pageCount: r.pageCount, pType: r.pType, vm: r.ownerVm, flags: r.flags,
+    kind: r.kind, space: r.space, physPage: 0, actor: ctx.actor, perms: r.perms,
+  });
+  if (base >= 0 && block < 0) releaseLinear(l, r.spaceVm, base, r.pageCount);
+  ctx.locker.release(LOCK_BLOCKS);
+  if (base < 0) return 'insufficient linear address space';
+  if (block < 0) return 'no free memory handle';
+  const frames = r.committed ? takeFramesWithPressure(ctx, r, block) : [];
+  if (frames === undefined) {
+    discardBlock(ctx, block, r.spaceVm);
+    return 'insufficient memory';
+  }
+  const mapped = mapBlockPages(ctx, r, block, base, frames);
+  if (!mapped) {
+    returnFrames(ctx, frames);
+    discardBlock(ctx, block, r.spaceVm);
+    return 'insufficient memory for page tables';
+  }
+  return { block, base };
+}
+
+function takeFramesWithPressure(ctx: Context, r: BlockRequest, block: number): number[] | undefined {
+  const take = (): number[] | undefined =>
+    r.phys === undefined
+      ? takeFrames(ctx, r.pageCount, FrameState.BLOCK, block, r.zero)
+      : takeConstrained(ctx, r.pageCount, block, r.phys, r.zero);
+  const frames = take();
+  if (frames !== undefined) return frames;
+  const short = r.pageCount - Atomics.load(ctx.l.header, H.freeCount);
+  return ctx.hooks.pagesNeeded(Math.max(short, 1)) ? take() : undefined;
+}
+
+/** Frames inside a physical window with alignment (PageUseAlign), contiguous if asked. */
+function takeConstrained(ctx: Context, count: number, block: number, c: PhysConstraint, zero: boolean): number[] | undefined {
+  const l = ctx.l;
+  ctx.locker.acquire(LOCK_FREE_LIST);
+  const frames: number[] = [];
+  const first = findContiguousFree(l, c.contiguous ? count : 1, c.alignPages, c.minPage, c.maxPage);
+  if (first >= 0) {
+    for (let i = 0; i < (c.contiguous ? count : 1); i++) frames.push(first + i);
+    for (let f = c.minPage; frames.length < count && f < Math.min(c.maxPage, l.options.ramPages); f++) {
+      if (f !== first && isRamFrame(l, f) && frameState(l, f) === FrameState.FREE) frames.push(f);
+    }
+  }
+  const ok = frames.length === count;
+  if (ok) {
+    for (const frame of frames) {
+      removeFree(l, frame);
+      setFrame(l, frame, FrameState.BLOCK, block, -1);
+    }
+  }
+  ctx.locker.release(LOCK_FREE_LIST);
+  if (ok && zero) for (const frame of frames) zeroFrame(l, frame);
+  return ok ? frames : undefined;
+}
+
+function mapBlockPages(ctx: Context, r: BlockRequest, block: number, base: number, frames: number[]): boolean {
+  const l = ctx.l;
+  const locks = lockRange(ctx, r.spaceVm, base, r.pageCount);
+  let ok = true;
+  for (let i = 0; i < r.pageCount && ok; i++) {
+    const page = base + i;
+    const index = ensureTable(l, ctx.locker, r.spaceVm, page);
+    if (index < 0) {
+      ok = false;
+      break;
+    }
+    const frame = frames[i];
+    if (frame === undefined) {
+      writePteAt(l, index, makeReserved(r.perms));
+      continue;
+    }
+    setFrame(l, frame, FrameState.BLOCK, block, page);
+    if (r.fixed) setFrameFixed(l, frame, true);
+    if (r.locked) lockFrame(l, frame, page, r.space);
+    writePteAt(l, index, makePresent(frame, r.perms));
+  }
+  if (!ok) clearPtes(ctx, r.spaceVm, base, r.pageCount);
+  unlockRange(ctx, locks);
+  if (ok) setBlockWord(l, block, BK.committed, frames.length);
+  return ok;
+}
+
+function clearPtes(ctx: Context, vm: number, base: number, count: number): void {
+  for (let page = base; page < base + count; page++) {
+    const index = pteIndex(ctx.l, vm, page);
+    if (index >= 0) writePteAt(ctx.l, index, 0);
+  }
+}
+
+function discardBlock(ctx: Context, block: number, spaceVm: number): void {
+  ctx.locker.acquire(LOCK_BLOCKS);
+  releaseLinear(ctx.l, spaceVm, blockWord(ctx.l, block, BK.basePage), blockWord(ctx.l, block, BK.pageCount));
+  destroyBlock(ctx.l, block);
+  ctx.locker.release(LOCK_BLOCKS);
+}
+
+/** Claims a live block for destruction; false if someone else got there first. */
+export function claimBlock(ctx: Context, block: number): boolean {
+  ctx.locker.acquire(LOCK_BLOCKS);
+  const live = blockState(ctx.l, block) === BLOCK_LIVE;
+  if (live) Atomics.store(ctx.l.blocks, block * BLOCK_WORDS + BK.state, BLOCK_DYING);
+  ctx.locker.release(LOCK_BLOCKS);
+  return live;
+}
+
+/**
+ * Frees a claimed block: its PTEs cleared, the frames it owns back on the free list, its
+ * linear pages released. Returns how many frames were freed.
+ */
+export function freeClaimedBlock(ctx: Context, block: number, spaceVm: number): number {
+  const l = ctx.l;
+  assert(blockState(l, block) === BLOCK_DYING, 'freeClaimedBlock: block not claimed');
+  const base = blockWord(l, block, BK.basePage);
+  const count = blockWord(l, block, BK.pageCount);
+  const frames: number[] = [];
+  const locks = lockRange(ctx, spaceVm, base, count);
+  for (let page = base; page < base + count; page++) {
+    const index = pteIndex(l, spaceVm, page);
+    if (index < 0) continue;
+    const pte = l.ramWords[index]!;
+    writePteAt(l, index, 0);
+    if (ptePresent(pte) && ownsFrame(ctx, block, pteFrame(pte), FrameState.BLOCK)) frames.push(pteFrame(pte));
+  }
+  unlockRange(ctx, locks);
+  returnFrames(ctx, frames);
+  discardBlock(ctx, block, spaceVm);
+  return frames.length;
+}

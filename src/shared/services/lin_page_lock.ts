@@ -1,0 +1,169 @@
+/**
+ * _LinPageLock(HLinPgNum, nPages, flags) and _LinPageUnLock(HLinPgNum, nPages, flags) —
+ * Win 3.1 and Win95 DDK. Synchronous. Pages are named by linear page number, in the current
+ * VM's view; every page must be committed (present here).
+ * Lock flags: PAGELOCKEDIFDP (a no-op: the pager is not the MS-DOS pager), PAGEMAPGLOBAL
+ * (also make a global alias in the system arena; EAX is its byte address [I, reference
+ * §7]), PAGEMARKDIRTY (set D on the pages). PAGELOCKEDIFDP and PAGEMAPGLOBAL exclude each
+ * other. Without PAGEMAPGLOBAL EAX is 1.
+ * Unlock flags: PAGELOCKEDIFDP, PageMarkPageOut (clear P_ACC when a count reaches 0),
+ * PAGEMAPGLOBAL (HLinPgNum and nPages name the alias, which is deleted [I: the page number
+ * of the address _LinPageLock returned]).
+ * Both return 0 for: an invalid address range; a page not committed; (unlock) a page that
+ * is not locked; reserved flag bits. All or nothing.
+ * The DMA rule (seed 002): a locked page keeps its frame until unlocked; the checker
+ * verifies it. Pages without a RAM frame of their own (device memory) never move.
+ */
+import { BLOCK_LIVE, blockState, blockWord, findBlock } from '../blocks.js';
+import { P_ACC, P_DIRTY, PAGELOCKEDIFDP, PAGEMAPGLOBAL, PAGEMARKDIRTY, PageMarkPageOut, PG_SYS, PG_TYPE_SHIFT, P_WRITE } from '../constants.js';
+import type { Context } from '../context.js';
+import { frameLockCount, frameState, isRamFrame, lockFrame, unlockFrame } from '../frames.js';
+import { BK, BlockKind, FrameState, LOCK_BLOCKS } from '../layout.js';
+import { Arena, releaseLinear, reserveLinear } from '../linear.js';
+import { COMMON_SPACE, ensureTable, pteIndex, spaceOf, SYSTEM_VM, writePteAt } from '../page_table.js';
+import { makePresent, pteFrame, ptePresent } from '../pte.js';
+import { createBlock, destroyBlock } from '../blocks.js';
+import { fail0, lockRange, unlockRange, validPageRange, type ServiceDef } from './service.js';
+
+const lockable = (ctx: Context, frame: number): boolean => {
+  if (!isRamFrame(ctx.l, frame)) return false;
+  const state = frameState(ctx.l, frame);
+  return state === FrameState.BLOCK || state === FrameState.REGION;
+};
+
+/** Adds a lock to each page of the range; a reason when a page is not committed. */
+export function lockPages(ctx: Context, vm: number, first: number, count: number, markDirty: boolean): string | undefined {
+  const l = ctx.l;
+  const locks = lockRange(ctx, vm, first, count);
+  let reason: string | undefined;
+  for (let page = first; page < first + count && reason === undefined; page++) {
+    const index = pteIndex(l, vm, page);
+    if (index < 0 || !ptePresent(l.ramWords[index]!)) reason = 'invalid address range: page not committed';
+  }
+  for (let page = first; page < first + count && reason === undefined; page++) {
+    const index = pteIndex(l, vm, page);
+    const pte = l.ramWords[index]!;
+    if (lockable(ctx, pteFrame(pte))) lockFrame(l, pteFrame(pte), page, spaceOf(page, vm));
+    if (markDirty) writePteAt(l, index, (pte | P_DIRTY) >>> 0);
+  }
+  unlockRange(ctx, locks);
+  return reason;
+}
+
+/** Takes a lock off each page of the range; a reason (and no change) when one is not locked. */
+export function unlockPages(ctx: Context, vm: number, first: number, count: number, markPageOut: boolean): string | undefined {
+  const l = ctx.l;
+  const locks = lockRange(ctx, vm, first, count);
+  let reason: string | undefined;
+  for (let page = first; page < first + count && reason === undefined; page++) {
+    const index = pteIndex(l, vm, page);
+    const pte = index < 0 ? 0 : l.ramWords[index]!;
+    if (!ptePresent(pte)) reason = 'invalid address range: page not committed';
+    else if (lockable(ctx, pteFrame(pte)) && frameLockCount(l, pteFrame(pte)) <= 0) reason = 'pages are not locked';
+  }
+  for (let page = first; page < first + count && reason === undefined; page++) {
+    const index = pteIndex(l, vm, page);
+    const pte = l.ramWords[index]!;
+    if (!lockable(ctx, pteFrame(pte))) continue;
+    unlockFrame(l, pteFrame(pte));
+    if (markPageOut && frameLockCount(l, pteFrame(pte)) === 0) writePteAt(l, index, (pte & ~P_ACC) >>> 0);
+  }
+  unlockRange(ctx, locks);
+  return reason;
+}
+
+export function linPageLock(ctx: Context, hLinPgNum: number, nPages: number, flags: number): number {
+  if (!Number.isInteger(flags) || (flags & ~(PAGELOCKEDIFDP | PAGEMAPGLOBAL | PAGEMARKDIRTY)) !== 0) {
+    return ctx.refuse(0, 'reserved flag bits');
+  }
+  if ((flags & PAGELOCKEDIFDP) !== 0 && (flags & PAGEMAPGLOBAL) !== 0) {
+    return ctx.refuse(0, 'PAGEMAPGLOBAL cannot be combined with PAGELOCKEDIFDP');
+  }
+  if (!validPageRange(hLinPgNum, nPages)) return ctx.refuse(0, 'invalid address range');
+  if ((flags & PAGELOCKEDIFDP) !== 0) return 1;
+  const reason = lockPages(ctx, ctx.vm, hLinPgNum, nPages, (flags & PAGEMARKDIRTY) !== 0);
+  if (reason !== undefined) return ctx.refuse(0, reason);
+  if ((flags & PAGEMAPGLOBAL) === 0) return 1;
+  const alias = makeGlobalAlias(ctx, hLinPgNum, nPages);
+  if (alias < 0) {
+    unlockPages(ctx, ctx.vm, hLinPgNum, nPages, false);
+    return ctx.refuse(0, 'insufficient memory for the global alias');
+  }
+  return alias * 4096;
+}
+
+/** Maps the frames of [first, first+count) again in the system arena; the alias page or -1. */
+function makeGlobalAlias(ctx: Context, first: number, count: number): number {
+  const l = ctx.l;
+  ctx.locker.acquire(LOCK_BLOCKS);
+  const base = reserveLinear(l, Arena.system, SYSTEM_VM, count);
+  const block = base < 0 ? -1 : createBlock(l, {
+    basePage: base, pageCount: count, pType: PG_SYS, vm: -1, flags: PAGEMAPGLOBAL,
+    kind: BlockKind.GLOBAL_ALIAS, space: COMMON_SPACE, physPage: first, actor: ctx.actor,
+    perms: P_WRITE | (PG_SYS << PG_TYPE_SHIFT),
+  });
+  if (base >= 0 && block < 0) releaseLinear(l, SYSTEM_VM, base, count);
+  ctx.locker.release(LOCK_BLOCKS);
+  if (block < 0) return -1;
+  const locks = lockRange(ctx, ctx.vm, first, count, [base, count]);
+  let ok = true;
+  for (let i = 0; i < count && ok; i++) {
+    const source = l.ramWords[pteIndex(l, ctx.vm, first + i)]!;
+    const index = ensureTable(l, ctx.locker, SYSTEM_VM, base + i);
+    ok = index >= 0;
+    if (ok) writePteAt(l, index, makePresent(pteFrame(source), P_WRITE | (PG_SYS << PG_TYPE_SHIFT)));
+  }
+  unlockRange(ctx, locks);
+  if (!ok) {
+    deleteAlias(ctx, block);
+    return -1;
+  }
+  return base;
+}
+
+function deleteAlias(ctx: Context, block: number): void {
+  const l = ctx.l;
+  const base = blockWord(l, block, BK.basePage);
+  const count = blockWord(l, block, BK.pageCount);
+  const locks = lockRange(ctx, SYSTEM_VM, base, count);
+  for (let page = base; page < base + count; page++) {
+    const index = pteIndex(l, SYSTEM_VM, page);
+    if (index >= 0) writePteAt(l, index, 0);
+  }
+  unlockRange(ctx, locks);
+  ctx.locker.acquire(LOCK_BLOCKS);
+  releaseLinear(l, SYSTEM_VM, base, count);
+  destroyBlock(l, block);
+  ctx.locker.release(LOCK_BLOCKS);
+}
+
+export function linPageUnLock(ctx: Context, hLinPgNum: number, nPages: number, flags: number): number {
+  if (!Number.isInteger(flags) || (flags & ~(PAGELOCKEDIFDP | PAGEMAPGLOBAL | PageMarkPageOut)) !== 0) {
+    return ctx.refuse(0, 'reserved flag bits');
+  }
+  if (!validPageRange(hLinPgNum, nPages)) return ctx.refuse(0, 'invalid address range');
+  if ((flags & PAGELOCKEDIFDP) !== 0) return 1;
+  const global = (flags & PAGEMAPGLOBAL) !== 0;
+  let alias = -1;
+  if (global) {
+    ctx.locker.acquire(LOCK_BLOCKS);
+    alias = findBlock(ctx.l, COMMON_SPACE, hLinPgNum);
+    const valid = alias >= 0 && blockState(ctx.l, alias) === BLOCK_LIVE &&
+      blockWord(ctx.l, alias, BK.kind) === BlockKind.GLOBAL_ALIAS && blockWord(ctx.l, alias, BK.pageCount) === nPages;
+    ctx.locker.release(LOCK_BLOCKS);
+    if (!valid) return ctx.refuse(0, 'not a global alias made by _LinPageLock');
+  }
+  const reason = unlockPages(ctx, global ? SYSTEM_VM : ctx.vm, hLinPgNum, nPages, (flags & PageMarkPageOut) !== 0);
+  if (reason !== undefined) return ctx.refuse(0, reason);
+  if (global) deleteAlias(ctx, alias);
+  return 1;
+}
+
+export const _LinPageLock: ServiceDef = {
+  name: '_LinPageLock', ordinal: 0x63, async: false, initOnly: false, failure: fail0,
+  impl: linPageLock as ServiceDef['impl'],
+};
+export const _LinPageUnLock: ServiceDef = {
+  name: '_LinPageUnLock', ordinal: 0x64, async: false, initOnly: false, failure: fail0,
+  impl: linPageUnLock as ServiceDef['impl'],
+};

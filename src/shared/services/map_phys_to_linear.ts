@@ -1,0 +1,72 @@
+/**
+ * _MapPhysToLinear(PhysAddr, nBytes, flags) — Win 3.1 and Win95 DDK. Synchronous.
+ * Returns the ring-0 linear address of PhysAddr through an alias in the system arena, made
+ * on demand and kept until shutdown (Win95); a later call whose range an existing alias
+ * covers gets that alias. 0FFFFFFFFh when the range is not addressable (no memory behind a
+ * page, nBytes 0, wrap past 4 GiB) or flags ≠ 0. Memory that is not RAM is mapped with PCD.
+ */
+import { BLOCK_LIVE, blockState, blockWord, createBlock } from '../blocks.js';
+import { ERROR_DWORD, PG_SYS, PG_TYPE_SHIFT, P_PCD, P_WRITE } from '../constants.js';
+import type { Context } from '../context.js';
+import { isRamFrame } from '../frames.js';
+import { BK, BlockKind, LOCK_BLOCKS, LOCK_MISC } from '../layout.js';
+import { Arena, releaseLinear, reserveLinear } from '../linear.js';
+import { COMMON_SPACE, ensureTable, SYSTEM_VM, writePteAt } from '../page_table.js';
+import { makePresent } from '../pte.js';
+import { failDword, isDword, lockRange, unlockRange, type ServiceDef } from './service.js';
+
+function findAlias(ctx: Context, firstPhys: number, count: number): number {
+  for (let block = 0; block < ctx.l.options.blockMax; block++) {
+    if (blockState(ctx.l, block) !== BLOCK_LIVE || blockWord(ctx.l, block, BK.kind) !== BlockKind.PHYS_MAP) continue;
+    const phys = blockWord(ctx.l, block, BK.physPage);
+    if (firstPhys >= phys && firstPhys + count <= phys + blockWord(ctx.l, block, BK.pageCount)) {
+      return blockWord(ctx.l, block, BK.basePage) + (firstPhys - phys);
+    }
+  }
+  return -1;
+}
+
+function makeAlias(ctx: Context, firstPhys: number, count: number): number {
+  const l = ctx.l;
+  ctx.locker.acquire(LOCK_BLOCKS);
+  const base = reserveLinear(l, Arena.system, SYSTEM_VM, count);
+  const block = base < 0 ? -1 : createBlock(l, {
+    basePage: base, pageCount: count, pType: PG_SYS, vm: -1, flags: 0, kind: BlockKind.PHYS_MAP,
+    space: COMMON_SPACE, physPage: firstPhys, actor: ctx.actor, perms: P_WRITE | (PG_SYS << PG_TYPE_SHIFT),
+  });
+  if (base >= 0 && block < 0) releaseLinear(l, SYSTEM_VM, base, count);
+  ctx.locker.release(LOCK_BLOCKS);
+  if (block < 0) return -1;
+  const locks = lockRange(ctx, SYSTEM_VM, base, count);
+  for (let i = 0; i < count; i++) {
+    const index = ensureTable(l, ctx.locker, SYSTEM_VM, base + i);
+    if (index < 0) break; // the alias stays partly mapped; reads of the rest fault
+    const cache = isRamFrame(l, firstPhys + i) ? 0 : P_PCD;
+    writePteAt(l, index, makePresent(firstPhys + i, P_WRITE | cache | (PG_SYS << PG_TYPE_SHIFT)));
+  }
+  unlockRange(ctx, locks);
+  return base;
+}
+
+export function mapPhysToLinear(ctx: Context, physAddr: number, nBytes: number, flags: number): number {
+  if (flags !== 0) return ctx.refuse(ERROR_DWORD, 'flags must be 0');
+  if (!isDword(physAddr) || !Number.isInteger(nBytes) || nBytes <= 0 || physAddr + nBytes > 0x100000000) {
+    return ctx.refuse(ERROR_DWORD, 'range not addressable');
+  }
+  const firstPhys = Math.floor(physAddr / 4096);
+  const count = Math.floor((physAddr + nBytes - 1) / 4096) - firstPhys + 1;
+  for (let p = firstPhys; p < firstPhys + count; p++) {
+    if (ctx.l.physicalBytes(p) === undefined) return ctx.refuse(ERROR_DWORD, 'range not addressable: no memory there');
+  }
+  ctx.locker.acquire(LOCK_MISC); // one alias per range even when two threads ask at once
+  let page = findAlias(ctx, firstPhys, count);
+  if (page < 0) page = makeAlias(ctx, firstPhys, count);
+  ctx.locker.release(LOCK_MISC);
+  if (page < 0) return ctx.refuse(ERROR_DWORD, 'no linear space for the alias');
+  return page * 4096 + (physAddr % 4096);
+}
+
+export const _MapPhysToLinear: ServiceDef = {
+  name: '_MapPhysToLinear', ordinal: 0x6c, async: false, initOnly: false, failure: failDword,
+  impl: mapPhysToLinear as ServiceDef['impl'],
+};

@@ -1,0 +1,51 @@
+/**
+ * _PageFree(hMem, flags) — Win 3.1 and Win95 DDK. Synchronous.
+ * Frees a block made by _PageAllocate or _PageReserve: its pages are decommitted and its
+ * frames go back to the free list. Freeing a locked block is not an error.
+ * Returns nonzero, or 0 for: flags ≠ 0; an invalid handle; a free physical region (it can
+ * never be freed [I, reference §2.1]); the nul page handle.
+ * Afterwards the free list has grown: Request 0 goes to the callbacks.
+ */
+import { BLOCK_LIVE, blockState, blockWord } from '../blocks.js';
+import type { Context } from '../context.js';
+import { BK, BlockKind } from '../layout.js';
+import { COMMON_SPACE, SYSTEM_VM } from '../page_table.js';
+import { claimBlock, freeClaimedBlock } from './alloc.js';
+import { blockOfHandle, fail0, type ServiceDef } from './service.js';
+
+export function pageFree(ctx: Context, hMem: number, flags: number): number {
+  if (flags !== 0) return ctx.refuse(0, 'flags must be 0');
+  const block = blockOfHandle(ctx, hMem, ctx.vm);
+  if (block < 0) return ctx.refuse(0, 'invalid memory handle');
+  const kind = blockWord(ctx.l, block, BK.kind);
+  if (kind === BlockKind.REGION) return ctx.refuse(0, 'a free physical region can never be freed');
+  if (kind !== BlockKind.ALLOCATION && kind !== BlockKind.RESERVED) {
+    return ctx.refuse(0, 'invalid memory handle');
+  }
+  const space = blockWord(ctx.l, block, BK.space);
+  if (!claimBlock(ctx, block)) return ctx.refuse(0, 'invalid memory handle');
+  freeClaimedBlock(ctx, block, space < 0 ? SYSTEM_VM : space);
+  ctx.hooks.freeListGrew();
+  return 1;
+}
+
+export const _PageFree: ServiceDef = {
+  name: '_PageFree',
+  ordinal: 0x55,
+  async: false,
+  initOnly: false,
+  failure: fail0,
+  impl: pageFree as ServiceDef['impl'],
+};
+
+/** Destroy_VM: frees every block of the common arenas that belongs to `vm` (PG_VM, PG_HOOKED). */
+export function freeVmBlocks(ctx: Context, vm: number): number {
+  let freed = 0;
+  for (let block = 0; block < ctx.l.options.blockMax; block++) {
+    if (blockState(ctx.l, block) !== BLOCK_LIVE) continue;
+    if (blockWord(ctx.l, block, BK.vm) !== vm || blockWord(ctx.l, block, BK.space) !== COMMON_SPACE) continue;
+    if (blockWord(ctx.l, block, BK.kind) !== BlockKind.ALLOCATION) continue;
+    if (claimBlock(ctx, block)) freed += freeClaimedBlock(ctx, block, SYSTEM_VM);
+  }
+  return freed;
+}

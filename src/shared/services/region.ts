@@ -1,0 +1,56 @@
+/**
+ * Free physical regions: the table of region blocks and the checks the three region
+ * services share (seeds 000 and 001). A region is made only during initialization by
+ * _PageAllocate(PageMapFreePhysReg) and is never freed, so the table only grows and may be
+ * read without a lock: an entry is published after its block is complete.
+ */
+import { blockWord } from '../blocks.js';
+import { ControlMessage } from '../constants.js';
+import type { Context } from '../context.js';
+import { AC, ACTOR_GOT_INIT_COMPLETE, ACTOR_WORDS, BK, H, type Layout, REGION_MAX } from '../layout.js';
+
+/** The region block whose pages contain `page`, or -1. */
+export function regionOf(l: Layout, page: number): number {
+  const count = Atomics.load(l.header, H.regionCount);
+  for (let i = 0; i < count; i++) {
+    const block = l.regions[i]!;
+    const first = blockWord(l, block, BK.basePage);
+    if (page >= first && page < first + blockWord(l, block, BK.pageCount)) return block;
+  }
+  return -1;
+}
+
+/** Publishes a finished region block; false when the table is full. */
+export function addRegion(l: Layout, block: number): boolean {
+  const count = l.header[H.regionCount]!;
+  if (count >= REGION_MAX) return false;
+  l.regions[count] = block;
+  Atomics.store(l.header, H.regionCount, count + 1);
+  return true;
+}
+
+/**
+ * Seed 000: "Virtual devices should not call this service until after the Sys_VM_Init
+ * message or the Init_Complete message has been received."
+ */
+export function mayUseRegions(ctx: Context): boolean {
+  const phase = Atomics.load(ctx.l.header, H.phase);
+  if (phase >= ControlMessage.Sys_VM_Init) return true;
+  if (ctx.kind === 'vm') return true;
+  const flags = Atomics.load(ctx.l.actors, ctx.actor * ACTOR_WORDS + AC.flags);
+  return (flags & ACTOR_GOT_INIT_COMPLETE) !== 0;
+}
+
+/**
+ * The region that holds all of [first, first+count), or a reason it does not: the reasons
+ * the DDK lists, "invalid linear page number" and "invalid range of pages".
+ */
+export function regionForRange(ctx: Context, first: number, count: number): number | string {
+  if (!Number.isInteger(first) || first < 0 || first >= 0x100000) return 'invalid linear page number';
+  const region = regionOf(ctx.l, first);
+  if (region < 0) return 'invalid linear page number';
+  if (!Number.isInteger(count) || count <= 0) return 'invalid range of pages';
+  const end = blockWord(ctx.l, region, BK.basePage) + blockWord(ctx.l, region, BK.pageCount);
+  if (first + count > end) return 'invalid range of pages';
+  return region;
+}

@@ -1,0 +1,134 @@
+/**
+ * What every service module exports, and the helpers services share: validating linear
+ * ranges, taking the space locks of a range in rank order, taking frames from the free list.
+ * No DDK service lives here.
+ */
+import { assert } from '../assert.js';
+import { BLOCK_LIVE, blockState, blockWord, findBlock } from '../blocks.js';
+import type { Context } from '../context.js';
+import { isRamFrame, popFree, pushFree, setFrame, zeroFrame, frameState, frameOwner } from '../frames.js';
+import { BK, type FrameStateValue, H, LOCK_BLOCKS, LOCK_FREE_LIST, PAGE_SIZE } from '../layout.js';
+import { isCommonPage, spaceLockOf, spaceOf } from '../page_table.js';
+
+export interface ServiceDef {
+  /** The DDK spelling: the name in the service table, in traces and in stats. */
+  name: string;
+  /** VMM service number (device 1), or the Int 31h function for DPMI. */
+  ordinal: number;
+  /** Asynchronous services may be called at interrupt time. */
+  async: boolean;
+  /** Init-only services (VMM_ICODE) fail outside initialization. */
+  initOnly: boolean;
+  /** A fresh copy of the failure result. */
+  failure: () => unknown;
+  impl: (ctx: Context, ...args: never[]) => unknown;
+}
+
+export interface TwoRegisters {
+  eax: number;
+  edx: number;
+}
+
+export const fail0 = (): number => 0;
+export const failDword = (): number => 0xffffffff;
+export const failPair = (): TwoRegisters => ({ eax: 0, edx: 0 });
+
+export const LINEAR_PAGE_END = 0x100000;
+
+/** True when [first, first+count) is a range of linear page numbers of the 4 GiB space. */
+export function validPageRange(first: number, count: number): boolean {
+  return (
+    Number.isInteger(first) &&
+    Number.isInteger(count) &&
+    first >= 0 &&
+    count > 0 &&
+    first + count <= LINEAR_PAGE_END
+  );
+}
+
+/** True when `value` is a 32-bit unsigned integer (what a register can hold). */
+export const isDword = (value: unknown): value is number =>
+  typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 0xffffffff;
+
+/**
+ * Takes the space locks of [first, first+count) as `vm` sees it, in rank order. A range that
+ * crosses from a private arena into the common ones takes the VM lock last (higher rank).
+ * Returns the lock ids for unlockRange.
+ */
+export function lockRange(ctx: Context, vm: number, first: number, count: number, more?: [number, number]): number[] {
+  const ids: number[] = [];
+  const add = (from: number, n: number): void => {
+    for (let page = from; page < from + n; page = (page | 0x3ff) + 1) {
+      const id = spaceLockOf(page, vm);
+      if (!ids.includes(id)) ids.push(id);
+    }
+  };
+  add(first, count);
+  if (more !== undefined) add(more[0], more[1]);
+  ids.sort((a, b) => a - b);
+  for (const id of ids) ctx.locker.acquire(id);
+  return ids;
+}
+
+export function unlockRange(ctx: Context, ids: number[]): void {
+  for (let i = ids.length - 1; i >= 0; i--) ctx.locker.release(ids[i]!);
+}
+
+/**
+ * Takes `count` frames off the free list into `state` for `owner`; undefined (and nothing
+ * taken) when the list is short. Zero-fills them when `zero`.
+ */
+export function takeFrames(
+  ctx: Context,
+  count: number,
+  state: FrameStateValue,
+  owner: number,
+  zero: boolean,
+): number[] | undefined {
+  const l = ctx.l;
+  ctx.locker.acquire(LOCK_FREE_LIST);
+  if (Atomics.load(l.header, H.freeCount) < count) {
+    ctx.locker.release(LOCK_FREE_LIST);
+    return undefined;
+  }
+  const frames: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const frame = popFree(l);
+    assert(frame >= 0, 'takeFrames: free list shorter than its count');
+    setFrame(l, frame, state, owner, -1);
+    frames.push(frame);
+  }
+  ctx.locker.release(LOCK_FREE_LIST);
+  if (zero) for (const frame of frames) zeroFrame(l, frame);
+  return frames;
+}
+
+/** Puts frames back on the free list. */
+export function returnFrames(ctx: Context, frames: readonly number[]): void {
+  if (frames.length === 0) return;
+  ctx.locker.acquire(LOCK_FREE_LIST);
+  for (const frame of frames) pushFree(ctx.l, frame);
+  ctx.locker.release(LOCK_FREE_LIST);
+}
+
+/** Whether `frame` is a RAM frame that `block` owns in `state`. */
+export function ownsFrame(ctx: Context, block: number, frame: number, state: FrameStateValue): boolean {
+  return isRamFrame(ctx.l, frame) && frameState(ctx.l, frame) === state && frameOwner(ctx.l, frame) === block;
+}
+
+/** The live block whose handle (linear address) is `handle`, as `vm` sees it, or -1. */
+export function blockOfHandle(ctx: Context, handle: number, vm: number): number {
+  if (!isDword(handle) || handle % PAGE_SIZE !== 0) return -1;
+  const page = handle >>> 12;
+  ctx.locker.acquire(LOCK_BLOCKS);
+  const block = findBlock(ctx.l, spaceOf(page, vm), page);
+  const live = block >= 0 && blockState(ctx.l, block) === BLOCK_LIVE;
+  ctx.locker.release(LOCK_BLOCKS);
+  return live ? block : -1;
+}
+
+export const blockBase = (ctx: Context, block: number): number => blockWord(ctx.l, block, BK.basePage);
+export const blockPages = (ctx: Context, block: number): number => blockWord(ctx.l, block, BK.pageCount);
+export const blockKind = (ctx: Context, block: number): number => blockWord(ctx.l, block, BK.kind);
+
+export { isCommonPage };

@@ -1,0 +1,59 @@
+/**
+ * _UnmapFreePhysReg(LinPgNum, nPages, flags) — Win 3.1 DDK. Synchronous.
+ * Unmaps [LinPgNum, LinPgNum+nPages) of a free physical region and returns the frames to
+ * the free list; their contents are lost. flags must be 0.
+ * Returns nonzero, or 0 for: invalid linear page number; invalid range; part of the range
+ * already not present; pages mapped with PageFixed (they must never be unmapped); a device
+ * that has not yet received Init_Complete. All or nothing [I].
+ * Afterwards the free list has grown: Request 0 goes to the callbacks.
+ */
+import { assert } from '../assert.js';
+import type { Context } from '../context.js';
+import { frameFixed } from '../frames.js';
+import { pteIndex, SYSTEM_VM, writePteAt } from '../page_table.js';
+import { makeNotPresent, pteFrame, ptePresent } from '../pte.js';
+import { mayUseRegions, regionForRange } from './region.js';
+import { fail0, lockRange, ownsFrame, returnFrames, unlockRange, type ServiceDef } from './service.js';
+import { FrameState } from '../layout.js';
+
+export function unmapFreePhysReg(ctx: Context, linPgNum: number, nPages: number, flags: number): number {
+  if (flags !== 0) return ctx.refuse(0, 'reserved flag bits');
+  if (!mayUseRegions(ctx)) return ctx.refuse(0, 'device has not yet received Init_Complete');
+  const region = regionForRange(ctx, linPgNum, nPages);
+  if (typeof region === 'string') return ctx.refuse(0, region);
+  const locks = lockRange(ctx, SYSTEM_VM, linPgNum, nPages);
+  const result = unmapLocked(ctx, region, linPgNum, nPages);
+  unlockRange(ctx, locks);
+  if (typeof result === 'string') return ctx.refuse(0, result);
+  returnFrames(ctx, result);
+  ctx.hooks.freeListGrew();
+  return 1;
+}
+
+function unmapLocked(ctx: Context, region: number, first: number, count: number): number[] | string {
+  const l = ctx.l;
+  for (let page = first; page < first + count; page++) {
+    const pte = l.ramWords[pteIndex(l, SYSTEM_VM, page)]!;
+    if (!ptePresent(pte)) return 'part of the range already not present';
+    if (frameFixed(l, pteFrame(pte))) return 'pages mapped with PageFixed must not be unmapped';
+  }
+  const frames: number[] = [];
+  for (let page = first; page < first + count; page++) {
+    const index = pteIndex(l, SYSTEM_VM, page);
+    const pte = l.ramWords[index]!;
+    const frame = pteFrame(pte);
+    assert(ownsFrame(ctx, region, frame, FrameState.REGION), '_UnmapFreePhysReg: frame not the region\'s');
+    writePteAt(l, index, makeNotPresent(pte));
+    frames.push(frame);
+  }
+  return frames;
+}
+
+export const _UnmapFreePhysReg: ServiceDef = {
+  name: '_UnmapFreePhysReg',
+  ordinal: 0xd7,
+  async: false,
+  initOnly: false,
+  failure: fail0,
+  impl: unmapFreePhysReg as ServiceDef['impl'],
+};

@@ -1,0 +1,71 @@
+/**
+ * _XchgFreePhysReg(LinPgNum, PhysAddr, flags) — seed 001. ASYNCHRONOUS: callable at
+ * interrupt time, never blocks without bound, safe against every other service on every
+ * other thread (it takes only the page-table lock of LinPgNum).
+ * Puts PhysAddr into the PTE of LinPgNum (a page of a free physical region); PhysAddr 0 makes
+ * the page not present. Returns the previous physical address if the page was present, 0 if
+ * it was not, 0FFFFFFFFh on error: flags ≠ 0; LinPgNum not in a free physical region;
+ * PhysAddr not page-aligned [I]; PhysAddr not a RAM frame a caller may hold [I]; a page
+ * mapped with PageFixed (the number of fixed pages cannot change).
+ * Frame accounting [I]: a frame taken out is HELD by the caller until it puts it back in a
+ * region; the free list does not change. Only the frame and P change in the PTE; the
+ * region's permission and type bits stay.
+ */
+import { ERROR_DWORD } from '../constants.js';
+import type { Context } from '../context.js';
+import { frameFixed, frameState, isRamFrame, setFrame } from '../frames.js';
+import { FrameState } from '../layout.js';
+import { pteIndex, spaceLockOf, SYSTEM_VM, writePteAt } from '../page_table.js';
+import { makeNotPresent, makePresent, pteFrame, ptePresent } from '../pte.js';
+import { regionOf } from './region.js';
+import { failDword, type ServiceDef } from './service.js';
+
+/** Frame states a caller may not insert: the kernel's own frames and free ones. */
+function insertable(state: number): boolean {
+  return state === FrameState.HELD || state === FrameState.REGION || state === FrameState.BLOCK;
+}
+
+export function xchgFreePhysReg(ctx: Context, linPgNum: number, physAddr: number, flags: number): number {
+  const l = ctx.l;
+  if (flags !== 0) return ctx.refuse(ERROR_DWORD, 'flags must be 0');
+  if (!Number.isInteger(linPgNum) || linPgNum < 0 || linPgNum >= 0x100000) {
+    return ctx.refuse(ERROR_DWORD, 'invalid linear page number');
+  }
+  const region = regionOf(l, linPgNum);
+  if (region < 0) return ctx.refuse(ERROR_DWORD, 'invalid linear page number');
+  if (!Number.isInteger(physAddr) || physAddr < 0 || physAddr > 0xffffffff || (physAddr & 0xfff) !== 0) {
+    return ctx.refuse(ERROR_DWORD, 'physical address not page-aligned');
+  }
+  const inFrame = physAddr >>> 12;
+  if (physAddr !== 0 && !(isRamFrame(l, inFrame) && insertable(frameState(l, inFrame)))) {
+    return ctx.refuse(ERROR_DWORD, 'physical address is not a frame the caller can hold');
+  }
+  const lock = spaceLockOf(linPgNum, SYSTEM_VM);
+  ctx.locker.acquire(lock);
+  const index = pteIndex(l, SYSTEM_VM, linPgNum);
+  const pte = l.ramWords[index]!;
+  const present = ptePresent(pte);
+  const outFrame = pteFrame(pte);
+  if (present && frameFixed(l, outFrame)) {
+    ctx.locker.release(lock);
+    return ctx.refuse(ERROR_DWORD, 'page was mapped with PageFixed');
+  }
+  if (present) setFrame(l, outFrame, FrameState.HELD, ctx.actor, linPgNum);
+  if (physAddr !== 0) {
+    setFrame(l, inFrame, FrameState.REGION, region, linPgNum);
+    writePteAt(l, index, makePresent(inFrame, pte));
+  } else if (present) {
+    writePteAt(l, index, makeNotPresent(pte));
+  }
+  ctx.locker.release(lock);
+  return present ? outFrame * 4096 : 0;
+}
+
+export const _XchgFreePhysReg: ServiceDef = {
+  name: '_XchgFreePhysReg',
+  ordinal: 0xd8,
+  async: true,
+  initOnly: false,
+  failure: failDword,
+  impl: xchgFreePhysReg as ServiceDef['impl'],
+};
