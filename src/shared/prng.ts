@@ -1,0 +1,68 @@
+/**
+ * The one seeded pseudo-random generator (xoshiro128**, seeded through splitmix32). All
+ * randomness in code that a replay must repeat comes from here; Math.random never does.
+ * Integer API only.
+ */
+import { assert } from './assert.js';
+
+export class Prng {
+  private a: number;
+  private b: number;
+  private c: number;
+  private d: number;
+
+  constructor(seed: number) {
+    assert(Number.isInteger(seed), 'Prng: seed must be an integer');
+    let s = seed >>> 0;
+    const next = (): number => {
+      s = (s + 0x9e3779b9) >>> 0;
+      let z = s;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+      return (z ^ (z >>> 16)) >>> 0;
+    };
+    this.a = next();
+    this.b = next();
+    this.c = next();
+    this.d = next();
+  }
+
+  /** A uniformly distributed 32-bit unsigned integer. */
+  nextU32(): number {
+    const result = Math.imul(rotl(Math.imul(this.b, 5) >>> 0, 7), 9) >>> 0;
+    const t = (this.b << 9) >>> 0;
+    this.c ^= this.a;
+    this.d ^= this.b;
+    this.b ^= this.c;
+    this.a ^= this.d;
+    this.c ^= t;
+    this.d = rotl(this.d, 11);
+    return result;
+  }
+
+  /** An integer in [0, bound). */
+  int(bound: number): number {
+    assert(Number.isInteger(bound) && bound > 0 && bound <= 0x100000000, 'Prng.int: bad bound');
+    return Math.floor((this.nextU32() / 0x100000000) * bound);
+  }
+
+  /** An integer in [min, max]. */
+  range(min: number, max: number): number {
+    assert(max >= min, 'Prng.range: max < min');
+    return min + this.int(max - min + 1);
+  }
+
+  /** True with probability numerator/denominator. */
+  chance(numerator: number, denominator: number): boolean {
+    return this.int(denominator) < numerator;
+  }
+
+  pick<T>(items: readonly T[]): T {
+    assert(items.length > 0, 'Prng.pick: empty list');
+    return items[this.int(items.length)]!;
+  }
+}
+
+function rotl(x: number, k: number): number {
+  return ((x << k) | (x >>> (32 - k))) >>> 0;
+}
