@@ -1,0 +1,21 @@
+/**
+ * Worker entry: attaches to the machine in workerData.sab and, when asked over comlink,
+ * runs a stress workload as one device (stress_workload.ts). Service calls stay in this
+ * thread; only the plan and the result cross the control plane.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+import { attachKernel } from '../shared/kernel.js';
+import { nodeEndpoint } from './endpoint.js';
+import { runStress, type StressPlan, type StressResult } from './stress_workload.js';
+
+const kernel = attachKernel((workerData as { sab: SharedArrayBuffer }).sab);
+
+const api = {
+  run(plan: StressPlan, writer: number): StressResult {
+    return runStress(kernel, plan, writer);
+  },
+};
+export type StressWorkerApi = typeof api;
+
+Comlink.expose(api, nodeEndpoint(parentPort!));
