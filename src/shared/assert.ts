@@ -7,9 +7,13 @@ export class AssertionError extends Error {
   override name = 'AssertionError';
 }
 
-/** Throws AssertionError with `message` ("function: the broken fact") unless `condition`. */
-export function assert(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new AssertionError(message);
+/**
+ * Throws AssertionError with `message` ("function: the broken fact") unless `condition`.
+ * Hot paths pass a constant message and the variable part as `detail`, so that no string
+ * is built unless the assertion fails.
+ */
+export function assert(condition: unknown, message: string, detail?: number | string): asserts condition {
+  if (!condition) throw new AssertionError(detail === undefined ? message : `${message} (${detail})`);
 }
 
 /** Marks a switch as exhaustive at compile time and at run time. */

@@ -47,9 +47,15 @@ export interface KernelHooks {
 /** A free-physical-region callback: returns true to set carry ("fully handled"). */
 export type FreePhysRegCallback = (request: number, pageCount: number) => boolean | void;
 
+/** Slots for per-service call counts; ServiceDef.slot indexes them. */
+export const SERVICE_SLOTS = 64;
+
 export class Context {
   readonly locker: Locker;
-  readonly stats = new Map<string, ServiceStats>();
+  /** Calls per service slot (a typed array: counting stays off the hot path's heap). */
+  readonly callCounts = new Float64Array(SERVICE_SLOTS);
+  private readonly slotNames: string[] = [];
+  private readonly failures = new Map<string, Map<string, number>>();
   lastError: Refusal | undefined;
   /** The DDK name of the service this context is in, for traces and failure reports. */
   service = '';
@@ -70,18 +76,30 @@ export class Context {
   /** Records why the current service failed and returns its failure value. */
   refuse<T>(value: T, reason: string): T {
     this.lastError = { service: this.service, reason };
-    const stats = this.statsOf(this.service);
-    stats.failures.set(reason, (stats.failures.get(reason) ?? 0) + 1);
+    let reasons = this.failures.get(this.service);
+    if (reasons === undefined) {
+      reasons = new Map();
+      this.failures.set(this.service, reasons);
+    }
+    reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
     return value;
   }
 
-  statsOf(service: string): ServiceStats {
-    let stats = this.stats.get(service);
-    if (stats === undefined) {
-      stats = { calls: 0, failures: new Map() };
-      this.stats.set(service, stats);
-    }
+  /** Calls and failure reasons per service, for reports. */
+  get stats(): Map<string, ServiceStats> {
+    const stats = new Map<string, ServiceStats>();
+    this.callCounts.forEach((calls, slot) => {
+      const name = this.slotNames[slot];
+      if (calls > 0 && name !== undefined) stats.set(name, { calls, failures: this.failures.get(name) ?? new Map() });
+    });
     return stats;
+  }
+
+  /** Total service calls this context made. */
+  get callTotal(): number {
+    let total = 0;
+    for (const calls of this.callCounts) total += calls;
+    return total;
   }
 
   get reenterCount(): number {
@@ -111,10 +129,14 @@ export class Context {
     Atomics.store(this.l.actors, this.actor * ACTOR_WORDS + AC.reenterCount, count);
   }
 
-  /** Calls one service through the shared rules. */
-  dispatch(def: ServiceDef, args: unknown[]): unknown {
+  /**
+   * Calls one service through the shared rules. Fixed arity (no rest arguments): this is on
+   * every service's hot path.
+   */
+  dispatch(def: ServiceDef, a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown, f?: unknown, g?: unknown, h?: unknown): unknown {
     this.service = def.name;
-    this.statsOf(def.name).calls += 1;
+    this.callCounts[def.slot]! += 1;
+    if (this.slotNames[def.slot] === undefined) this.slotNames[def.slot] = def.name;
     this.l.actors[this.actor * ACTOR_WORDS + AC.lastService] = def.ordinal;
     if (!def.async && this.reenter !== 0) {
       this.hooks.violation(this, `Synchronous service called from a nested interrupt: ${def.name}`);
@@ -123,8 +145,9 @@ export class Context {
     if (def.initOnly && !inInitialization(this.l)) {
       return this.refuse(def.failure(), 'only available during initialization');
     }
-    const result = def.impl(this, ...(args as never[]));
-    assert(this.locker.heldCount() === 0, `${def.name}: returned holding a lock`);
+    const impl = def.impl as (ctx: Context, ...rest: unknown[]) => unknown;
+    const result = impl(this, a, b, c, d, e, f, g, h);
+    if (this.locker.heldCount() !== 0) assert(false, 'service returned holding a lock', def.name);
     return result;
   }
 }

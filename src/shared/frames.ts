@@ -36,7 +36,7 @@ export function setFrame(
   owner: number,
   where: number,
 ): void {
-  assert(isRamFrame(l, frame), `setFrame: ${frame} is not a RAM frame`);
+  assert(isRamFrame(l, frame), 'setFrame: not a RAM frame', frame);
   assert(state !== FrameState.FREE, 'setFrame: use pushFree to free a frame');
   const base = frame * FRAME_WORDS;
   l.frames[base + FR.state] = state;
@@ -54,7 +54,7 @@ export function setFrameFixed(l: Layout, frame: number, fixed: boolean): void {
 export function lockFrame(l: Layout, frame: number, page: number, space: number): void {
   const base = frame * FRAME_WORDS;
   const count = l.frames[base + FR.lockCount]!;
-  assert(count >= 0, `lockFrame: frame ${frame} has a negative lock count`);
+  assert(count >= 0, 'lockFrame: negative lock count', frame);
   if (count === 0) {
     l.frames[base + FR.lockedPage] = page;
     l.frames[base + FR.lockedSpace] = space;
@@ -75,9 +75,9 @@ export const freeCount = (l: Layout): number => Atomics.load(l.header, H.freeCou
 
 /** Puts a frame on the free list. Caller holds the free-list lock. */
 export function pushFree(l: Layout, frame: number): void {
-  assert(isRamFrame(l, frame), `pushFree: ${frame} is not a RAM frame`);
+  assert(isRamFrame(l, frame), 'pushFree: not a RAM frame', frame);
   const base = frame * FRAME_WORDS;
-  assert(l.frames[base + FR.state] !== FrameState.FREE, `pushFree: frame ${frame} already free`);
+  assert(l.frames[base + FR.state] !== FrameState.FREE, 'pushFree: frame already free', frame);
   const top = l.header[H.freeCount]!;
   assert(top < l.options.ramPages, 'pushFree: free list overflow');
   l.freeStack[top] = frame;
@@ -93,10 +93,10 @@ export function pushFree(l: Layout, frame: number): void {
 /** Takes a specific free frame off the free list. Caller holds the free-list lock. */
 export function removeFree(l: Layout, frame: number): void {
   const base = frame * FRAME_WORDS;
-  assert(l.frames[base + FR.state] === FrameState.FREE, `removeFree: frame ${frame} not free`);
+  assert(l.frames[base + FR.state] === FrameState.FREE, 'removeFree: frame not free', frame);
   const position = l.frames[base + FR.freePos]!;
   const last = l.header[H.freeCount]! - 1;
-  assert(l.freeStack[position] === frame, `removeFree: free list does not hold frame ${frame}`);
+  assert(l.freeStack[position] === frame, 'removeFree: free list does not hold the frame', frame);
   const moved = l.freeStack[last]!;
   l.freeStack[position] = moved;
   l.frames[moved * FRAME_WORDS + FR.freePos] = position;

@@ -8,7 +8,10 @@
 import { assert } from './assert.js';
 import { check, type CheckOptions, type Violation } from './checker.js';
 import { type MachineOptions } from './config.js';
-import { ControlMessage, type ControlMessageName, FREE_PHYS_REG_AVAILABLE, FREE_PHYS_REG_NEEDED } from './constants.js';
+import {
+  ControlMessage, type ControlMessageName, FREE_PHYS_REG_AVAILABLE, FREE_PHYS_REG_NEEDED, VNE_Closed, VNE_CreateFail,
+  VNE_CrInitFail, VNE_InitFail,
+} from './constants.js';
 import { Context, type FreePhysRegCallback, type KernelHooks } from './context.js';
 import {
   AC, ACTOR_DEVICE, ACTOR_DROPPED, ACTOR_FREE, ACTOR_GOT_INIT_COMPLETE, ACTOR_HOST, ACTOR_LIVE, ACTOR_VM,
@@ -21,10 +24,15 @@ import { takeInstanceSnapshot } from './services/v86_data_area.js';
 import { freeVmBlocks } from './services/page_free.js';
 import { readLinear, writeLinear, readPhysical, writePhysical, type AccessOptions } from './memory_access.js';
 
+/**
+ * A device's control procedure: EBX is the VM handle; EDX carries the VNE_* flags with
+ * VM_Not_Executeable (0 otherwise). Returning true sets carry.
+ */
 export type ControlHandler = (
   message: ControlMessageName,
   device: DeviceContext,
   vmHandle: number,
+  edx: number,
 ) => boolean | void;
 
 export interface DeviceOptions {
@@ -130,14 +138,14 @@ export class Kernel implements KernelHooks {
     return result;
   }
 
-  private broadcast(name: ControlMessageName, vmHandle: number, result: ControlResult, descending = false): void {
+  private broadcast(name: ControlMessageName, vmHandle: number, result: ControlResult, descending = false, edx = 0): void {
     const order = [...this.devices]
       .filter((d) => (this.actorFlags(d.ctx.actor) & ACTOR_DROPPED) === 0)
       .sort((a, b) => a.initOrder - b.initOrder || a.loadIndex - b.loadIndex);
     if (descending) order.reverse();
     for (const entry of order) {
       if (name === 'Init_Complete') this.setActorFlag(entry.ctx.actor, ACTOR_GOT_INIT_COMPLETE);
-      const carry = entry.onControl?.(name, entry.ctx, vmHandle);
+      const carry = entry.onControl?.(name, entry.ctx, vmHandle, edx);
       assert(!((carry as unknown) instanceof Promise), `${name}: in-process control handlers are synchronous`);
       assert(entry.ctx.locker.heldCount() === 0, `${name}: ${entry.ctx.name} returned holding a lock`);
       if (carry !== true) continue;
@@ -158,11 +166,13 @@ export class Kernel implements KernelHooks {
     const made = createVmSpace(this.layout, this.host.locker, this.host.actor);
     if (typeof made === 'string') throw new Error(`createVM: ${made}`);
     const handle = vmHandleOf(made);
+    const failFlags = { Create_VM: VNE_CreateFail, VM_Critical_Init: VNE_CrInitFail, VM_Init: VNE_InitFail };
     for (const message of ['Create_VM', 'VM_Critical_Init', 'VM_Init'] as const) {
       const result: ControlResult = { message, carried: [], systemExit: false };
       this.broadcast(message, handle, result);
       if (result.carried.length === 0) continue;
-      if (message !== 'Create_VM') this.broadcastVmEnd(handle, false);
+      // The VM never ran: no VM_Terminate; VM_Not_Executeable says why (VNE_*Fail).
+      this.broadcastVmEnd(handle, false, failFlags[message]);
       this.releaseVm(made);
       throw new Error(`createVM: ${message} failed (carry set by ${result.carried.join(', ')})`);
     }
@@ -185,18 +195,19 @@ export class Kernel implements KernelHooks {
   destroyVM(vmCtx: VmContext): void {
     const vm = vmOfHandle(this.layout, vmCtx.handle);
     assert(vm > 0, 'destroyVM: not a live VM (the system VM is never destroyed)');
-    this.broadcastVmEnd(vmCtx.handle, true);
+    this.broadcastVmEnd(vmCtx.handle, true, VNE_Closed);
     this.releaseVm(vm);
   }
 
-  private broadcastVmEnd(handle: number, normal: boolean): void {
+  private broadcastVmEnd(handle: number, normal: boolean, vneFlags: number): void {
     const result: ControlResult = { message: 'VM_Terminate', carried: [], systemExit: false };
     const messages: ControlMessageName[] = normal
       ? ['VM_Terminate', 'VM_Not_Executeable', 'Destroy_VM']
       : ['VM_Not_Executeable', 'Destroy_VM'];
     for (const message of messages) {
-      this.broadcast(message, handle, result);
-      this.broadcast(TWINS[message]!, handle, result, true);
+      const edx = message === 'VM_Not_Executeable' ? vneFlags : 0;
+      this.broadcast(message, handle, result, false, edx);
+      this.broadcast(TWINS[message]!, handle, result, true, edx);
     }
   }
 

@@ -34,7 +34,7 @@ function span(l: Layout, arena: ArenaValue, vm: number): Span {
   if (arena === Arena.system) {
     return { first: SYSTEM_ARENA_FIRST_PAGE, end: SYSTEM_ARENA_END_PAGE, wordBase: 0, bitmapFirst: COMMON_LINEAR_FIRST_PAGE };
   }
-  assert(vm >= 0 && vm < l.options.vmMax, `linear: bad VM ${vm}`);
+  assert(vm >= 0 && vm < l.options.vmMax, 'linear: bad VM', vm);
   return {
     first: PRIVATE_LINEAR_FIRST_PAGE,
     end: PRIVATE_LINEAR_FIRST_PAGE + PRIVATE_WINDOW_PAGES,
@@ -111,7 +111,7 @@ export function releaseLinear(l: Layout, vm: number, first: number, count: numbe
   assert(arena !== undefined, `releaseLinear: page ${first.toString(16)}h has no arena`);
   const s = span(l, arena, vm);
   for (let page = first; page < first + count; page++) {
-    assert(bit(l, s, page), `releaseLinear: page ${page.toString(16)}h was not taken`);
+    assert(bit(l, s, page), 'releaseLinear: page was not taken', page);
   }
   setBits(l, s, first, count, false);
 }

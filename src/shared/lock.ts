@@ -6,7 +6,7 @@
  * It is not a scheduler: fairness comes from the OS futex queue, not from here.
  */
 import { isMainThread } from 'node:worker_threads';
-import { assert } from './assert.js';
+import { AssertionError, assert } from './assert.js';
 import {
   COMMON_PDE_FIRST,
   LK,
@@ -34,8 +34,8 @@ export function lockRank(lockId: number): number {
   if (lockId >= LOCK_VM_FIRST) return 10_000 + lockId;
   if (lockId === LOCK_VM_TABLE) return 20_000;
   if (lockId === LOCK_BLOCKS) return 30_000;
-  assert(lockId === LOCK_FREE_LIST, `lockRank: unknown lock ${lockId}`);
-  return 40_000;
+  if (lockId === LOCK_FREE_LIST) return 40_000;
+  return -1; // unused ids between the fixed locks and the page-table locks
 }
 
 export function lockName(lockId: number): string {
@@ -66,6 +66,17 @@ export class LockTimeoutError extends Error {
 
 const SPIN_TRIES = 64;
 
+const rankTables = new Map<number, Int32Array>();
+function rankTable(lockCount: number): Int32Array {
+  let table = rankTables.get(lockCount);
+  if (table === undefined) {
+    table = new Int32Array(lockCount);
+    for (let id = 0; id < lockCount; id++) table[id] = lockRank(id);
+    rankTables.set(lockCount, table);
+  }
+  return table;
+}
+
 /**
  * One actor's view of the locks. Not shared between actors: it keeps the stack of held
  * locks used for the rank check and this actor's own acquisition count.
@@ -73,10 +84,10 @@ const SPIN_TRIES = 64;
 export class Locker {
   private readonly words: Int32Array;
   private readonly global: boolean;
+  private readonly ranks: Int32Array;
   private readonly held: number[] = [];
   private depthGlobal = 0;
   private readonly me: number;
-  acquisitions = 0;
 
   constructor(
     private readonly layout: Layout,
@@ -85,6 +96,7 @@ export class Locker {
     this.words = layout.locks;
     this.global = layout.options.locking === 'global';
     this.me = actorId + 1;
+    this.ranks = rankTable(layout.lockCount);
   }
 
   /** Takes `lockId` (through the policy), waiting at most lockWaitMsMax. */
@@ -94,37 +106,39 @@ export class Locker {
       if (this.depthGlobal > 1) return;
       lockId = LOCK_GLOBAL;
     } else {
-      const top = this.held.at(-1);
-      assert(
-        top === undefined || lockRank(top) < lockRank(lockId),
-        `lock order: ${lockName(lockId)} taken while holding ${lockName(top ?? 0)}`,
-      );
+      const depth = this.held.length;
+      if (depth > 0 && this.ranks[this.held[depth - 1]!]! >= this.ranks[lockId]!) this.orderViolation(lockId);
       this.held.push(lockId);
     }
-    const index = lockId * LOCK_WORDS + LK.state;
-    this.acquisitions += 1;
-    if (Atomics.compareExchange(this.words, index, 0, this.me) !== 0) this.acquireSlow(lockId);
-    const epoch = lockId * LOCK_WORDS + LK.epoch;
-    this.words[epoch] = (this.words[epoch]! + 1) | 0; // we hold the lock: a plain write is safe
+    const base = lockId * LOCK_WORDS;
+    if (Atomics.compareExchange(this.words, base, 0, this.me) !== 0) this.acquireSlow(lockId);
+    this.words[base + LK.epoch] = (this.words[base + LK.epoch]! + 1) | 0; // held: a plain write is safe
   }
 
   /** Releases `lockId`; locks must be released in the reverse order of acquisition. */
   release(lockId: number): void {
     if (this.global) {
-      assert(this.depthGlobal > 0, 'release: global lock not held');
+      if (this.depthGlobal <= 0) this.releaseViolation(lockId);
       this.depthGlobal -= 1;
       if (this.depthGlobal > 0) return;
       lockId = LOCK_GLOBAL;
-    } else {
-      const top = this.held.pop();
-      assert(top === lockId, `release: ${lockName(lockId)} is not the last lock taken`);
+    } else if (this.held.pop() !== lockId) {
+      this.releaseViolation(lockId);
     }
     const base = lockId * LOCK_WORDS;
     // Store 0 before reading the waiter count: a waiter increments the count before it
     // re-checks the word, so either it sees 0 and does not sleep, or we see it and wake it.
-    const previous = Atomics.exchange(this.words, base + LK.state, 0);
-    assert(previous === this.me, `release: ${lockName(lockId)} not held by this actor`);
+    if (Atomics.exchange(this.words, base, 0) !== this.me) this.releaseViolation(lockId);
     if (Atomics.load(this.words, base + LK.waiters) > 0) Atomics.notify(this.words, base, 1);
+  }
+
+  private orderViolation(lockId: number): never {
+    const top = this.held.at(-1) ?? 0;
+    throw new AssertionError(`lock order: ${lockName(lockId)} taken while holding ${lockName(top)}`);
+  }
+
+  private releaseViolation(lockId: number): never {
+    throw new AssertionError(`release: ${lockName(lockId)} not held by this actor, or not the last lock taken`);
   }
 
   holding(lockId: number): boolean {

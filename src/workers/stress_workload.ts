@@ -6,6 +6,7 @@
  * scenarios live in the runtime.
  */
 import { PG_SYS } from '../shared/constants.js';
+import { PageFaultError } from '../shared/memory_access.js';
 import type { Kernel } from '../shared/kernel.js';
 import { Prng } from '../shared/prng.js';
 import type { DeviceContext } from '../shared/services/index.js';
@@ -80,9 +81,7 @@ class Workload {
   }
 
   calls(): number {
-    let total = 0;
-    for (const s of this.dev.stats.values()) total += s.calls;
-    return total;
+    return this.dev.callTotal;
   }
 
   step(): void {
@@ -118,6 +117,7 @@ class Workload {
     const from = this.page();
     let held = this.dev._XchgFreePhysReg(from, 0, 0);
     if (held === 0xffffffff) return this.fail(`_XchgFreePhysReg(${from.toString(16)}h, 0) failed: ${this.dev.lastError?.reason}`);
+    this.repairHeld(held);
     let token = this.tokens.get(from);
     this.tokens.delete(from);
     const tries = this.plan.regionPageCount * 8;
@@ -132,6 +132,19 @@ class Workload {
       this.expectPage(to, token);
       token = displaced;
       held = previous;
+      this.repairHeld(held);
+    }
+  }
+
+  /**
+   * Shared region: a frame we hold is ours alone, so a frame whose mapper lost the race to
+   * write its token (another device took the page out first) gets one here. At the end
+   * every present page must then hold a valid token, and no token twice.
+   */
+  private repairHeld(frame: number): void {
+    if (!this.plan.shared || frame === 0) return;
+    if (readToken(this.kernel.readPhysical(frame, TOKEN_BYTES)) === undefined) {
+      this.kernel.writePhysical(frame, this.newToken());
     }
   }
 
@@ -151,7 +164,13 @@ class Workload {
       if (room <= 0) return;
       if (this.dev._MapFreePhysReg(page, 1, 0) === 0) return; // raced, or no free pages: allowed
       const token = this.newToken();
-      this.kernel.writeLinear(null, page * 4096, token);
+      try {
+        this.kernel.writeLinear(null, page * 4096, token);
+      } catch (error) {
+        // Shared region only: another device took the page out first; it repairs the frame.
+        if (!(error instanceof PageFaultError) || !this.plan.shared) throw error;
+        return;
+      }
       this.tokens.set(page, token);
       return;
     }

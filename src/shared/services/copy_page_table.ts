@@ -35,6 +35,6 @@ export function copyPageTable(ctx: Context, linPgNum: number, nPages: number, pa
 }
 
 export const _CopyPageTable: ServiceDef = {
-  name: '_CopyPageTable', ordinal: 0x61, async: false, initOnly: false, failure: fail0,
+  name: '_CopyPageTable', ordinal: 0x61, slot: -1, async: false, initOnly: false, failure: fail0,
   impl: copyPageTable as ServiceDef['impl'],
 };

@@ -196,7 +196,7 @@ function lockRegion(ctx: Context, regs: Registers, lock: boolean): Registers {
 }
 
 export const Int31: ServiceDef = {
-  name: 'Int31', ordinal: 0x31, async: false, initOnly: false,
+  name: 'Int31', ordinal: 0x31, slot: -1, async: false, initOnly: false,
   failure: () => ({ ax: DPMI_INVALID_STATE, bx: 0, cx: 0, dx: 0, si: 0, di: 0, cf: 1 }),
   impl: int31 as ServiceDef['impl'],
 };

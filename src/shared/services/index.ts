@@ -2,7 +2,8 @@
  * The service table: every DDK service by its DDK name, and the typed device and VM
  * contexts that expose them. A grep for a DDK name finds its module, this table and traces.
  */
-import { Context, type KernelHooks } from '../context.js';
+import { assert } from '../assert.js';
+import { Context, type KernelHooks, SERVICE_SLOTS } from '../context.js';
 import type { Layout } from '../layout.js';
 import { _CopyPageTable } from './copy_page_table.js';
 import { Int31, type Registers, type RegistersIn } from './dpmi.js';
@@ -79,16 +80,19 @@ export type VmContext = Context & VmmServices & {
 
 /** A Context class whose prototype carries one method per service of the table. */
 class ServiceContext extends Context {}
-for (const def of serviceTable) {
+serviceTable.forEach((def, slot) => {
+  def.slot = slot;
   Object.defineProperty(ServiceContext.prototype, def.name, {
-    value: function (this: Context, ...args: unknown[]): unknown {
-      return this.dispatch(def, args);
+    value: function (this: Context, a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown, f?: unknown, g?: unknown, h?: unknown): unknown {
+      return this.dispatch(def, a, b, c, d, e, f, g, h);
     },
   });
-}
+});
+Int31.slot = serviceTable.length;
+assert(Int31.slot < SERVICE_SLOTS, 'service table larger than SERVICE_SLOTS');
 Object.defineProperty(ServiceContext.prototype, 'int31', {
   value: function (this: Context, regs: RegistersIn): Registers {
-    return this.dispatch(Int31, [regs]) as Registers;
+    return this.dispatch(Int31, regs) as Registers;
   },
 });
 

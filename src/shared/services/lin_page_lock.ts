@@ -160,10 +160,10 @@ export function linPageUnLock(ctx: Context, hLinPgNum: number, nPages: number, f
 }
 
 export const _LinPageLock: ServiceDef = {
-  name: '_LinPageLock', ordinal: 0x63, async: false, initOnly: false, failure: fail0,
+  name: '_LinPageLock', ordinal: 0x63, slot: -1, async: false, initOnly: false, failure: fail0,
   impl: linPageLock as ServiceDef['impl'],
 };
 export const _LinPageUnLock: ServiceDef = {
-  name: '_LinPageUnLock', ordinal: 0x64, async: false, initOnly: false, failure: fail0,
+  name: '_LinPageUnLock', ordinal: 0x64, slot: -1, async: false, initOnly: false, failure: fail0,
   impl: linPageUnLock as ServiceDef['impl'],
 };

@@ -57,7 +57,7 @@ function mapLocked(ctx: Context, region: number, first: number, count: number, f
 
 export const _MapFreePhysReg: ServiceDef = {
   name: '_MapFreePhysReg',
-  ordinal: 0xd6,
+  ordinal: 0xd6, slot: -1,
   async: false,
   initOnly: false,
   failure: fail0,

@@ -70,11 +70,12 @@ export function physIntoV86(ctx: Context, physPage: number, vmHandle: number, vm
 export function mapIntoV86(ctx: Context, hMem: number, vmHandle: number, vmLinPgNum: number, nPages: number, pageOff: number, flags: number): number {
   if ((flags & ~(PageDEBUGNulFault | MAPV86_IGNOREWRAP)) !== 0) return ctx.refuse(0, 'reserved flag bits');
   const block = blockOfHandle(ctx, hMem, ctx.vm);
-  if (block < 0) return ctx.refuse(0, 'invalid memory handle');
+  const kind = block < 0 ? -1 : blockWord(ctx.l, block, BK.kind);
+  if (kind !== BlockKind.ALLOCATION && kind !== BlockKind.NUL) return ctx.refuse(0, 'invalid memory handle');
   const vm = checkV86Range(ctx, vmHandle, vmLinPgNum, nPages);
   if (typeof vm === 'string') return ctx.refuse(0, vm);
   const l = ctx.l;
-  const nul = blockWord(l, block, BK.kind) === BlockKind.NUL;
+  const nul = kind === BlockKind.NUL;
   if (!Number.isInteger(pageOff) || pageOff < 0 || (!nul && pageOff + nPages > blockWord(l, block, BK.pageCount))) {
     return ctx.refuse(0, 'size discrepancy: PageOff + nPages past the block');
   }
@@ -115,14 +116,14 @@ export function linMapIntoV86(ctx: Context, hLinPgNum: number, vmHandle: number,
 }
 
 export const _PhysIntoV86: ServiceDef = {
-  name: '_PhysIntoV86', ordinal: 0x5e, async: false, initOnly: false, failure: fail0,
+  name: '_PhysIntoV86', ordinal: 0x5e, slot: -1, async: false, initOnly: false, failure: fail0,
   impl: physIntoV86 as ServiceDef['impl'],
 };
 export const _MapIntoV86: ServiceDef = {
-  name: '_MapIntoV86', ordinal: 0x5d, async: false, initOnly: false, failure: fail0,
+  name: '_MapIntoV86', ordinal: 0x5d, slot: -1, async: false, initOnly: false, failure: fail0,
   impl: mapIntoV86 as ServiceDef['impl'],
 };
 export const _LinMapIntoV86: ServiceDef = {
-  name: '_LinMapIntoV86', ordinal: 0x62, async: false, initOnly: false, failure: failPair,
+  name: '_LinMapIntoV86', ordinal: 0x62, slot: -1, async: false, initOnly: false, failure: failPair,
   impl: linMapIntoV86 as ServiceDef['impl'],
 };

@@ -67,6 +67,6 @@ export function mapPhysToLinear(ctx: Context, physAddr: number, nBytes: number, 
 }
 
 export const _MapPhysToLinear: ServiceDef = {
-  name: '_MapPhysToLinear', ordinal: 0x6c, async: false, initOnly: false, failure: failDword,
+  name: '_MapPhysToLinear', ordinal: 0x6c, slot: -1, async: false, initOnly: false, failure: failDword,
   impl: mapPhysToLinear as ServiceDef['impl'],
 };

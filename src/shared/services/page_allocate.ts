@@ -119,7 +119,7 @@ function firstFrameAddress(ctx: Context, page: number): number {
 
 export const _PageAllocate: ServiceDef = {
   name: '_PageAllocate',
-  ordinal: 0x53,
+  ordinal: 0x53, slot: -1,
   async: false,
   initOnly: false,
   failure: failPair,

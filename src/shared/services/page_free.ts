@@ -31,7 +31,7 @@ export function pageFree(ctx: Context, hMem: number, flags: number): number {
 
 export const _PageFree: ServiceDef = {
   name: '_PageFree',
-  ordinal: 0x55,
+  ordinal: 0x55, slot: -1,
   async: false,
   initOnly: false,
   failure: fail0,

@@ -55,10 +55,10 @@ export function pageUnLock(ctx: Context, hMem: number, nPages: number, pageOff: 
 }
 
 export const _PageLock: ServiceDef = {
-  name: '_PageLock', ordinal: 0x56, async: false, initOnly: false, failure: fail0,
+  name: '_PageLock', ordinal: 0x56, slot: -1, async: false, initOnly: false, failure: fail0,
   impl: pageLock as ServiceDef['impl'],
 };
 export const _PageUnLock: ServiceDef = {
-  name: '_PageUnLock', ordinal: 0x57, async: false, initOnly: false, failure: fail0,
+  name: '_PageUnLock', ordinal: 0x57, slot: -1, async: false, initOnly: false, failure: fail0,
   impl: pageUnLock as ServiceDef['impl'],
 };

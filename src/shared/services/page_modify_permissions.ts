@@ -50,6 +50,6 @@ export function pageModifyPermissions(ctx: Context, page: number, npages: number
 }
 
 export const _PageModifyPermissions: ServiceDef = {
-  name: '_PageModifyPermissions', ordinal: 0x133, async: false, initOnly: false, failure: failDword,
+  name: '_PageModifyPermissions', ordinal: 0x133, slot: -1, async: false, initOnly: false, failure: failDword,
   impl: pageModifyPermissions as ServiceDef['impl'],
 };

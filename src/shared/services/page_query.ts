@@ -66,6 +66,6 @@ export function pageQuery(ctx: Context, linaddr: number, pmbi: unknown, cbmbi: n
 }
 
 export const _PageQuery: ServiceDef = {
-  name: '_PageQuery', ordinal: 0x134, async: false, initOnly: false, failure: fail0,
+  name: '_PageQuery', ordinal: 0x134, slot: -1, async: false, initOnly: false, failure: fail0,
   impl: pageQuery as ServiceDef['impl'],
 };

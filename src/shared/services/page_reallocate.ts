@@ -70,7 +70,7 @@ function copyPages(ctx: Context, old: number, newBase: number, nPages: number): 
 
 export const _PageReAllocate: ServiceDef = {
   name: '_PageReAllocate',
-  ordinal: 0x54,
+  ordinal: 0x54, slot: -1,
   async: false,
   initOnly: false,
   failure: failPair,

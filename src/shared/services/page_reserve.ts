@@ -127,14 +127,14 @@ export function pageDecommit(ctx: Context, page: number, npages: number, flags: 
 }
 
 export const _PageReserve: ServiceDef = {
-  name: '_PageReserve', ordinal: 0x11d, async: false, initOnly: false, failure: failDword,
+  name: '_PageReserve', ordinal: 0x11d, slot: -1, async: false, initOnly: false, failure: failDword,
   impl: pageReserve as ServiceDef['impl'],
 };
 export const _PageCommit: ServiceDef = {
-  name: '_PageCommit', ordinal: 0x11e, async: false, initOnly: false, failure: fail0,
+  name: '_PageCommit', ordinal: 0x11e, slot: -1, async: false, initOnly: false, failure: fail0,
   impl: pageCommit as ServiceDef['impl'],
 };
 export const _PageDecommit: ServiceDef = {
-  name: '_PageDecommit', ordinal: 0x11f, async: false, initOnly: false, failure: fail0,
+  name: '_PageDecommit', ordinal: 0x11f, slot: -1, async: false, initOnly: false, failure: fail0,
   impl: pageDecommit as ServiceDef['impl'],
 };

@@ -15,6 +15,8 @@ export interface ServiceDef {
   name: string;
   /** VMM service number (device 1), or the Int 31h function for DPMI. */
   ordinal: number;
+  /** Index of this service's call counter in a Context (set by the service table). */
+  slot: number;
   /** Asynchronous services may be called at interrupt time. */
   async: boolean;
   /** Init-only services (VMM_ICODE) fail outside initialization. */

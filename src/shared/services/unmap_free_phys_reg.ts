@@ -51,7 +51,7 @@ function unmapLocked(ctx: Context, region: number, first: number, count: number)
 
 export const _UnmapFreePhysReg: ServiceDef = {
   name: '_UnmapFreePhysReg',
-  ordinal: 0xd7,
+  ordinal: 0xd7, slot: -1,
   async: false,
   initOnly: false,
   failure: fail0,

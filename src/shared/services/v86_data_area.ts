@@ -208,18 +208,18 @@ export function takeInstanceSnapshot(ctx: Context): void {
 }
 
 export const _Allocate_Global_V86_Data_Area: ServiceDef = {
-  name: '_Allocate_Global_V86_Data_Area', ordinal: 0xa8, async: false, initOnly: true, failure: fail0,
+  name: '_Allocate_Global_V86_Data_Area', ordinal: 0xa8, slot: -1, async: false, initOnly: true, failure: fail0,
   impl: allocateGlobalV86DataArea as ServiceDef['impl'],
 };
 export const _Allocate_Temp_V86_Data_Area: ServiceDef = {
-  name: '_Allocate_Temp_V86_Data_Area', ordinal: 0xa9, async: false, initOnly: true, failure: fail0,
+  name: '_Allocate_Temp_V86_Data_Area', ordinal: 0xa9, slot: -1, async: false, initOnly: true, failure: fail0,
   impl: allocateTempV86DataArea as ServiceDef['impl'],
 };
 export const _Free_Temp_V86_Data_Area: ServiceDef = {
-  name: '_Free_Temp_V86_Data_Area', ordinal: 0xaa, async: false, initOnly: true, failure: fail0,
+  name: '_Free_Temp_V86_Data_Area', ordinal: 0xaa, slot: -1, async: false, initOnly: true, failure: fail0,
   impl: freeTempV86DataArea as ServiceDef['impl'],
 };
 export const _AddInstanceItem: ServiceDef = {
-  name: '_AddInstanceItem', ordinal: 0xa6, async: false, initOnly: true, failure: fail0,
+  name: '_AddInstanceItem', ordinal: 0xa6, slot: -1, async: false, initOnly: true, failure: fail0,
   impl: addInstanceItem as ServiceDef['impl'],
 };

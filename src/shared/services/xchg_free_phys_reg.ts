@@ -63,7 +63,7 @@ export function xchgFreePhysReg(ctx: Context, linPgNum: number, physAddr: number
 
 export const _XchgFreePhysReg: ServiceDef = {
   name: '_XchgFreePhysReg',
-  ordinal: 0xd8,
+  ordinal: 0xd8, slot: -1,
   async: true,
   initOnly: false,
   failure: failDword,
