@@ -2,11 +2,31 @@
  * vmmsim's public library surface (DESIGN.md §7): the in-process kernel, its contexts, the
  * checker's types and every DDK constant. The multi-threaded runtime is added beside it.
  */
-export { createKernel, attachKernel, Kernel, type ControlHandler, type ControlResult, type DeviceOptions } from './shared/kernel.js';
-export type { DeviceContext, VmContext, VmmServices, Registers, RegistersIn, TwoRegisters } from './shared/services/index.js';
+export {
+  createKernel,
+  attachKernel,
+  Kernel,
+  type ControlHandler,
+  type ControlResult,
+  type DeviceOptions,
+} from './shared/kernel.js';
+export type {
+  DeviceContext,
+  VmContext,
+  VmmServices,
+  Registers,
+  RegistersIn,
+  TwoRegisters,
+} from './shared/services/index.js';
 export type { Violation, ViolationKind, CheckOptions } from './shared/checker.js';
 export { PageFaultError, type AccessOptions } from './shared/memory_access.js';
 export { LockTimeoutError } from './shared/lock.js';
 export { AssertionError } from './shared/assert.js';
-export { presets, resolveOptions, OptionError, type MachineOptions, type LockingPolicy } from './shared/config.js';
+export {
+  presets,
+  resolveOptions,
+  OptionError,
+  type MachineOptions,
+  type LockingPolicy,
+} from './shared/config.js';
 export * from './shared/constants.js';

@@ -12,8 +12,13 @@ export class AssertionError extends Error {
  * Hot paths pass a constant message and the variable part as `detail`, so that no string
  * is built unless the assertion fails.
  */
-export function assert(condition: unknown, message: string, detail?: number | string): asserts condition {
-  if (!condition) throw new AssertionError(detail === undefined ? message : `${message} (${detail})`);
+export function assert(
+  condition: unknown,
+  message: string,
+  detail?: number | string,
+): asserts condition {
+  if (!condition)
+    throw new AssertionError(detail === undefined ? message : `${message} (${detail})`);
 }
 
 /** Marks a switch as exhaustive at compile time and at run time. */

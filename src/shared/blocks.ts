@@ -27,7 +27,7 @@ export interface BlockFields {
 const hashKey = (space: number, basePage: number): number => ((space + 1) << 20) | basePage;
 
 function hashSlot(l: Layout, key: number): number {
-  return Math.imul(key, 0x9e3779b1) >>> 0 & (l.blockHashSize - 1);
+  return (Math.imul(key, 0x9e3779b1) >>> 0) & (l.blockHashSize - 1);
 }
 
 export const blockWord = (l: Layout, index: number, word: number): number =>

@@ -7,17 +7,37 @@ import { BLOCK_LIVE, blockState, blockWord } from './blocks.js';
 import { P_PCD } from './constants.js';
 import { frameFixed, isRamFrame } from './frames.js';
 import {
-  AC, ACTOR_LIVE, ACTOR_WORDS, BK, BlockKind, FR, FRAME_WORDS, FrameState, H, type Layout,
-  PTES_PER_TABLE, VM, VM_LIVE, VM_WORDS,
+  AC,
+  ACTOR_LIVE,
+  ACTOR_WORDS,
+  BK,
+  BlockKind,
+  FR,
+  FRAME_WORDS,
+  FrameState,
+  H,
+  type Layout,
+  PTES_PER_TABLE,
+  VM,
+  VM_LIVE,
+  VM_WORDS,
 } from './layout.js';
 import { heldLocks, lockName } from './lock.js';
 import { pageDirOf, pteIndex, SYSTEM_VM } from './page_table.js';
 import { pteFrame, ptePresent } from './pte.js';
 
 export type ViolationKind =
-  | 'lock-held' | 'lost-frame' | 'doubled-frame' | 'pte-free-frame' | 'pcd-missing'
-  | 'locked-page-moved' | 'negative-lock-count' | 'fixed-page-left' | 'free-list'
-  | 'interrupt-time' | 'data';
+  | 'lock-held'
+  | 'lost-frame'
+  | 'doubled-frame'
+  | 'pte-free-frame'
+  | 'pcd-missing'
+  | 'locked-page-moved'
+  | 'negative-lock-count'
+  | 'fixed-page-left'
+  | 'free-list'
+  | 'interrupt-time'
+  | 'data';
 
 export interface Violation {
   kind: ViolationKind;
@@ -36,8 +56,13 @@ export interface CheckOptions {
 }
 
 const CLAIMING_KINDS: number[] = [
-  BlockKind.ALLOCATION, BlockKind.REGION, BlockKind.RESERVED, BlockKind.V86,
-  BlockKind.DPMI_MEMORY, BlockKind.SNAPSHOT, BlockKind.NUL,
+  BlockKind.ALLOCATION,
+  BlockKind.REGION,
+  BlockKind.RESERVED,
+  BlockKind.V86,
+  BlockKind.DPMI_MEMORY,
+  BlockKind.SNAPSHOT,
+  BlockKind.NUL,
 ];
 
 const hex = (n: number): string => `${n.toString(16).toUpperCase()}h`;
@@ -45,7 +70,11 @@ const hex = (n: number): string => `${n.toString(16).toUpperCase()}h`;
 export function check(l: Layout, options: CheckOptions = {}): Violation[] {
   const out: Violation[] = [];
   for (const { lockId, holderActor } of heldLocks(l)) {
-    out.push({ kind: 'lock-held', message: `${lockName(lockId)} held by actor ${holderActor}`, actor: holderActor });
+    out.push({
+      kind: 'lock-held',
+      message: `${lockName(lockId)} held by actor ${holderActor}`,
+      actor: holderActor,
+    });
   }
   if (options.locksOnly) return out;
   checkFreeList(l, out);
@@ -65,11 +94,18 @@ function checkFreeList(l: Layout, out: Violation[]): void {
     const frame = l.freeStack[i]!;
     const state = l.frames[frame * FRAME_WORDS + FR.state];
     if (state !== FrameState.FREE || l.frames[frame * FRAME_WORDS + FR.freePos] !== i) {
-      out.push({ kind: 'doubled-frame', message: `frame ${hex(frame)} is on the free list but in state ${state}`, frame });
+      out.push({
+        kind: 'doubled-frame',
+        message: `frame ${hex(frame)} is on the free list but in state ${state}`,
+        frame,
+      });
     }
   }
   if (freeStates !== count) {
-    out.push({ kind: 'free-list', message: `${freeStates} frames are free but the free list holds ${count}` });
+    out.push({
+      kind: 'free-list',
+      message: `${freeStates} frames are free but the free list holds ${count}`,
+    });
   }
 }
 
@@ -94,8 +130,13 @@ function checkBlocks(l: Layout, out: Violation[]): Int32Array {
       if (own || (kind === BlockKind.NUL && state === FrameState.NUL)) claims[frame]! += 1;
       else if (kind !== BlockKind.V86 && state !== FrameState.FREE) {
         out.push({
-          kind: 'doubled-frame', frame, page, block,
-          message: `frame ${hex(frame)} is mapped at page ${hex(page)} of block ${block} but belongs to ${owner} (state ${state})`,
+          kind: 'doubled-frame',
+          frame,
+          page,
+          block,
+          message:
+            `frame ${hex(frame)} is mapped at page ${hex(page)} of block ${block} ` +
+            `but belongs to ${owner} (state ${state})`,
         });
       }
     }
@@ -113,27 +154,65 @@ function checkFrames(l: Layout, claims: Int32Array, options: CheckOptions, out: 
     const lockCount = l.frames[base + FR.lockCount]!;
     if (state === FrameState.BLOCK || state === FrameState.REGION || state === FrameState.NUL) {
       const n = claims[frame]!;
-      if (n === 0) out.push({ kind: 'lost-frame', frame, block: owner, message: `frame ${hex(frame)} of block ${owner} is mapped by no page of it` });
-      if (n > 1) out.push({ kind: 'doubled-frame', frame, block: owner, message: `frame ${hex(frame)} is mapped ${n} times by block ${owner}` });
+      if (n === 0)
+        out.push({
+          kind: 'lost-frame',
+          frame,
+          block: owner,
+          message: `frame ${hex(frame)} of block ${owner} is mapped by no page of it`,
+        });
+      if (n > 1)
+        out.push({
+          kind: 'doubled-frame',
+          frame,
+          block: owner,
+          message: `frame ${hex(frame)} is mapped ${n} times by block ${owner}`,
+        });
     }
     if (state === FrameState.HELD) checkHeld(l, frame, owner, where, options, out);
     if (state === FrameState.PAGE_TABLE && !pageTableReachable(l, frame, owner, where)) {
-      out.push({ kind: 'lost-frame', frame, message: `page-table frame ${hex(frame)} is referenced by no directory` });
+      out.push({
+        kind: 'lost-frame',
+        frame,
+        message: `page-table frame ${hex(frame)} is referenced by no directory`,
+      });
     }
-    if (lockCount < 0) out.push({ kind: 'negative-lock-count', frame, message: `frame ${hex(frame)} has lock count ${lockCount}` });
+    if (lockCount < 0)
+      out.push({
+        kind: 'negative-lock-count',
+        frame,
+        message: `frame ${hex(frame)} has lock count ${lockCount}`,
+      });
     if (lockCount > 0) checkLocked(l, frame, out);
     if (frameFixed(l, frame) && state !== FrameState.REGION && state !== FrameState.BLOCK) {
-      out.push({ kind: 'fixed-page-left', frame, page: where, message: `PageFixed frame ${hex(frame)} left its block (state ${state})` });
+      out.push({
+        kind: 'fixed-page-left',
+        frame,
+        page: where,
+        message: `PageFixed frame ${hex(frame)} left its block (state ${state})`,
+      });
     }
   }
 }
 
-function checkHeld(l: Layout, frame: number, actor: number, page: number, options: CheckOptions, out: Violation[]): void {
+function checkHeld(
+  l: Layout,
+  frame: number,
+  actor: number,
+  page: number,
+  options: CheckOptions,
+  out: Violation[],
+): void {
   const live = Atomics.load(l.actors, actor * ACTOR_WORDS + AC.state) === ACTOR_LIVE;
   if (live && !options.final) return;
   out.push({
-    kind: 'lost-frame', frame, page, actor,
-    message: `frame ${hex(frame)} taken from page ${hex(page)} by actor ${actor} with _XchgFreePhysReg was never put back`,
+    kind: 'lost-frame',
+    frame,
+    page,
+    actor,
+    message:
+      `frame ${hex(frame)} taken from page ${hex(page)} by actor ${actor} ` +
+      'with _XchgFreePhysReg was never put back',
   });
 }
 
@@ -155,7 +234,9 @@ function checkLocked(l: Layout, frame: number, out: Violation[]): void {
   if (ptePresent(pte) && pteFrame(pte) === frame) return;
   const now = ptePresent(pte) ? `frame ${hex(pteFrame(pte))}` : 'not present';
   out.push({
-    kind: 'locked-page-moved', frame, page,
+    kind: 'locked-page-moved',
+    frame,
+    page,
     message: `locked page ${hex(page)} moved while locked: it was frame ${hex(frame)}, now ${now}`,
   });
 }
@@ -182,11 +263,21 @@ function checkTable(l: Layout, table: number, pde: number, out: Violation[]): vo
     const frame = pteFrame(pte);
     const page = pde * PTES_PER_TABLE + i;
     if (!isRamFrame(l, frame)) {
-      if ((pte & P_PCD) === 0) out.push({ kind: 'pcd-missing', page, message: `page ${hex(page)} maps device memory ${hex(frame * 4096)} without PCD` });
+      if ((pte & P_PCD) === 0)
+        out.push({
+          kind: 'pcd-missing',
+          page,
+          message: `page ${hex(page)} maps device memory ${hex(frame * 4096)} without PCD`,
+        });
       continue;
     }
     if (l.frames[frame * FRAME_WORDS + FR.state] === FrameState.FREE) {
-      out.push({ kind: 'pte-free-frame', frame, page, message: `page ${hex(page)} maps frame ${hex(frame)}, which is free` });
+      out.push({
+        kind: 'pte-free-frame',
+        frame,
+        page,
+        message: `page ${hex(page)} maps frame ${hex(frame)}, which is free`,
+      });
     }
   }
 }

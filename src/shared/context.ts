@@ -90,7 +90,8 @@ export class Context {
     const stats = new Map<string, ServiceStats>();
     this.callCounts.forEach((calls, slot) => {
       const name = this.slotNames[slot];
-      if (calls > 0 && name !== undefined) stats.set(name, { calls, failures: this.failures.get(name) ?? new Map() });
+      if (calls > 0 && name !== undefined)
+        stats.set(name, { calls, failures: this.failures.get(name) ?? new Map() });
     });
     return stats;
   }
@@ -133,7 +134,17 @@ export class Context {
    * Calls one service through the shared rules. Fixed arity (no rest arguments): this is on
    * every service's hot path.
    */
-  dispatch(def: ServiceDef, a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown, f?: unknown, g?: unknown, h?: unknown): unknown {
+  dispatch(
+    def: ServiceDef,
+    a?: unknown,
+    b?: unknown,
+    c?: unknown,
+    d?: unknown,
+    e?: unknown,
+    f?: unknown,
+    g?: unknown,
+    h?: unknown,
+  ): unknown {
     this.service = def.name;
     this.callCounts[def.slot]! += 1;
     if (this.slotNames[def.slot] === undefined) this.slotNames[def.slot] = def.name;

@@ -19,8 +19,10 @@ import {
   PAGE_SIZE,
 } from './layout.js';
 
-export const frameState = (l: Layout, frame: number): number => l.frames[frame * FRAME_WORDS + FR.state]!;
-export const frameOwner = (l: Layout, frame: number): number => l.frames[frame * FRAME_WORDS + FR.owner]!;
+export const frameState = (l: Layout, frame: number): number =>
+  l.frames[frame * FRAME_WORDS + FR.state]!;
+export const frameOwner = (l: Layout, frame: number): number =>
+  l.frames[frame * FRAME_WORDS + FR.owner]!;
 export const frameLockCount = (l: Layout, frame: number): number =>
   l.frames[frame * FRAME_WORDS + FR.lockCount]!;
 export const frameFixed = (l: Layout, frame: number): boolean =>

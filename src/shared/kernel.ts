@@ -9,20 +9,50 @@ import { assert } from './assert.js';
 import { check, type CheckOptions, type Violation } from './checker.js';
 import { type MachineOptions } from './config.js';
 import {
-  ControlMessage, type ControlMessageName, FREE_PHYS_REG_AVAILABLE, FREE_PHYS_REG_NEEDED, VNE_Closed, VNE_CreateFail,
-  VNE_CrInitFail, VNE_InitFail,
+  ControlMessage,
+  type ControlMessageName,
+  FREE_PHYS_REG_AVAILABLE,
+  FREE_PHYS_REG_NEEDED,
+  VNE_Closed,
+  VNE_CreateFail,
+  VNE_CrInitFail,
+  VNE_InitFail,
 } from './constants.js';
 import { Context, type FreePhysRegCallback, type KernelHooks } from './context.js';
 import {
-  AC, ACTOR_DEVICE, ACTOR_DROPPED, ACTOR_FREE, ACTOR_GOT_INIT_COMPLETE, ACTOR_HOST, ACTOR_LIVE, ACTOR_VM,
-  ACTOR_DEAD, ACTOR_WORDS, CALLBACK_MAX, CALLBACK_WORDS, H, Layout, LOCK_MISC,
+  AC,
+  ACTOR_DEVICE,
+  ACTOR_DROPPED,
+  ACTOR_FREE,
+  ACTOR_GOT_INIT_COMPLETE,
+  ACTOR_HOST,
+  ACTOR_LIVE,
+  ACTOR_VM,
+  ACTOR_DEAD,
+  ACTOR_WORDS,
+  CALLBACK_MAX,
+  CALLBACK_WORDS,
+  H,
+  Layout,
+  LOCK_MISC,
 } from './layout.js';
 import { bootMachine, createVmSpace, teardownVmSpace, vmHandleOf, vmOfHandle } from './machine.js';
 import { SYSTEM_VM } from './page_table.js';
-import { type DeviceContext, makeDeviceContext, makeVmContext, type VmContext } from './services/index.js';
+import {
+  type DeviceContext,
+  makeDeviceContext,
+  makeVmContext,
+  type VmContext,
+} from './services/index.js';
 import { takeInstanceSnapshot } from './services/v86_data_area.js';
 import { freeVmBlocks } from './services/page_free.js';
-import { readLinear, writeLinear, readPhysical, writePhysical, type AccessOptions } from './memory_access.js';
+import {
+  readLinear,
+  writeLinear,
+  readPhysical,
+  writePhysical,
+  type AccessOptions,
+} from './memory_access.js';
 
 /**
  * A device's control procedure: EBX is the VM handle; EDX carries the VNE_* flags with
@@ -64,8 +94,13 @@ export interface ControlResult {
 
 /** The order of system-wide messages; each may be sent once, in this order. */
 const SYSTEM_SEQUENCE: ControlMessageName[] = [
-  'Sys_Critical_Init', 'Device_Init', 'Init_Complete', 'Sys_VM_Init',
-  'Sys_VM_Terminate', 'System_Exit', 'Sys_Critical_Exit',
+  'Sys_Critical_Init',
+  'Device_Init',
+  'Init_Complete',
+  'Sys_VM_Init',
+  'Sys_VM_Terminate',
+  'System_Exit',
+  'Sys_Critical_Exit',
 ];
 const INIT_MESSAGES: ControlMessageName[] = ['Sys_Critical_Init', 'Device_Init', 'Init_Complete'];
 const TWINS: Partial<Record<ControlMessageName, ControlMessageName>> = {
@@ -89,7 +124,14 @@ export class Kernel implements KernelHooks {
 
   constructor(layout: Layout, boot: boolean) {
     this.layout = layout;
-    this.host = new Context(layout, this, this.claimActor(ACTOR_HOST, SYSTEM_VM, 0), 'device', 'VMM', SYSTEM_VM);
+    this.host = new Context(
+      layout,
+      this,
+      this.claimActor(ACTOR_HOST, SYSTEM_VM, 0),
+      'device',
+      'VMM',
+      SYSTEM_VM,
+    );
     if (boot) bootMachine(layout, this.host.locker);
   }
 
@@ -109,10 +151,18 @@ export class Kernel implements KernelHooks {
   /** A device context on this thread. Its current VM is the system VM. */
   device(name: string, options: DeviceOptions = {}): DeviceContext {
     const initOrder = options.initOrder ?? 0x80000000;
-    assert(Number.isInteger(initOrder) && initOrder >= 0 && initOrder <= 0xffffffff, 'device: initOrder is a dword');
+    assert(
+      Number.isInteger(initOrder) && initOrder >= 0 && initOrder <= 0xffffffff,
+      'device: initOrder is a dword',
+    );
     const actor = this.claimActor(ACTOR_DEVICE, SYSTEM_VM, initOrder | 0);
     const ctx = makeDeviceContext(this.layout, this, actor, name);
-    this.devices.push({ ctx, initOrder, loadIndex: this.devices.length, onControl: options.onControl });
+    this.devices.push({
+      ctx,
+      initOrder,
+      loadIndex: this.devices.length,
+      onControl: options.onControl,
+    });
     return ctx;
   }
 
@@ -124,7 +174,8 @@ export class Kernel implements KernelHooks {
     const index = SYSTEM_SEQUENCE.indexOf(name);
     assert(index >= 0, `systemControl: ${name} is not a system-wide message`);
     assert(index > this.sequenceIndex, `systemControl: ${name} out of DDK order`);
-    if (index > 3) assert(this.sequenceIndex >= 3 || index >= 5, `systemControl: ${name} before Sys_VM_Init`);
+    if (index > 3)
+      assert(this.sequenceIndex >= 3 || index >= 5, `systemControl: ${name} before Sys_VM_Init`);
     else assert(index === this.sequenceIndex + 1, `systemControl: ${name} skips a message`);
     this.assertNoLocksHeld(name);
     this.sequenceIndex = index;
@@ -138,7 +189,13 @@ export class Kernel implements KernelHooks {
     return result;
   }
 
-  private broadcast(name: ControlMessageName, vmHandle: number, result: ControlResult, descending = false, edx = 0): void {
+  private broadcast(
+    name: ControlMessageName,
+    vmHandle: number,
+    result: ControlResult,
+    descending = false,
+    edx = 0,
+  ): void {
     const order = [...this.devices]
       .filter((d) => (this.actorFlags(d.ctx.actor) & ACTOR_DROPPED) === 0)
       .sort((a, b) => a.initOrder - b.initOrder || a.loadIndex - b.loadIndex);
@@ -146,8 +203,14 @@ export class Kernel implements KernelHooks {
     for (const entry of order) {
       if (name === 'Init_Complete') this.setActorFlag(entry.ctx.actor, ACTOR_GOT_INIT_COMPLETE);
       const carry = entry.onControl?.(name, entry.ctx, vmHandle, edx);
-      assert(!((carry as unknown) instanceof Promise), `${name}: in-process control handlers are synchronous`);
-      assert(entry.ctx.locker.heldCount() === 0, `${name}: ${entry.ctx.name} returned holding a lock`);
+      assert(
+        !((carry as unknown) instanceof Promise),
+        `${name}: in-process control handlers are synchronous`,
+      );
+      assert(
+        entry.ctx.locker.heldCount() === 0,
+        `${name}: ${entry.ctx.name} returned holding a lock`,
+      );
       if (carry !== true) continue;
       result.carried.push(entry.ctx.name);
       if (INIT_MESSAGES.includes(name)) this.setActorFlag(entry.ctx.actor, ACTOR_DROPPED);
@@ -166,7 +229,11 @@ export class Kernel implements KernelHooks {
     const made = createVmSpace(this.layout, this.host.locker, this.host.actor);
     if (typeof made === 'string') throw new Error(`createVM: ${made}`);
     const handle = vmHandleOf(made);
-    const failFlags = { Create_VM: VNE_CreateFail, VM_Critical_Init: VNE_CrInitFail, VM_Init: VNE_InitFail };
+    const failFlags = {
+      Create_VM: VNE_CreateFail,
+      VM_Critical_Init: VNE_CrInitFail,
+      VM_Init: VNE_InitFail,
+    };
     for (const message of ['Create_VM', 'VM_Critical_Init', 'VM_Init'] as const) {
       const result: ControlResult = { message, carried: [], systemExit: false };
       this.broadcast(message, handle, result);
@@ -185,7 +252,14 @@ export class Kernel implements KernelHooks {
     assert(vm >= 0, `vm: ${handle.toString(16)}h is not a live VM handle`);
     let ctx = this.vmContexts.get(vm);
     if (ctx === undefined) {
-      ctx = makeVmContext(this.layout, this, this.claimActor(ACTOR_VM, vm, 0), `VM ${vm}`, vm, handle);
+      ctx = makeVmContext(
+        this.layout,
+        this,
+        this.claimActor(ACTOR_VM, vm, 0),
+        `VM ${vm}`,
+        vm,
+        handle,
+      );
       this.vmContexts.set(vm, ctx);
     }
     return ctx;
@@ -227,12 +301,34 @@ export class Kernel implements KernelHooks {
     return [...this.violations, ...check(this.layout, options)];
   }
 
-  readLinear(vm: VmContext | null, address: number, length: number, options?: AccessOptions): Uint8Array {
-    return readLinear(this.host, vm === null ? SYSTEM_VM : vm.vm, address, length, options ?? { ring: vm === null ? 0 : 3 });
+  readLinear(
+    vm: VmContext | null,
+    address: number,
+    length: number,
+    options?: AccessOptions,
+  ): Uint8Array {
+    return readLinear(
+      this.host,
+      vm === null ? SYSTEM_VM : vm.vm,
+      address,
+      length,
+      options ?? { ring: vm === null ? 0 : 3 },
+    );
   }
 
-  writeLinear(vm: VmContext | null, address: number, bytes: Uint8Array, options?: AccessOptions): void {
-    writeLinear(this.host, vm === null ? SYSTEM_VM : vm.vm, address, bytes, options ?? { ring: vm === null ? 0 : 3 });
+  writeLinear(
+    vm: VmContext | null,
+    address: number,
+    bytes: Uint8Array,
+    options?: AccessOptions,
+  ): void {
+    writeLinear(
+      this.host,
+      vm === null ? SYSTEM_VM : vm.vm,
+      address,
+      bytes,
+      options ?? { ring: vm === null ? 0 : 3 },
+    );
   }
 
   readPhysical(address: number, length: number): Uint8Array {
@@ -277,7 +373,11 @@ export class Kernel implements KernelHooks {
   violation(ctx: Context, message: string): void {
     Atomics.add(this.layout.header, H.interruptViolations, 1);
     Atomics.add(this.layout.actors, ctx.actor * ACTOR_WORDS + AC.violations, 1);
-    this.violations.push({ kind: 'interrupt-time', message: `${ctx.name}: ${message}`, actor: ctx.actor });
+    this.violations.push({
+      kind: 'interrupt-time',
+      message: `${ctx.name}: ${message}`,
+      actor: ctx.actor,
+    });
   }
 
   /**
@@ -306,7 +406,8 @@ export class Kernel implements KernelHooks {
     const l = this.layout;
     for (let actor = 0; actor < l.options.actorMax; actor++) {
       const base = actor * ACTOR_WORDS;
-      if (Atomics.compareExchange(l.actors, base + AC.state, ACTOR_FREE, ACTOR_LIVE) !== ACTOR_FREE) continue;
+      if (Atomics.compareExchange(l.actors, base + AC.state, ACTOR_FREE, ACTOR_LIVE) !== ACTOR_FREE)
+        continue;
       l.actors[base + AC.kind] = kind;
       l.actors[base + AC.vm] = vm;
       l.actors[base + AC.initOrder] = initOrder;
@@ -326,7 +427,10 @@ export class Kernel implements KernelHooks {
 
   private assertNoLocksHeld(message: string): void {
     const held = check(this.layout, { locksOnly: true });
-    assert(held.length === 0, `${message}: a lock is held at a phase boundary: ${held[0]?.message}`);
+    assert(
+      held.length === 0,
+      `${message}: a lock is held at a phase boundary: ${held[0]?.message}`,
+    );
   }
 }
 

@@ -291,7 +291,8 @@ export class Layout {
     assert(sab.byteLength === total, 'layout: buffer length does not match the options');
     assertRegions(regions, total);
     const at = (name: string): Region => regions.find((r) => r.name === name)!;
-    const i32 = (name: string): Int32Array => new Int32Array(sab, at(name).offset, at(name).bytes / 4);
+    const i32 = (name: string): Int32Array =>
+      new Int32Array(sab, at(name).offset, at(name).bytes / 4);
     this.header = i32('header');
     this.locks = i32('locks');
     this.actors = i32('actors');

@@ -15,7 +15,11 @@ import {
   VM,
   VM_WORDS,
 } from './layout.js';
-import { SHARED_ARENA_FIRST_PAGE, SYSTEM_ARENA_END_PAGE, SYSTEM_ARENA_FIRST_PAGE } from './constants.js';
+import {
+  SHARED_ARENA_FIRST_PAGE,
+  SYSTEM_ARENA_END_PAGE,
+  SYSTEM_ARENA_FIRST_PAGE,
+} from './constants.js';
 
 export const Arena = { shared: 0, system: 1, private: 2 } as const;
 export type ArenaValue = (typeof Arena)[keyof typeof Arena];
@@ -29,10 +33,20 @@ interface Span {
 
 function span(l: Layout, arena: ArenaValue, vm: number): Span {
   if (arena === Arena.shared) {
-    return { first: SHARED_ARENA_FIRST_PAGE, end: SYSTEM_ARENA_FIRST_PAGE, wordBase: 0, bitmapFirst: COMMON_LINEAR_FIRST_PAGE };
+    return {
+      first: SHARED_ARENA_FIRST_PAGE,
+      end: SYSTEM_ARENA_FIRST_PAGE,
+      wordBase: 0,
+      bitmapFirst: COMMON_LINEAR_FIRST_PAGE,
+    };
   }
   if (arena === Arena.system) {
-    return { first: SYSTEM_ARENA_FIRST_PAGE, end: SYSTEM_ARENA_END_PAGE, wordBase: 0, bitmapFirst: COMMON_LINEAR_FIRST_PAGE };
+    return {
+      first: SYSTEM_ARENA_FIRST_PAGE,
+      end: SYSTEM_ARENA_END_PAGE,
+      wordBase: 0,
+      bitmapFirst: COMMON_LINEAR_FIRST_PAGE,
+    };
   }
   assert(vm >= 0 && vm < l.options.vmMax, 'linear: bad VM', vm);
   return {
@@ -67,14 +81,23 @@ function setBits(l: Layout, s: Span, first: number, count: number, value: boolea
 export function arenaOf(page: number): ArenaValue | undefined {
   if (page >= SHARED_ARENA_FIRST_PAGE && page < SYSTEM_ARENA_FIRST_PAGE) return Arena.shared;
   if (page >= SYSTEM_ARENA_FIRST_PAGE && page < SYSTEM_ARENA_END_PAGE) return Arena.system;
-  if (page >= PRIVATE_LINEAR_FIRST_PAGE && page < PRIVATE_LINEAR_FIRST_PAGE + PRIVATE_WINDOW_PAGES) {
+  if (
+    page >= PRIVATE_LINEAR_FIRST_PAGE &&
+    page < PRIVATE_LINEAR_FIRST_PAGE + PRIVATE_WINDOW_PAGES
+  ) {
     return Arena.private;
   }
   return undefined;
 }
 
 /** Takes `count` free pages aligned to `alignPages` (first fit from a rotating hint), or -1. */
-export function reserveLinear(l: Layout, arena: ArenaValue, vm: number, count: number, alignPages = 1): number {
+export function reserveLinear(
+  l: Layout,
+  arena: ArenaValue,
+  vm: number,
+  count: number,
+  alignPages = 1,
+): number {
   assert(count > 0, 'reserveLinear: count must be positive');
   const s = span(l, arena, vm);
   const hint = hintSlot(l, arena, vm);

@@ -107,12 +107,14 @@ export class Locker {
       lockId = LOCK_GLOBAL;
     } else {
       const depth = this.held.length;
-      if (depth > 0 && this.ranks[this.held[depth - 1]!]! >= this.ranks[lockId]!) this.orderViolation(lockId);
+      if (depth > 0 && this.ranks[this.held[depth - 1]!]! >= this.ranks[lockId]!)
+        this.orderViolation(lockId);
       this.held.push(lockId);
     }
     const base = lockId * LOCK_WORDS;
     if (Atomics.compareExchange(this.words, base, 0, this.me) !== 0) this.acquireSlow(lockId);
-    this.words[base + LK.epoch] = (this.words[base + LK.epoch]! + 1) | 0; // held: a plain write is safe
+    // We hold the lock, so a plain write is safe; the release's exchange publishes it.
+    this.words[base + LK.epoch] = (this.words[base + LK.epoch]! + 1) | 0;
   }
 
   /** Releases `lockId`; locks must be released in the reverse order of acquisition. */
@@ -134,11 +136,15 @@ export class Locker {
 
   private orderViolation(lockId: number): never {
     const top = this.held.at(-1) ?? 0;
-    throw new AssertionError(`lock order: ${lockName(lockId)} taken while holding ${lockName(top)}`);
+    throw new AssertionError(
+      `lock order: ${lockName(lockId)} taken while holding ${lockName(top)}`,
+    );
   }
 
   private releaseViolation(lockId: number): never {
-    throw new AssertionError(`release: ${lockName(lockId)} not held by this actor, or not the last lock taken`);
+    throw new AssertionError(
+      `release: ${lockName(lockId)} not held by this actor, or not the last lock taken`,
+    );
   }
 
   holding(lockId: number): boolean {

@@ -85,7 +85,14 @@ export function newBlock(l: Layout, locker: Locker, fields: BlockFields): number
 }
 
 /** Maps one page of `vm` to `frame` (or a non-RAM physical page); false if no page table. */
-function mapBootPage(l: Layout, locker: Locker, vm: number, page: number, physPage: number, perms: number): boolean {
+function mapBootPage(
+  l: Layout,
+  locker: Locker,
+  vm: number,
+  page: number,
+  physPage: number,
+  perms: number,
+): boolean {
   locker.acquire(spaceLockOf(page, vm));
   const index = ensureTable(l, locker, vm, page);
   if (index >= 0) writePteAt(l, index, makePresent(physPage, perms));
@@ -113,8 +120,16 @@ export function bootMachine(l: Layout, locker: Locker): void {
   l.vms[sys + VM.handle] = vmHandleOf(SYSTEM_VM) | 0;
   Atomics.store(l.vms, sys + VM.state, VM_LIVE);
   const v86 = newBlock(l, locker, {
-    basePage: 0, pageCount: HMA_END_PAGE, pType: PG_VM, vm: SYSTEM_VM, flags: 0,
-    kind: BlockKind.V86, space: SYSTEM_VM, physPage: 0, actor: -1, perms: V86_PERMS,
+    basePage: 0,
+    pageCount: HMA_END_PAGE,
+    pType: PG_VM,
+    vm: SYSTEM_VM,
+    flags: 0,
+    kind: BlockKind.V86,
+    space: SYSTEM_VM,
+    physPage: 0,
+    actor: -1,
+    perms: V86_PERMS,
   });
   assert(v86 >= 0, 'bootMachine: no block for the system VM V86 memory');
   for (let page = 0; page < HMA_END_PAGE; page++) {
@@ -139,11 +154,22 @@ function bootNulPage(l: Layout, locker: Locker): void {
   l.header[H.nulFrame] = frame;
   l.header[H.nulPage] = page;
   const block = newBlock(l, locker, {
-    basePage: page, pageCount: 1, pType: PG_SYS, vm: -1, flags: 0, kind: BlockKind.NUL,
-    space: COMMON_SPACE, physPage: frame, actor: -1, perms: SYSTEM_PERMS,
+    basePage: page,
+    pageCount: 1,
+    pType: PG_SYS,
+    vm: -1,
+    flags: 0,
+    kind: BlockKind.NUL,
+    space: COMMON_SPACE,
+    physPage: frame,
+    actor: -1,
+    perms: SYSTEM_PERMS,
   });
   assert(block >= 0, 'bootNulPage: no block for the nul page');
-  assert(mapBootPage(l, locker, SYSTEM_VM, page, frame, SYSTEM_PERMS), 'bootNulPage: no page table');
+  assert(
+    mapBootPage(l, locker, SYSTEM_VM, page, frame, SYSTEM_PERMS),
+    'bootNulPage: no page table',
+  );
 }
 
 /** Whether linear V86 page `page` holds instance data (a private copy in every VM). */
@@ -204,8 +230,16 @@ function buildVmSpace(l: Layout, locker: Locker, vm: number, actor: number): num
   const first = l.header[H.firstV86Page]!;
   const count = l.options.vmV86Pages;
   const v86 = newBlock(l, locker, {
-    basePage: 0, pageCount: HMA_END_PAGE, pType: PG_VM, vm, flags: 0, kind: BlockKind.V86,
-    space: vm, physPage: 0, actor, perms: V86_PERMS,
+    basePage: 0,
+    pageCount: HMA_END_PAGE,
+    pType: PG_VM,
+    vm,
+    flags: 0,
+    kind: BlockKind.V86,
+    space: vm,
+    physPage: 0,
+    actor,
+    perms: V86_PERMS,
   });
   if (v86 < 0) return 'block table full';
   for (let page = 0; page < HMA_END_PAGE; page++) {
@@ -217,7 +251,13 @@ function buildVmSpace(l: Layout, locker: Locker, vm: number, actor: number): num
 
 /** Maps one V86 page of a new VM. Caller holds the VM's space lock. */
 function mapVmV86Page(
-  l: Layout, locker: Locker, vm: number, page: number, first: number, count: number, v86: number,
+  l: Layout,
+  locker: Locker,
+  vm: number,
+  page: number,
+  first: number,
+  count: number,
+  v86: number,
 ): string | undefined {
   const global = page < first || page >= first + count;
   const sysPte = readPte(l, SYSTEM_VM, page);
@@ -290,7 +330,7 @@ function findOwnedBlock(l: Layout, vm: number): number {
   return -1;
 }
 
-/** Frees the frames of a private-space block of `vm` and the block. Caller holds the VM space lock. */
+/** Frees a private-space block of `vm` and its frames. Caller holds the VM space lock. */
 function releasePrivateBlock(l: Layout, locker: Locker, vm: number, block: number): number[] {
   const base = l.blocks[block * BLOCK_WORDS + BK.basePage]!;
   const count = l.blocks[block * BLOCK_WORDS + BK.pageCount]!;

@@ -23,8 +23,14 @@ export class PageFaultError extends Error {
     readonly user: boolean,
     readonly present: boolean,
   ) {
-    const what = present ? (write ? 'protection fault on write' : 'protection fault on read') : 'page not present';
-    super(`page fault at ${address.toString(16).padStart(8, '0')}h: ${what} (ring ${user ? 3 : 0})`);
+    const what = present
+      ? write
+        ? 'protection fault on write'
+        : 'protection fault on read'
+      : 'page not present';
+    super(
+      `page fault at ${address.toString(16).padStart(8, '0')}h: ${what} (ring ${user ? 3 : 0})`,
+    );
   }
 }
 
@@ -38,7 +44,14 @@ function checkRange(address: number, length: number): void {
 }
 
 /** Copies between `bytes` and linear memory of `vm`, page by page. */
-function access(ctx: Context, vm: number, address: number, bytes: Uint8Array, write: boolean, ring: 0 | 3): void {
+function access(
+  ctx: Context,
+  vm: number,
+  address: number,
+  bytes: Uint8Array,
+  write: boolean,
+  ring: 0 | 3,
+): void {
   const l = ctx.l;
   checkRange(address, bytes.length);
   let done = 0;
@@ -66,7 +79,13 @@ function access(ctx: Context, vm: number, address: number, bytes: Uint8Array, wr
 }
 
 /** Reads or writes within one physical page; a page with no memory behind it reads 0FFh. */
-function copyPhysical(l: Layout, physPage: number, offset: number, chunk: Uint8Array, write: boolean): void {
+function copyPhysical(
+  l: Layout,
+  physPage: number,
+  offset: number,
+  chunk: Uint8Array,
+  write: boolean,
+): void {
   const target = l.physicalBytes(physPage);
   if (target === undefined) {
     if (!write) chunk.fill(0xff); // open bus
@@ -77,13 +96,25 @@ function copyPhysical(l: Layout, physPage: number, offset: number, chunk: Uint8A
   else chunk.set(target.bytes.subarray(start, start + chunk.length));
 }
 
-export function readLinear(ctx: Context, vm: number, address: number, length: number, o: AccessOptions): Uint8Array {
+export function readLinear(
+  ctx: Context,
+  vm: number,
+  address: number,
+  length: number,
+  o: AccessOptions,
+): Uint8Array {
   const bytes = new Uint8Array(length);
   access(ctx, vm, address, bytes, false, o.ring);
   return bytes;
 }
 
-export function writeLinear(ctx: Context, vm: number, address: number, bytes: Uint8Array, o: AccessOptions): void {
+export function writeLinear(
+  ctx: Context,
+  vm: number,
+  address: number,
+  bytes: Uint8Array,
+  o: AccessOptions,
+): void {
   access(ctx, vm, address, bytes, true, o.ring);
 }
 

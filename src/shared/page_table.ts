@@ -29,7 +29,8 @@ export const COMMON_SPACE = -1;
 
 export const isCommonPage = (page: number): boolean => page >= SHARED_ARENA_FIRST_PAGE;
 /** The address space a page of `vm` belongs to: COMMON_SPACE or the VM id. */
-export const spaceOf = (page: number, vm: number): number => (isCommonPage(page) ? COMMON_SPACE : vm);
+export const spaceOf = (page: number, vm: number): number =>
+  isCommonPage(page) ? COMMON_SPACE : vm;
 
 /** The lock that guards the PTE of `page` as `vm` sees it. */
 export function spaceLockOf(page: number, vm: number): number {

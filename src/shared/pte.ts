@@ -18,13 +18,15 @@ export const PTE_FLAGS_MASK = 0xfff;
 export const ptePresent = (pte: number): boolean => (pte & P_PRES) !== 0;
 export const pteFrame = (pte: number): number => pte >>> 12;
 export const ptePhysAddr = (pte: number): number => (pte & ~0xfff) >>> 0;
-export const pteReserved = (pte: number): boolean => (pte & (P_PRES | PTE_RESERVED)) === PTE_RESERVED;
+export const pteReserved = (pte: number): boolean =>
+  (pte & (P_PRES | PTE_RESERVED)) === PTE_RESERVED;
 export const pteUsed = (pte: number): boolean => pte !== 0;
 export const ptePerms = (pte: number): number => pte & PTE_PERM_MASK;
 export const pteType = (pte: number): number => (pte & PG_TYPE) >>> 9;
 export const makePresent = (frame: number, perms: number): number =>
   ((frame << 12) | (perms & PTE_PERM_MASK) | P_PRES) >>> 0;
-export const makeReserved = (perms: number): number => ((perms & PTE_PERM_MASK) | PTE_RESERVED) >>> 0;
+export const makeReserved = (perms: number): number =>
+  ((perms & PTE_PERM_MASK) | PTE_RESERVED) >>> 0;
 /** A present entry made not present keeps its permissions, drops frame, A and D. */
 export const makeNotPresent = (pte: number): number => makeReserved(pte);
 export const clearAccessDirty = (pte: number): number => (pte & ~(P_ACC | P_DIRTY)) >>> 0;

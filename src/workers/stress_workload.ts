@@ -55,7 +55,8 @@ export function readToken(bytes: Uint8Array): string | undefined {
   return `${words[1]}:${words[2]}`;
 }
 
-const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean =>
+  a.length === b.length && a.every((v, i) => v === b[i]);
 
 interface Block {
   address: number;
@@ -116,16 +117,21 @@ class Workload {
   private chain(): void {
     const from = this.page();
     let held = this.dev._XchgFreePhysReg(from, 0, 0);
-    if (held === 0xffffffff) return this.fail(`_XchgFreePhysReg(${from.toString(16)}h, 0) failed: ${this.dev.lastError?.reason}`);
+    if (held === 0xffffffff)
+      return this.fail(
+        `_XchgFreePhysReg(${from.toString(16)}h, 0) failed: ${this.dev.lastError?.reason}`,
+      );
     this.repairHeld(held);
     let token = this.tokens.get(from);
     this.tokens.delete(from);
     const tries = this.plan.regionPageCount * 8;
     for (let i = 0; held !== 0; i++) {
-      const to = i < tries ? this.page() : this.plan.regionFirstPage + (i % this.plan.regionPageCount);
+      const to =
+        i < tries ? this.page() : this.plan.regionFirstPage + (i % this.plan.regionPageCount);
       if (i > tries * 2) return this.fail(`chain could not place frame ${held.toString(16)}h`);
       const previous = this.dev._XchgFreePhysReg(to, held, 0);
-      if (previous === 0xffffffff) return this.fail(`_XchgFreePhysReg failed: ${this.dev.lastError?.reason}`);
+      if (previous === 0xffffffff)
+        return this.fail(`_XchgFreePhysReg failed: ${this.dev.lastError?.reason}`);
       const displaced = this.tokens.get(to);
       if (token !== undefined) this.tokens.set(to, token);
       else this.tokens.delete(to);
@@ -183,22 +189,27 @@ class Workload {
     const block = this.blocks[this.prng.int(Math.max(this.blocks.length, 1))];
     if (block === undefined) return this.allocOrFree();
     const first = block.address >>> 12;
-    if (this.dev._LinPageLock(first, block.pages, 0) === 0) return this.fail(`_LinPageLock: ${this.dev.lastError?.reason}`);
+    if (this.dev._LinPageLock(first, block.pages, 0) === 0)
+      return this.fail(`_LinPageLock: ${this.dev.lastError?.reason}`);
     const ptes = new Uint32Array(block.pages);
-    if (this.dev._CopyPageTable(first, block.pages, ptes, 0) === 0) this.fail(`_CopyPageTable: ${this.dev.lastError?.reason}`);
+    if (this.dev._CopyPageTable(first, block.pages, ptes, 0) === 0)
+      this.fail(`_CopyPageTable: ${this.dev.lastError?.reason}`);
     for (let i = 0; i < block.pages; i++) {
       const bytes = this.kernel.readPhysical((ptes[i]! & ~0xfff) >>> 0, TOKEN_BYTES);
       this.dataChecks += 1;
-      if (!sameBytes(bytes, block.tokens[i]!)) this.fail(`locked page ${(first + i).toString(16)}h: wrong bytes at its frame`);
+      if (!sameBytes(bytes, block.tokens[i]!))
+        this.fail(`locked page ${(first + i).toString(16)}h: wrong bytes at its frame`);
     }
-    if (this.dev._LinPageUnLock(first, block.pages, 0) === 0) this.fail(`_LinPageUnLock: ${this.dev.lastError?.reason}`);
+    if (this.dev._LinPageUnLock(first, block.pages, 0) === 0)
+      this.fail(`_LinPageUnLock: ${this.dev.lastError?.reason}`);
   }
 
   private allocOrFree(): void {
     if (this.blocks.length >= 6 || (this.blocks.length > 0 && this.prng.chance(1, 2))) {
       const [block] = this.blocks.splice(this.prng.int(this.blocks.length), 1);
       for (let i = 0; i < block!.pages; i++) this.expectBlockPage(block!, i);
-      if (this.dev._PageFree(block!.address, 0) === 0) this.fail(`_PageFree: ${this.dev.lastError?.reason}`);
+      if (this.dev._PageFree(block!.address, 0) === 0)
+        this.fail(`_PageFree: ${this.dev.lastError?.reason}`);
       return;
     }
     const pages = this.prng.range(1, 3);
@@ -216,12 +227,14 @@ class Workload {
   private expectBlockPage(block: Block, i: number): void {
     const bytes = this.kernel.readLinear(null, block.address + i * 4096, TOKEN_BYTES);
     this.dataChecks += 1;
-    if (!sameBytes(bytes, block.tokens[i]!)) this.fail(`block page ${i} at ${block.address.toString(16)}h lost its data`);
+    if (!sameBytes(bytes, block.tokens[i]!))
+      this.fail(`block page ${i} at ${block.address.toString(16)}h lost its data`);
   }
 
   /** Verifies what is still this device's at the end. */
   finish(): void {
-    for (const block of this.blocks) for (let i = 0; i < block.pages; i++) this.expectBlockPage(block, i);
+    for (const block of this.blocks)
+      for (let i = 0; i < block.pages; i++) this.expectBlockPage(block, i);
     for (const [page, token] of this.tokens) this.expectPage(page, token);
   }
 }
@@ -240,7 +253,12 @@ export function runStress(kernel: Kernel, plan: StressPlan, writer: number): Str
     for (const [reason, count] of stats.failures) failures[`${service}: ${reason}`] = count;
   }
   return {
-    name: plan.name, calls: workload.calls(), byService, failures, dataChecks: workload.dataChecks,
-    errors: workload.errors, elapsedMs: performance.now() - start,
+    name: plan.name,
+    calls: workload.calls(),
+    byService,
+    failures,
+    dataChecks: workload.dataChecks,
+    errors: workload.errors,
+    elapsedMs: performance.now() - start,
   };
 }

@@ -5,7 +5,15 @@
  * then the space locks of the pages to write the PTEs.
  */
 import { assert } from '../assert.js';
-import { BLOCK_DYING, BLOCK_LIVE, blockState, blockWord, createBlock, destroyBlock, setBlockWord } from '../blocks.js';
+import {
+  BLOCK_DYING,
+  BLOCK_LIVE,
+  blockState,
+  blockWord,
+  createBlock,
+  destroyBlock,
+  setBlockWord,
+} from '../blocks.js';
 import type { Context } from '../context.js';
 import {
   findContiguousFree,
@@ -17,7 +25,15 @@ import {
   setFrameFixed,
   zeroFrame,
 } from '../frames.js';
-import { BK, BLOCK_WORDS, type BlockKindValue, FrameState, H, LOCK_BLOCKS, LOCK_FREE_LIST } from '../layout.js';
+import {
+  BK,
+  BLOCK_WORDS,
+  type BlockKindValue,
+  FrameState,
+  H,
+  LOCK_BLOCKS,
+  LOCK_FREE_LIST,
+} from '../layout.js';
 import { type ArenaValue, releaseLinear, reserveLinear, reserveLinearAt } from '../linear.js';
 import { ensureTable, pteIndex, writePteAt } from '../page_table.js';
 import { makePresent, makeReserved, pteFrame, ptePresent } from '../pte.js';
@@ -53,16 +69,33 @@ export interface BlockRequest {
 }
 
 /** Makes a block; its index and first page, or the DDK reason it could not. */
-export function allocateBlock(ctx: Context, r: BlockRequest): { block: number; base: number } | string {
+export function allocateBlock(
+  ctx: Context,
+  r: BlockRequest,
+): { block: number; base: number } | string {
   const l = ctx.l;
   ctx.locker.acquire(LOCK_BLOCKS);
-  const base = r.atPage === undefined
-    ? reserveLinear(l, r.arena, r.spaceVm, r.pageCount, r.alignLinearPages ?? 1)
-    : reserveLinearAt(l, r.spaceVm, r.atPage, r.pageCount) ? r.atPage : -1;
-  const block = base < 0 ? -1 : createBlock(l, {
-    basePage: base, pageCount: r.pageCount, pType: r.pType, vm: r.ownerVm, flags: r.flags,
-    kind: r.kind, space: r.space, physPage: 0, actor: ctx.actor, perms: r.perms,
-  });
+  const base =
+    r.atPage === undefined
+      ? reserveLinear(l, r.arena, r.spaceVm, r.pageCount, r.alignLinearPages ?? 1)
+      : reserveLinearAt(l, r.spaceVm, r.atPage, r.pageCount)
+        ? r.atPage
+        : -1;
+  const block =
+    base < 0
+      ? -1
+      : createBlock(l, {
+          basePage: base,
+          pageCount: r.pageCount,
+          pType: r.pType,
+          vm: r.ownerVm,
+          flags: r.flags,
+          kind: r.kind,
+          space: r.space,
+          physPage: 0,
+          actor: ctx.actor,
+          perms: r.perms,
+        });
   if (base >= 0 && block < 0) releaseLinear(l, r.spaceVm, base, r.pageCount);
   ctx.locker.release(LOCK_BLOCKS);
   if (base < 0) return 'insufficient linear address space';
@@ -81,7 +114,11 @@ export function allocateBlock(ctx: Context, r: BlockRequest): { block: number; b
   return { block, base };
 }
 
-function takeFramesWithPressure(ctx: Context, r: BlockRequest, block: number): number[] | undefined {
+function takeFramesWithPressure(
+  ctx: Context,
+  r: BlockRequest,
+  block: number,
+): number[] | undefined {
   const take = (): number[] | undefined =>
     r.phys === undefined
       ? takeFrames(ctx, r.pageCount, FrameState.BLOCK, block, r.zero)
@@ -93,14 +130,24 @@ function takeFramesWithPressure(ctx: Context, r: BlockRequest, block: number): n
 }
 
 /** Frames inside a physical window with alignment (PageUseAlign), contiguous if asked. */
-function takeConstrained(ctx: Context, count: number, block: number, c: PhysConstraint, zero: boolean): number[] | undefined {
+function takeConstrained(
+  ctx: Context,
+  count: number,
+  block: number,
+  c: PhysConstraint,
+  zero: boolean,
+): number[] | undefined {
   const l = ctx.l;
   ctx.locker.acquire(LOCK_FREE_LIST);
   const frames: number[] = [];
   const first = findContiguousFree(l, c.contiguous ? count : 1, c.alignPages, c.minPage, c.maxPage);
   if (first >= 0) {
     for (let i = 0; i < (c.contiguous ? count : 1); i++) frames.push(first + i);
-    for (let f = c.minPage; frames.length < count && f < Math.min(c.maxPage, l.options.ramPages); f++) {
+    for (
+      let f = c.minPage;
+      frames.length < count && f < Math.min(c.maxPage, l.options.ramPages);
+      f++
+    ) {
       if (f !== first && isRamFrame(l, f) && frameState(l, f) === FrameState.FREE) frames.push(f);
     }
   }
@@ -116,7 +163,13 @@ function takeConstrained(ctx: Context, count: number, block: number, c: PhysCons
   return ok ? frames : undefined;
 }
 
-function mapBlockPages(ctx: Context, r: BlockRequest, block: number, base: number, frames: number[]): boolean {
+function mapBlockPages(
+  ctx: Context,
+  r: BlockRequest,
+  block: number,
+  base: number,
+  frames: number[],
+): boolean {
   const l = ctx.l;
   const locks = lockRange(ctx, r.spaceVm, base, r.pageCount);
   let ok = true;
@@ -152,7 +205,12 @@ function clearPtes(ctx: Context, vm: number, base: number, count: number): void 
 
 function discardBlock(ctx: Context, block: number, spaceVm: number): void {
   ctx.locker.acquire(LOCK_BLOCKS);
-  releaseLinear(ctx.l, spaceVm, blockWord(ctx.l, block, BK.basePage), blockWord(ctx.l, block, BK.pageCount));
+  releaseLinear(
+    ctx.l,
+    spaceVm,
+    blockWord(ctx.l, block, BK.basePage),
+    blockWord(ctx.l, block, BK.pageCount),
+  );
   destroyBlock(ctx.l, block);
   ctx.locker.release(LOCK_BLOCKS);
 }
@@ -182,7 +240,8 @@ export function freeClaimedBlock(ctx: Context, block: number, spaceVm: number): 
     if (index < 0) continue;
     const pte = l.ramWords[index]!;
     writePteAt(l, index, 0);
-    if (ptePresent(pte) && ownsFrame(ctx, block, pteFrame(pte), FrameState.BLOCK)) frames.push(pteFrame(pte));
+    if (ptePresent(pte) && ownsFrame(ctx, block, pteFrame(pte), FrameState.BLOCK))
+      frames.push(pteFrame(pte));
   }
   unlockRange(ctx, locks);
   returnFrames(ctx, frames);

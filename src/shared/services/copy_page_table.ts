@@ -12,7 +12,13 @@ import type { Context } from '../context.js';
 import { pteIndex } from '../page_table.js';
 import { fail0, lockRange, unlockRange, validPageRange, type ServiceDef } from './service.js';
 
-export function copyPageTable(ctx: Context, linPgNum: number, nPages: number, pageBufPtr: unknown, flags: number): number {
+export function copyPageTable(
+  ctx: Context,
+  linPgNum: number,
+  nPages: number,
+  pageBufPtr: unknown,
+  flags: number,
+): number {
   if (flags !== 0) return ctx.refuse(0, 'flags must be 0');
   if (!Number.isInteger(linPgNum) || linPgNum < 0 || linPgNum > 0xfffff) {
     return ctx.refuse(0, 'invalid linear page number');
@@ -35,6 +41,11 @@ export function copyPageTable(ctx: Context, linPgNum: number, nPages: number, pa
 }
 
 export const _CopyPageTable: ServiceDef = {
-  name: '_CopyPageTable', ordinal: 0x61, slot: -1, async: false, initOnly: false, failure: fail0,
+  name: '_CopyPageTable',
+  ordinal: 0x61,
+  slot: -1,
+  async: false,
+  initOnly: false,
+  failure: fail0,
   impl: copyPageTable as ServiceDef['impl'],
 };

@@ -16,9 +16,19 @@
  */
 import { blockWord, findBlock, BLOCK_LIVE, blockState } from '../blocks.js';
 import {
-  DPMI_INVALID_HANDLE, DPMI_INVALID_LINEAR_ADDRESS, DPMI_INVALID_STATE, DPMI_INVALID_VALUE,
-  DPMI_LINEAR_MEMORY_UNAVAILABLE, DPMI_PHYSICAL_MEMORY_UNAVAILABLE, DPMI_SYSTEM_INTEGRITY,
-  DPMI_UNSUPPORTED_FUNCTION, PG_TYPE_SHIFT, PG_VM, P_PCD, P_USER, P_WRITE,
+  DPMI_INVALID_HANDLE,
+  DPMI_INVALID_LINEAR_ADDRESS,
+  DPMI_INVALID_STATE,
+  DPMI_INVALID_VALUE,
+  DPMI_LINEAR_MEMORY_UNAVAILABLE,
+  DPMI_PHYSICAL_MEMORY_UNAVAILABLE,
+  DPMI_SYSTEM_INTEGRITY,
+  DPMI_UNSUPPORTED_FUNCTION,
+  PG_TYPE_SHIFT,
+  PG_VM,
+  P_PCD,
+  P_USER,
+  P_WRITE,
 } from '../constants.js';
 import type { Context } from '../context.js';
 import { isRamFrame } from '../frames.js';
@@ -42,7 +52,8 @@ export interface Registers {
 }
 export type RegistersIn = Partial<Omit<Registers, 'cf'>> & { ax: number };
 
-const pair = (high: number, low: number): number => (((high & 0xffff) << 16) | (low & 0xffff)) >>> 0;
+const pair = (high: number, low: number): number =>
+  (((high & 0xffff) << 16) | (low & 0xffff)) >>> 0;
 const hi = (value: number): number => (value >>> 16) & 0xffff;
 const lo = (value: number): number => value & 0xffff;
 const USER_PERMS = P_WRITE | P_USER | (PG_VM << PG_TYPE_SHIFT);
@@ -58,23 +69,35 @@ export function dpmiError(ctx: Context, regs: Registers, code: number, reason: s
 export function int31(ctx: Context, input: RegistersIn): Registers {
   const regs: Registers = { bx: 0, cx: 0, dx: 0, si: 0, di: 0, ...input, cf: 0 };
   switch (regs.ax & 0xffff) {
-    case 0x0800: return mapPhysical(ctx, regs);
-    case 0x0801: return unmapPhysical(ctx, regs);
-    case 0x0501: return allocateMemory(ctx, regs);
-    case 0x0502: return freeMemory(ctx, regs);
-    case 0x0600: return lockRegion(ctx, regs, true);
-    case 0x0601: return lockRegion(ctx, regs, false);
-    default: return dpmiError(ctx, regs, DPMI_UNSUPPORTED_FUNCTION, 'unsupported function');
+    case 0x0800:
+      return mapPhysical(ctx, regs);
+    case 0x0801:
+      return unmapPhysical(ctx, regs);
+    case 0x0501:
+      return allocateMemory(ctx, regs);
+    case 0x0502:
+      return freeMemory(ctx, regs);
+    case 0x0600:
+      return lockRegion(ctx, regs, true);
+    case 0x0601:
+      return lockRegion(ctx, regs, false);
+    default:
+      return dpmiError(ctx, regs, DPMI_UNSUPPORTED_FUNCTION, 'unsupported function');
   }
 }
 
 /** The DPMI_MAPPING block of this VM that covers [firstPhys, firstPhys+count), or -1. */
 function findMapping(ctx: Context, firstPhys: number, count: number): number {
   for (let block = 0; block < ctx.l.options.blockMax; block++) {
-    if (blockState(ctx.l, block) !== BLOCK_LIVE || blockWord(ctx.l, block, BK.kind) !== BlockKind.DPMI_MAPPING) continue;
+    if (
+      blockState(ctx.l, block) !== BLOCK_LIVE ||
+      blockWord(ctx.l, block, BK.kind) !== BlockKind.DPMI_MAPPING
+    )
+      continue;
     if (blockWord(ctx.l, block, BK.space) !== ctx.vm) continue;
     const phys = blockWord(ctx.l, block, BK.physPage);
-    if (firstPhys >= phys && firstPhys + count <= phys + blockWord(ctx.l, block, BK.pageCount)) return block;
+    if (firstPhys >= phys && firstPhys + count <= phys + blockWord(ctx.l, block, BK.pageCount))
+      return block;
   }
   return -1;
 }
@@ -83,19 +106,25 @@ function mapPhysical(ctx: Context, regs: Registers): Registers {
   const phys = pair(regs.bx, regs.cx);
   const size = pair(regs.si, regs.di);
   if (phys < 0x100000) return dpmiError(ctx, regs, DPMI_INVALID_VALUE, 'address is below 1 MB');
-  if (size === 0 || phys + size - 1 > 0xffffffff) return dpmiError(ctx, regs, DPMI_INVALID_VALUE, 'size 0 or range wraps past 4 GB');
+  if (size === 0 || phys + size - 1 > 0xffffffff)
+    return dpmiError(ctx, regs, DPMI_INVALID_VALUE, 'size 0 or range wraps past 4 GB');
   const firstPhys = Math.floor(phys / PAGE_SIZE);
   const count = Math.floor((phys + size - 1) / PAGE_SIZE) - firstPhys + 1;
   for (let p = firstPhys; p < firstPhys + count && p < ctx.l.options.ramPages; p++) {
-    if (p >= HOLE_END_PAGE && isRamFrame(ctx.l, p)) return dpmiError(ctx, regs, DPMI_SYSTEM_INTEGRITY, 'range is host RAM');
+    if (p >= HOLE_END_PAGE && isRamFrame(ctx.l, p))
+      return dpmiError(ctx, regs, DPMI_SYSTEM_INTEGRITY, 'range is host RAM');
   }
   ctx.locker.acquire(LOCK_BLOCKS);
   let block = findMapping(ctx, firstPhys, count);
   if (block >= 0) ctx.l.blocks[block * BLOCK_WORDS + BK.refCount]! += 1;
   ctx.locker.release(LOCK_BLOCKS);
   if (block < 0) block = makeMapping(ctx, firstPhys, count);
-  if (block < 0) return dpmiError(ctx, regs, DPMI_LINEAR_MEMORY_UNAVAILABLE, 'no linear space for the mapping');
-  const linear = blockWord(ctx.l, block, BK.basePage) * PAGE_SIZE + (firstPhys - blockWord(ctx.l, block, BK.physPage)) * PAGE_SIZE + (phys % PAGE_SIZE);
+  if (block < 0)
+    return dpmiError(ctx, regs, DPMI_LINEAR_MEMORY_UNAVAILABLE, 'no linear space for the mapping');
+  const linear =
+    blockWord(ctx.l, block, BK.basePage) * PAGE_SIZE +
+    (firstPhys - blockWord(ctx.l, block, BK.physPage)) * PAGE_SIZE +
+    (phys % PAGE_SIZE);
   return withRegs(regs, { bx: hi(linear), cx: lo(linear) });
 }
 
@@ -103,10 +132,21 @@ function makeMapping(ctx: Context, firstPhys: number, count: number): number {
   const l = ctx.l;
   ctx.locker.acquire(LOCK_BLOCKS);
   const base = reserveLinear(l, Arena.private, ctx.vm, count);
-  const block = base < 0 ? -1 : createBlock(l, {
-    basePage: base, pageCount: count, pType: PG_VM, vm: ctx.vm, flags: 0, kind: BlockKind.DPMI_MAPPING,
-    space: ctx.vm, physPage: firstPhys, actor: ctx.actor, perms: USER_PERMS | P_PCD,
-  });
+  const block =
+    base < 0
+      ? -1
+      : createBlock(l, {
+          basePage: base,
+          pageCount: count,
+          pType: PG_VM,
+          vm: ctx.vm,
+          flags: 0,
+          kind: BlockKind.DPMI_MAPPING,
+          space: ctx.vm,
+          physPage: firstPhys,
+          actor: ctx.actor,
+          perms: USER_PERMS | P_PCD,
+        });
   if (base >= 0 && block < 0) releaseLinear(l, ctx.vm, base, count);
   ctx.locker.release(LOCK_BLOCKS);
   if (block < 0) return -1;
@@ -125,7 +165,8 @@ function unmapPhysical(ctx: Context, regs: Registers): Registers {
   ctx.locker.acquire(LOCK_BLOCKS);
   let block = -1;
   for (let b = 0; b < l.options.blockMax; b++) {
-    if (blockState(l, b) !== BLOCK_LIVE || blockWord(l, b, BK.kind) !== BlockKind.DPMI_MAPPING) continue;
+    if (blockState(l, b) !== BLOCK_LIVE || blockWord(l, b, BK.kind) !== BlockKind.DPMI_MAPPING)
+      continue;
     if (blockWord(l, b, BK.space) !== ctx.vm) continue;
     const base = blockWord(l, b, BK.basePage);
     if (page >= base && page < base + blockWord(l, b, BK.pageCount)) block = b;
@@ -134,7 +175,8 @@ function unmapPhysical(ctx: Context, regs: Registers): Registers {
   if (block >= 0 && !last) l.blocks[block * BLOCK_WORDS + BK.refCount]! -= 1;
   if (last) Atomics.store(l.blocks, block * BLOCK_WORDS + BK.state, 2);
   ctx.locker.release(LOCK_BLOCKS);
-  if (block < 0) return dpmiError(ctx, regs, DPMI_INVALID_LINEAR_ADDRESS, 'not an address 0800h returned');
+  if (block < 0)
+    return dpmiError(ctx, regs, DPMI_INVALID_LINEAR_ADDRESS, 'not an address 0800h returned');
   if (last) removeMapping(ctx, block);
   return withRegs(regs, {});
 }
@@ -159,12 +201,24 @@ function allocateMemory(ctx: Context, regs: Registers): Registers {
   const size = pair(regs.bx, regs.cx);
   if (size === 0) return dpmiError(ctx, regs, DPMI_INVALID_VALUE, 'size 0');
   const made = allocateBlock(ctx, {
-    pageCount: Math.ceil(size / PAGE_SIZE), arena: Arena.private, spaceVm: ctx.vm, space: ctx.vm,
-    ownerVm: ctx.vm, pType: PG_VM, perms: USER_PERMS, kind: BlockKind.DPMI_MEMORY, flags: 0,
-    committed: true, zero: false, locked: false, fixed: false,
+    pageCount: Math.ceil(size / PAGE_SIZE),
+    arena: Arena.private,
+    spaceVm: ctx.vm,
+    space: ctx.vm,
+    ownerVm: ctx.vm,
+    pType: PG_VM,
+    perms: USER_PERMS,
+    kind: BlockKind.DPMI_MEMORY,
+    flags: 0,
+    committed: true,
+    zero: false,
+    locked: false,
+    fixed: false,
   });
   if (typeof made === 'string') {
-    const code = made.includes('linear') ? DPMI_LINEAR_MEMORY_UNAVAILABLE : DPMI_PHYSICAL_MEMORY_UNAVAILABLE;
+    const code = made.includes('linear')
+      ? DPMI_LINEAR_MEMORY_UNAVAILABLE
+      : DPMI_PHYSICAL_MEMORY_UNAVAILABLE;
     return dpmiError(ctx, regs, code, made);
   }
   const linear = made.base * PAGE_SIZE;
@@ -175,9 +229,13 @@ function freeMemory(ctx: Context, regs: Registers): Registers {
   const handle = pair(regs.si, regs.di);
   ctx.locker.acquire(LOCK_BLOCKS);
   const block = handle % PAGE_SIZE === 0 ? findBlock(ctx.l, ctx.vm, handle / PAGE_SIZE) : -1;
-  const valid = block >= 0 && blockState(ctx.l, block) === BLOCK_LIVE && blockWord(ctx.l, block, BK.kind) === BlockKind.DPMI_MEMORY;
+  const valid =
+    block >= 0 &&
+    blockState(ctx.l, block) === BLOCK_LIVE &&
+    blockWord(ctx.l, block, BK.kind) === BlockKind.DPMI_MEMORY;
   ctx.locker.release(LOCK_BLOCKS);
-  if (!valid || !claimBlock(ctx, block)) return dpmiError(ctx, regs, DPMI_INVALID_HANDLE, 'invalid handle');
+  if (!valid || !claimBlock(ctx, block))
+    return dpmiError(ctx, regs, DPMI_INVALID_HANDLE, 'invalid handle');
   freeClaimedBlock(ctx, block, ctx.vm);
   ctx.hooks.freeListGrew();
   return withRegs(regs, {});
@@ -188,15 +246,22 @@ function lockRegion(ctx: Context, regs: Registers, lock: boolean): Registers {
   const size = pair(regs.si, regs.di);
   const first = Math.floor(linear / PAGE_SIZE);
   const count = size === 0 ? 0 : Math.floor((linear + size - 1) / PAGE_SIZE) - first + 1;
-  if (count === 0 || first + count > 0x100000) return dpmiError(ctx, regs, DPMI_INVALID_LINEAR_ADDRESS, 'invalid linear region');
-  const reason = lock ? lockPages(ctx, ctx.vm, first, count, false) : unlockPages(ctx, ctx.vm, first, count, false);
+  if (count === 0 || first + count > 0x100000)
+    return dpmiError(ctx, regs, DPMI_INVALID_LINEAR_ADDRESS, 'invalid linear region');
+  const reason = lock
+    ? lockPages(ctx, ctx.vm, first, count, false)
+    : unlockPages(ctx, ctx.vm, first, count, false);
   if (reason === undefined) return withRegs(regs, {});
   const code = reason.includes('not locked') ? DPMI_INVALID_STATE : DPMI_INVALID_LINEAR_ADDRESS;
   return dpmiError(ctx, regs, code, reason);
 }
 
 export const Int31: ServiceDef = {
-  name: 'Int31', ordinal: 0x31, slot: -1, async: false, initOnly: false,
+  name: 'Int31',
+  ordinal: 0x31,
+  slot: -1,
+  async: false,
+  initOnly: false,
   failure: () => ({ ax: DPMI_INVALID_STATE, bx: 0, cx: 0, dx: 0, si: 0, di: 0, cf: 1 }),
   impl: int31 as ServiceDef['impl'],
 };

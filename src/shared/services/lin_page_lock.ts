@@ -15,12 +15,29 @@
  * verifies it. Pages without a RAM frame of their own (device memory) never move.
  */
 import { BLOCK_LIVE, blockState, blockWord, findBlock } from '../blocks.js';
-import { P_ACC, P_DIRTY, PAGELOCKEDIFDP, PAGEMAPGLOBAL, PAGEMARKDIRTY, PageMarkPageOut, PG_SYS, PG_TYPE_SHIFT, P_WRITE } from '../constants.js';
+import {
+  P_ACC,
+  P_DIRTY,
+  PAGELOCKEDIFDP,
+  PAGEMAPGLOBAL,
+  PAGEMARKDIRTY,
+  PageMarkPageOut,
+  PG_SYS,
+  PG_TYPE_SHIFT,
+  P_WRITE,
+} from '../constants.js';
 import type { Context } from '../context.js';
 import { frameLockCount, frameState, isRamFrame, lockFrame, unlockFrame } from '../frames.js';
 import { BK, BlockKind, FrameState, LOCK_BLOCKS } from '../layout.js';
 import { Arena, releaseLinear, reserveLinear } from '../linear.js';
-import { COMMON_SPACE, ensureTable, pteIndex, spaceOf, SYSTEM_VM, writePteAt } from '../page_table.js';
+import {
+  COMMON_SPACE,
+  ensureTable,
+  pteIndex,
+  spaceOf,
+  SYSTEM_VM,
+  writePteAt,
+} from '../page_table.js';
 import { makePresent, pteFrame, ptePresent } from '../pte.js';
 import { createBlock, destroyBlock } from '../blocks.js';
 import { fail0, lockRange, unlockRange, validPageRange, type ServiceDef } from './service.js';
@@ -32,13 +49,20 @@ const lockable = (ctx: Context, frame: number): boolean => {
 };
 
 /** Adds a lock to each page of the range; a reason when a page is not committed. */
-export function lockPages(ctx: Context, vm: number, first: number, count: number, markDirty: boolean): string | undefined {
+export function lockPages(
+  ctx: Context,
+  vm: number,
+  first: number,
+  count: number,
+  markDirty: boolean,
+): string | undefined {
   const l = ctx.l;
   const locks = lockRange(ctx, vm, first, count);
   let reason: string | undefined;
   for (let page = first; page < first + count && reason === undefined; page++) {
     const index = pteIndex(l, vm, page);
-    if (index < 0 || !ptePresent(l.ramWords[index]!)) reason = 'invalid address range: page not committed';
+    if (index < 0 || !ptePresent(l.ramWords[index]!))
+      reason = 'invalid address range: page not committed';
   }
   for (let page = first; page < first + count && reason === undefined; page++) {
     const index = pteIndex(l, vm, page);
@@ -51,7 +75,13 @@ export function lockPages(ctx: Context, vm: number, first: number, count: number
 }
 
 /** Takes a lock off each page of the range; a reason (and no change) when one is not locked. */
-export function unlockPages(ctx: Context, vm: number, first: number, count: number, markPageOut: boolean): string | undefined {
+export function unlockPages(
+  ctx: Context,
+  vm: number,
+  first: number,
+  count: number,
+  markPageOut: boolean,
+): string | undefined {
   const l = ctx.l;
   const locks = lockRange(ctx, vm, first, count);
   let reason: string | undefined;
@@ -59,21 +89,31 @@ export function unlockPages(ctx: Context, vm: number, first: number, count: numb
     const index = pteIndex(l, vm, page);
     const pte = index < 0 ? 0 : l.ramWords[index]!;
     if (!ptePresent(pte)) reason = 'invalid address range: page not committed';
-    else if (lockable(ctx, pteFrame(pte)) && frameLockCount(l, pteFrame(pte)) <= 0) reason = 'pages are not locked';
+    else if (lockable(ctx, pteFrame(pte)) && frameLockCount(l, pteFrame(pte)) <= 0)
+      reason = 'pages are not locked';
   }
   for (let page = first; page < first + count && reason === undefined; page++) {
     const index = pteIndex(l, vm, page);
     const pte = l.ramWords[index]!;
     if (!lockable(ctx, pteFrame(pte))) continue;
     unlockFrame(l, pteFrame(pte));
-    if (markPageOut && frameLockCount(l, pteFrame(pte)) === 0) writePteAt(l, index, (pte & ~P_ACC) >>> 0);
+    if (markPageOut && frameLockCount(l, pteFrame(pte)) === 0)
+      writePteAt(l, index, (pte & ~P_ACC) >>> 0);
   }
   unlockRange(ctx, locks);
   return reason;
 }
 
-export function linPageLock(ctx: Context, hLinPgNum: number, nPages: number, flags: number): number {
-  if (!Number.isInteger(flags) || (flags & ~(PAGELOCKEDIFDP | PAGEMAPGLOBAL | PAGEMARKDIRTY)) !== 0) {
+export function linPageLock(
+  ctx: Context,
+  hLinPgNum: number,
+  nPages: number,
+  flags: number,
+): number {
+  if (
+    !Number.isInteger(flags) ||
+    (flags & ~(PAGELOCKEDIFDP | PAGEMAPGLOBAL | PAGEMARKDIRTY)) !== 0
+  ) {
     return ctx.refuse(0, 'reserved flag bits');
   }
   if ((flags & PAGELOCKEDIFDP) !== 0 && (flags & PAGEMAPGLOBAL) !== 0) {
@@ -97,11 +137,21 @@ function makeGlobalAlias(ctx: Context, first: number, count: number): number {
   const l = ctx.l;
   ctx.locker.acquire(LOCK_BLOCKS);
   const base = reserveLinear(l, Arena.system, SYSTEM_VM, count);
-  const block = base < 0 ? -1 : createBlock(l, {
-    basePage: base, pageCount: count, pType: PG_SYS, vm: -1, flags: PAGEMAPGLOBAL,
-    kind: BlockKind.GLOBAL_ALIAS, space: COMMON_SPACE, physPage: first, actor: ctx.actor,
-    perms: P_WRITE | (PG_SYS << PG_TYPE_SHIFT),
-  });
+  const block =
+    base < 0
+      ? -1
+      : createBlock(l, {
+          basePage: base,
+          pageCount: count,
+          pType: PG_SYS,
+          vm: -1,
+          flags: PAGEMAPGLOBAL,
+          kind: BlockKind.GLOBAL_ALIAS,
+          space: COMMON_SPACE,
+          physPage: first,
+          actor: ctx.actor,
+          perms: P_WRITE | (PG_SYS << PG_TYPE_SHIFT),
+        });
   if (base >= 0 && block < 0) releaseLinear(l, SYSTEM_VM, base, count);
   ctx.locker.release(LOCK_BLOCKS);
   if (block < 0) return -1;
@@ -111,7 +161,8 @@ function makeGlobalAlias(ctx: Context, first: number, count: number): number {
     const source = l.ramWords[pteIndex(l, ctx.vm, first + i)]!;
     const index = ensureTable(l, ctx.locker, SYSTEM_VM, base + i);
     ok = index >= 0;
-    if (ok) writePteAt(l, index, makePresent(pteFrame(source), P_WRITE | (PG_SYS << PG_TYPE_SHIFT)));
+    if (ok)
+      writePteAt(l, index, makePresent(pteFrame(source), P_WRITE | (PG_SYS << PG_TYPE_SHIFT)));
   }
   unlockRange(ctx, locks);
   if (!ok) {
@@ -137,8 +188,16 @@ function deleteAlias(ctx: Context, block: number): void {
   ctx.locker.release(LOCK_BLOCKS);
 }
 
-export function linPageUnLock(ctx: Context, hLinPgNum: number, nPages: number, flags: number): number {
-  if (!Number.isInteger(flags) || (flags & ~(PAGELOCKEDIFDP | PAGEMAPGLOBAL | PageMarkPageOut)) !== 0) {
+export function linPageUnLock(
+  ctx: Context,
+  hLinPgNum: number,
+  nPages: number,
+  flags: number,
+): number {
+  if (
+    !Number.isInteger(flags) ||
+    (flags & ~(PAGELOCKEDIFDP | PAGEMAPGLOBAL | PageMarkPageOut)) !== 0
+  ) {
     return ctx.refuse(0, 'reserved flag bits');
   }
   if (!validPageRange(hLinPgNum, nPages)) return ctx.refuse(0, 'invalid address range');
@@ -148,22 +207,41 @@ export function linPageUnLock(ctx: Context, hLinPgNum: number, nPages: number, f
   if (global) {
     ctx.locker.acquire(LOCK_BLOCKS);
     alias = findBlock(ctx.l, COMMON_SPACE, hLinPgNum);
-    const valid = alias >= 0 && blockState(ctx.l, alias) === BLOCK_LIVE &&
-      blockWord(ctx.l, alias, BK.kind) === BlockKind.GLOBAL_ALIAS && blockWord(ctx.l, alias, BK.pageCount) === nPages;
+    const valid =
+      alias >= 0 &&
+      blockState(ctx.l, alias) === BLOCK_LIVE &&
+      blockWord(ctx.l, alias, BK.kind) === BlockKind.GLOBAL_ALIAS &&
+      blockWord(ctx.l, alias, BK.pageCount) === nPages;
     ctx.locker.release(LOCK_BLOCKS);
     if (!valid) return ctx.refuse(0, 'not a global alias made by _LinPageLock');
   }
-  const reason = unlockPages(ctx, global ? SYSTEM_VM : ctx.vm, hLinPgNum, nPages, (flags & PageMarkPageOut) !== 0);
+  const reason = unlockPages(
+    ctx,
+    global ? SYSTEM_VM : ctx.vm,
+    hLinPgNum,
+    nPages,
+    (flags & PageMarkPageOut) !== 0,
+  );
   if (reason !== undefined) return ctx.refuse(0, reason);
   if (global) deleteAlias(ctx, alias);
   return 1;
 }
 
 export const _LinPageLock: ServiceDef = {
-  name: '_LinPageLock', ordinal: 0x63, slot: -1, async: false, initOnly: false, failure: fail0,
+  name: '_LinPageLock',
+  ordinal: 0x63,
+  slot: -1,
+  async: false,
+  initOnly: false,
+  failure: fail0,
   impl: linPageLock as ServiceDef['impl'],
 };
 export const _LinPageUnLock: ServiceDef = {
-  name: '_LinPageUnLock', ordinal: 0x64, slot: -1, async: false, initOnly: false, failure: fail0,
+  name: '_LinPageUnLock',
+  ordinal: 0x64,
+  slot: -1,
+  async: false,
+  initOnly: false,
+  failure: fail0,
   impl: linPageUnLock as ServiceDef['impl'],
 };

@@ -20,8 +20,14 @@ import { makePresent, ptePerms, pteReserved } from '../pte.js';
 import { mayUseRegions, regionForRange } from './region.js';
 import { fail0, lockRange, takeFrames, unlockRange, type ServiceDef } from './service.js';
 
-export function mapFreePhysReg(ctx: Context, linPgNum: number, nPages: number, flags: number): number {
-  if ((flags & ~PageFixed) !== 0 || !Number.isInteger(flags)) return ctx.refuse(0, 'reserved flag bits');
+export function mapFreePhysReg(
+  ctx: Context,
+  linPgNum: number,
+  nPages: number,
+  flags: number,
+): number {
+  if ((flags & ~PageFixed) !== 0 || !Number.isInteger(flags))
+    return ctx.refuse(0, 'reserved flag bits');
   if (!mayUseRegions(ctx)) return ctx.refuse(0, 'device has not yet received Init_Complete');
   const region = regionForRange(ctx, linPgNum, nPages);
   if (typeof region === 'string') return ctx.refuse(0, region);
@@ -35,7 +41,13 @@ export function mapFreePhysReg(ctx: Context, linPgNum: number, nPages: number, f
   return reason === undefined ? 1 : ctx.refuse(0, reason);
 }
 
-function mapLocked(ctx: Context, region: number, first: number, count: number, fixed: boolean): string | undefined {
+function mapLocked(
+  ctx: Context,
+  region: number,
+  first: number,
+  count: number,
+  fixed: boolean,
+): string | undefined {
   const l = ctx.l;
   for (let page = first; page < first + count; page++) {
     const index = pteIndex(l, SYSTEM_VM, page);
@@ -57,7 +69,8 @@ function mapLocked(ctx: Context, region: number, first: number, count: number, f
 
 export const _MapFreePhysReg: ServiceDef = {
   name: '_MapFreePhysReg',
-  ordinal: 0xd6, slot: -1,
+  ordinal: 0xd6,
+  slot: -1,
   async: false,
   initOnly: false,
   failure: fail0,

@@ -16,7 +16,16 @@
  * A V86 page whose own frame is replaced loses it: the checker reports such a frame.
  */
 import { blockWord } from '../blocks.js';
-import { MAPV86_IGNOREWRAP, PageDEBUGNulFault, PG_SYS, PG_TYPE_SHIFT, P_PCD, P_USER, P_WRITE, PG_TYPE } from '../constants.js';
+import {
+  MAPV86_IGNOREWRAP,
+  PageDEBUGNulFault,
+  PG_SYS,
+  PG_TYPE_SHIFT,
+  P_PCD,
+  P_USER,
+  P_WRITE,
+  PG_TYPE,
+} from '../constants.js';
 import type { Context } from '../context.js';
 import { isRamFrame } from '../frames.js';
 import { BK, BlockKind, H, type Layout } from '../layout.js';
@@ -24,17 +33,31 @@ import { vmOfHandle } from '../machine.js';
 import { pteIndex, readPte, SYSTEM_VM, writePteAt } from '../page_table.js';
 import { makePresent, pteFrame, ptePresent } from '../pte.js';
 import { regionOf } from './region.js';
-import { blockOfHandle, fail0, failPair, lockRange, unlockRange, type ServiceDef, type TwoRegisters } from './service.js';
+import {
+  blockOfHandle,
+  fail0,
+  failPair,
+  lockRange,
+  unlockRange,
+  type ServiceDef,
+  type TwoRegisters,
+} from './service.js';
 
 const V86_FIRST_MAPPABLE = 0x10;
 const V86_END = 0x110;
 
 /** The VM id for a V86 mapping, or a reason the range is illegal. */
-function checkV86Range(ctx: Context, vmHandle: number, page: number, count: number): number | string {
+function checkV86Range(
+  ctx: Context,
+  vmHandle: number,
+  page: number,
+  count: number,
+): number | string {
   const vm = vmOfHandle(ctx.l, vmHandle);
   if (vm < 0) return 'invalid VM handle';
   if (!Number.isInteger(page) || !Number.isInteger(count) || count <= 0) return 'illegal range';
-  if (page < V86_FIRST_MAPPABLE || page + count > V86_END) return 'illegal range: outside V86 pages 10h-10Fh';
+  if (page < V86_FIRST_MAPPABLE || page + count > V86_END)
+    return 'illegal range: outside V86 pages 10h-10Fh';
   const first = Atomics.load(ctx.l.header, H.firstV86Page);
   if (page < first && page + count > first) return 'illegal range: crosses the first V86 page';
   return vm;
@@ -43,18 +66,35 @@ function checkV86Range(ctx: Context, vmHandle: number, page: number, count: numb
 const hasMemory = (l: Layout, physPage: number): boolean => l.physicalBytes(physPage) !== undefined;
 
 /** Writes V86 PTEs for `physPages` (one per page). Caller checked the range. */
-function mapV86(ctx: Context, vm: number, page: number, physPages: number[], typeBits: number): void {
+function mapV86(
+  ctx: Context,
+  vm: number,
+  page: number,
+  physPages: number[],
+  typeBits: number,
+): void {
   const l = ctx.l;
   const locks = lockRange(ctx, vm, page, physPages.length);
   for (let i = 0; i < physPages.length; i++) {
     const phys = physPages[i]!;
     const cache = isRamFrame(l, phys) ? 0 : P_PCD;
-    writePteAt(l, pteIndex(l, vm, page + i), makePresent(phys, P_USER | P_WRITE | cache | typeBits));
+    writePteAt(
+      l,
+      pteIndex(l, vm, page + i),
+      makePresent(phys, P_USER | P_WRITE | cache | typeBits),
+    );
   }
   unlockRange(ctx, locks);
 }
 
-export function physIntoV86(ctx: Context, physPage: number, vmHandle: number, vmLinPgNum: number, nPages: number, flags: number): number {
+export function physIntoV86(
+  ctx: Context,
+  physPage: number,
+  vmHandle: number,
+  vmLinPgNum: number,
+  nPages: number,
+  flags: number,
+): number {
   if (flags !== 0 && flags !== MAPV86_IGNOREWRAP) return ctx.refuse(0, 'reserved flag bits');
   const vm = checkV86Range(ctx, vmHandle, vmLinPgNum, nPages);
   if (typeof vm === 'string') return ctx.refuse(0, vm);
@@ -67,16 +107,30 @@ export function physIntoV86(ctx: Context, physPage: number, vmHandle: number, vm
   return 1;
 }
 
-export function mapIntoV86(ctx: Context, hMem: number, vmHandle: number, vmLinPgNum: number, nPages: number, pageOff: number, flags: number): number {
-  if ((flags & ~(PageDEBUGNulFault | MAPV86_IGNOREWRAP)) !== 0) return ctx.refuse(0, 'reserved flag bits');
+export function mapIntoV86(
+  ctx: Context,
+  hMem: number,
+  vmHandle: number,
+  vmLinPgNum: number,
+  nPages: number,
+  pageOff: number,
+  flags: number,
+): number {
+  if ((flags & ~(PageDEBUGNulFault | MAPV86_IGNOREWRAP)) !== 0)
+    return ctx.refuse(0, 'reserved flag bits');
   const block = blockOfHandle(ctx, hMem, ctx.vm);
   const kind = block < 0 ? -1 : blockWord(ctx.l, block, BK.kind);
-  if (kind !== BlockKind.ALLOCATION && kind !== BlockKind.NUL) return ctx.refuse(0, 'invalid memory handle');
+  if (kind !== BlockKind.ALLOCATION && kind !== BlockKind.NUL)
+    return ctx.refuse(0, 'invalid memory handle');
   const vm = checkV86Range(ctx, vmHandle, vmLinPgNum, nPages);
   if (typeof vm === 'string') return ctx.refuse(0, vm);
   const l = ctx.l;
   const nul = kind === BlockKind.NUL;
-  if (!Number.isInteger(pageOff) || pageOff < 0 || (!nul && pageOff + nPages > blockWord(l, block, BK.pageCount))) {
+  if (
+    !Number.isInteger(pageOff) ||
+    pageOff < 0 ||
+    (!nul && pageOff + nPages > blockWord(l, block, BK.pageCount))
+  ) {
     return ctx.refuse(0, 'size discrepancy: PageOff + nPages past the block');
   }
   const base = blockWord(l, block, BK.basePage);
@@ -91,8 +145,16 @@ export function mapIntoV86(ctx: Context, hMem: number, vmHandle: number, vmLinPg
   return 1;
 }
 
-export function linMapIntoV86(ctx: Context, hLinPgNum: number, vmHandle: number, vmLinPgNum: number, nPages: number, flags: number): TwoRegisters {
-  if (flags !== 0 && flags !== MAPV86_IGNOREWRAP) return ctx.refuse(failPair(), 'reserved flag bits');
+export function linMapIntoV86(
+  ctx: Context,
+  hLinPgNum: number,
+  vmHandle: number,
+  vmLinPgNum: number,
+  nPages: number,
+  flags: number,
+): TwoRegisters {
+  if (flags !== 0 && flags !== MAPV86_IGNOREWRAP)
+    return ctx.refuse(failPair(), 'reserved flag bits');
   if (!Number.isInteger(hLinPgNum) || hLinPgNum < 0 || hLinPgNum >= 0x100000) {
     return ctx.refuse(failPair(), 'invalid linear page number');
   }
@@ -116,14 +178,29 @@ export function linMapIntoV86(ctx: Context, hLinPgNum: number, vmHandle: number,
 }
 
 export const _PhysIntoV86: ServiceDef = {
-  name: '_PhysIntoV86', ordinal: 0x5e, slot: -1, async: false, initOnly: false, failure: fail0,
+  name: '_PhysIntoV86',
+  ordinal: 0x5e,
+  slot: -1,
+  async: false,
+  initOnly: false,
+  failure: fail0,
   impl: physIntoV86 as ServiceDef['impl'],
 };
 export const _MapIntoV86: ServiceDef = {
-  name: '_MapIntoV86', ordinal: 0x5d, slot: -1, async: false, initOnly: false, failure: fail0,
+  name: '_MapIntoV86',
+  ordinal: 0x5d,
+  slot: -1,
+  async: false,
+  initOnly: false,
+  failure: fail0,
   impl: mapIntoV86 as ServiceDef['impl'],
 };
 export const _LinMapIntoV86: ServiceDef = {
-  name: '_LinMapIntoV86', ordinal: 0x62, slot: -1, async: false, initOnly: false, failure: failPair,
+  name: '_LinMapIntoV86',
+  ordinal: 0x62,
+  slot: -1,
+  async: false,
+  initOnly: false,
+  failure: failPair,
   impl: linMapIntoV86 as ServiceDef['impl'],
 };

@@ -17,7 +17,11 @@ import { failDword, isDword, lockRange, unlockRange, type ServiceDef } from './s
 
 function findAlias(ctx: Context, firstPhys: number, count: number): number {
   for (let block = 0; block < ctx.l.options.blockMax; block++) {
-    if (blockState(ctx.l, block) !== BLOCK_LIVE || blockWord(ctx.l, block, BK.kind) !== BlockKind.PHYS_MAP) continue;
+    if (
+      blockState(ctx.l, block) !== BLOCK_LIVE ||
+      blockWord(ctx.l, block, BK.kind) !== BlockKind.PHYS_MAP
+    )
+      continue;
     const phys = blockWord(ctx.l, block, BK.physPage);
     if (firstPhys >= phys && firstPhys + count <= phys + blockWord(ctx.l, block, BK.pageCount)) {
       return blockWord(ctx.l, block, BK.basePage) + (firstPhys - phys);
@@ -30,10 +34,21 @@ function makeAlias(ctx: Context, firstPhys: number, count: number): number {
   const l = ctx.l;
   ctx.locker.acquire(LOCK_BLOCKS);
   const base = reserveLinear(l, Arena.system, SYSTEM_VM, count);
-  const block = base < 0 ? -1 : createBlock(l, {
-    basePage: base, pageCount: count, pType: PG_SYS, vm: -1, flags: 0, kind: BlockKind.PHYS_MAP,
-    space: COMMON_SPACE, physPage: firstPhys, actor: ctx.actor, perms: P_WRITE | (PG_SYS << PG_TYPE_SHIFT),
-  });
+  const block =
+    base < 0
+      ? -1
+      : createBlock(l, {
+          basePage: base,
+          pageCount: count,
+          pType: PG_SYS,
+          vm: -1,
+          flags: 0,
+          kind: BlockKind.PHYS_MAP,
+          space: COMMON_SPACE,
+          physPage: firstPhys,
+          actor: ctx.actor,
+          perms: P_WRITE | (PG_SYS << PG_TYPE_SHIFT),
+        });
   if (base >= 0 && block < 0) releaseLinear(l, SYSTEM_VM, base, count);
   ctx.locker.release(LOCK_BLOCKS);
   if (block < 0) return -1;
@@ -48,15 +63,26 @@ function makeAlias(ctx: Context, firstPhys: number, count: number): number {
   return base;
 }
 
-export function mapPhysToLinear(ctx: Context, physAddr: number, nBytes: number, flags: number): number {
+export function mapPhysToLinear(
+  ctx: Context,
+  physAddr: number,
+  nBytes: number,
+  flags: number,
+): number {
   if (flags !== 0) return ctx.refuse(ERROR_DWORD, 'flags must be 0');
-  if (!isDword(physAddr) || !Number.isInteger(nBytes) || nBytes <= 0 || physAddr + nBytes > 0x100000000) {
+  if (
+    !isDword(physAddr) ||
+    !Number.isInteger(nBytes) ||
+    nBytes <= 0 ||
+    physAddr + nBytes > 0x100000000
+  ) {
     return ctx.refuse(ERROR_DWORD, 'range not addressable');
   }
   const firstPhys = Math.floor(physAddr / 4096);
   const count = Math.floor((physAddr + nBytes - 1) / 4096) - firstPhys + 1;
   for (let p = firstPhys; p < firstPhys + count; p++) {
-    if (ctx.l.physicalBytes(p) === undefined) return ctx.refuse(ERROR_DWORD, 'range not addressable: no memory there');
+    if (ctx.l.physicalBytes(p) === undefined)
+      return ctx.refuse(ERROR_DWORD, 'range not addressable: no memory there');
   }
   ctx.locker.acquire(LOCK_MISC); // one alias per range even when two threads ask at once
   let page = findAlias(ctx, firstPhys, count);
@@ -67,6 +93,11 @@ export function mapPhysToLinear(ctx: Context, physAddr: number, nBytes: number, 
 }
 
 export const _MapPhysToLinear: ServiceDef = {
-  name: '_MapPhysToLinear', ordinal: 0x6c, slot: -1, async: false, initOnly: false, failure: failDword,
+  name: '_MapPhysToLinear',
+  ordinal: 0x6c,
+  slot: -1,
+  async: false,
+  initOnly: false,
+  failure: failDword,
   impl: mapPhysToLinear as ServiceDef['impl'],
 };

@@ -28,23 +28,46 @@ export function getFreePageCount(ctx: Context, flags: number): TwoRegisters {
 export function setFreePhysRegCalBk(ctx: Context, callback: unknown, flags: number): number {
   if (flags !== 0) return ctx.refuse(0, 'flags must be 0');
   if (typeof callback !== 'function') return ctx.refuse(0, 'Callback is not a procedure');
-  const id = ctx.hooks.registerCallback(ctx, callback as (request: number, count: number) => boolean);
+  const id = ctx.hooks.registerCallback(
+    ctx,
+    callback as (request: number, count: number) => boolean,
+  );
   return id < 0 ? ctx.refuse(0, 'no memory to record the callback') : 1;
 }
 
 export const Get_VMM_Reenter_Count: ServiceDef = {
-  name: 'Get_VMM_Reenter_Count', ordinal: 0x06, slot: -1, async: true, initOnly: false, failure: fail0,
+  name: 'Get_VMM_Reenter_Count',
+  ordinal: 0x06,
+  slot: -1,
+  async: true,
+  initOnly: false,
+  failure: fail0,
   impl: getVmmReenterCount as ServiceDef['impl'],
 };
 export const _GetNulPageHandle: ServiceDef = {
-  name: '_GetNulPageHandle', ordinal: 0x6a, slot: -1, async: false, initOnly: false, failure: fail0,
+  name: '_GetNulPageHandle',
+  ordinal: 0x6a,
+  slot: -1,
+  async: false,
+  initOnly: false,
+  failure: fail0,
   impl: getNulPageHandle as ServiceDef['impl'],
 };
 export const _GetFreePageCount: ServiceDef = {
-  name: '_GetFreePageCount', ordinal: 0x5a, slot: -1, async: false, initOnly: false, failure: failPair,
+  name: '_GetFreePageCount',
+  ordinal: 0x5a,
+  slot: -1,
+  async: false,
+  initOnly: false,
+  failure: failPair,
   impl: getFreePageCount as ServiceDef['impl'],
 };
 export const _SetFreePhysRegCalBk: ServiceDef = {
-  name: '_SetFreePhysRegCalBk', ordinal: 0xd9, slot: -1, async: false, initOnly: true, failure: fail0,
+  name: '_SetFreePhysRegCalBk',
+  ordinal: 0xd9,
+  slot: -1,
+  async: false,
+  initOnly: true,
+  failure: fail0,
   impl: setFreePhysRegCalBk as ServiceDef['impl'],
 };

@@ -14,8 +14,20 @@
  * maxPhys = 0FFFFFFFFh becomes 1000h (16 MiB), as Win95 does (KB Q180579).
  */
 import {
-  PG_HOOKED, PG_SYS, PG_TYPE_SHIFT, PG_VM, P_USER, P_WRITE, PageContig, PageFixed, PageLocked,
-  PageLockedIfDP, PageMapFreePhysReg, PageUseAlign, PageZeroInit, ControlMessage,
+  PG_HOOKED,
+  PG_SYS,
+  PG_TYPE_SHIFT,
+  PG_VM,
+  P_USER,
+  P_WRITE,
+  PageContig,
+  PageFixed,
+  PageLocked,
+  PageLockedIfDP,
+  PageMapFreePhysReg,
+  PageUseAlign,
+  PageZeroInit,
+  ControlMessage,
 } from '../constants.js';
 import { type Context, inInitialization } from '../context.js';
 import { BlockKind, H } from '../layout.js';
@@ -26,68 +38,117 @@ import { allocateBlock, type PhysConstraint } from './alloc.js';
 import { addRegion } from './region.js';
 import { failPair, type ServiceDef, type TwoRegisters } from './service.js';
 
-const ALLOWED = PageZeroInit | PageUseAlign | PageContig | PageFixed | PageLocked | PageLockedIfDP | PageMapFreePhysReg;
+const ALLOWED =
+  PageZeroInit |
+  PageUseAlign |
+  PageContig |
+  PageFixed |
+  PageLocked |
+  PageLockedIfDP |
+  PageMapFreePhysReg;
 const ALIGN_MASKS = [0x00, 0x01, 0x03, 0x07, 0x0f, 0x1f];
 const PAGE_COUNT_MAX = 0x40000;
 
 function checkArguments(
-  ctx: Context, nPages: number, pType: number, vm: number, flags: number,
+  ctx: Context,
+  nPages: number,
+  pType: number,
+  vm: number,
+  flags: number,
 ): string | undefined {
   if (!Number.isInteger(flags) || (flags & ~ALLOWED) !== 0) return 'reserved flag bits';
-  if (!Number.isInteger(nPages) || nPages <= 0 || nPages > PAGE_COUNT_MAX) return 'invalid page count';
+  if (!Number.isInteger(nPages) || nPages <= 0 || nPages > PAGE_COUNT_MAX)
+    return 'invalid page count';
   if (pType !== PG_VM && pType !== PG_SYS && pType !== PG_HOOKED) return 'invalid page type';
   if (pType === PG_SYS && vm !== 0) return 'VM must be 0 for PG_SYS';
   if (pType !== PG_SYS && vmOfHandle(ctx.l, vm) < 0) return 'invalid VM handle';
   if ((flags & PageLocked) !== 0 && (flags & PageLockedIfDP) !== 0) {
     return 'PageLocked and PageLockedIfDP are mutually exclusive';
   }
-  if ((flags & PageLockedIfDP) !== 0 && Atomics.load(ctx.l.header, H.phase) < ControlMessage.Init_Complete) {
+  if (
+    (flags & PageLockedIfDP) !== 0 &&
+    Atomics.load(ctx.l.header, H.phase) < ControlMessage.Init_Complete
+  ) {
     return 'PageLockedIfDP not allowed before Init_Complete';
   }
   return undefined;
 }
 
 function checkAlign(
-  ctx: Context, alignMask: number, minPhys: number, maxPhys: number, physAddrPtr: unknown, flags: number,
+  ctx: Context,
+  alignMask: number,
+  minPhys: number,
+  maxPhys: number,
+  physAddrPtr: unknown,
+  flags: number,
 ): PhysConstraint | string {
   if (!inInitialization(ctx.l)) return 'PageUseAlign only during initialization';
   if ((flags & PageFixed) === 0) return 'PageUseAlign requires PageFixed';
   if (!ALIGN_MASKS.includes(alignMask)) return 'invalid AlignMask';
-  if (!(physAddrPtr instanceof Uint32Array) || physAddrPtr.length < 1) return 'PhysAddrPtr buffer too small';
+  if (!(physAddrPtr instanceof Uint32Array) || physAddrPtr.length < 1)
+    return 'PhysAddrPtr buffer too small';
   const max = maxPhys === 0xffffffff ? 0x1000 : maxPhys;
   if (!Number.isInteger(minPhys) || !Number.isInteger(max) || minPhys < 0 || max <= minPhys) {
     return 'invalid minPhys/maxPhys';
   }
-  return { alignPages: alignMask + 1, minPage: minPhys, maxPage: max, contiguous: (flags & PageContig) !== 0 };
+  return {
+    alignPages: alignMask + 1,
+    minPage: minPhys,
+    maxPage: max,
+    contiguous: (flags & PageContig) !== 0,
+  };
 }
 
 function allocateRegion(
-  ctx: Context, nPages: number, pType: number, rest: unknown[],
+  ctx: Context,
+  nPages: number,
+  pType: number,
+  rest: unknown[],
 ): TwoRegisters {
-  if (!inInitialization(ctx.l)) return ctx.refuse(failPair(), 'free physical regions only during initialization');
+  if (!inInitialization(ctx.l))
+    return ctx.refuse(failPair(), 'free physical regions only during initialization');
   if (pType !== PG_SYS) return ctx.refuse(failPair(), 'a free physical region must be PG_SYS');
   if (rest.some((value) => value !== 0 && value !== undefined && value !== null)) {
     return ctx.refuse(failPair(), 'VM, AlignMask, minPhys, maxPhys and PhysAddrPtr must be 0');
   }
   const made = allocateBlock(ctx, {
-    pageCount: nPages, arena: Arena.system, spaceVm: SYSTEM_VM, space: COMMON_SPACE, ownerVm: -1,
-    pType, perms: P_WRITE | (PG_SYS << PG_TYPE_SHIFT), kind: BlockKind.REGION, flags: PageMapFreePhysReg,
-    committed: false, zero: false, locked: false, fixed: false,
+    pageCount: nPages,
+    arena: Arena.system,
+    spaceVm: SYSTEM_VM,
+    space: COMMON_SPACE,
+    ownerVm: -1,
+    pType,
+    perms: P_WRITE | (PG_SYS << PG_TYPE_SHIFT),
+    kind: BlockKind.REGION,
+    flags: PageMapFreePhysReg,
+    committed: false,
+    zero: false,
+    locked: false,
+    fixed: false,
   });
   if (typeof made === 'string') return ctx.refuse(failPair(), made);
-  if (!addRegion(ctx.l, made.block)) return ctx.refuse(failPair(), 'too many free physical regions');
+  if (!addRegion(ctx.l, made.block))
+    return ctx.refuse(failPair(), 'too many free physical regions');
   const address = made.base * 4096;
   return { eax: address, edx: address };
 }
 
 export function pageAllocate(
-  ctx: Context, nPages: number, pType: number, vm: number, alignMask: number,
-  minPhys: number, maxPhys: number, physAddrPtr: Uint32Array | 0 | null | undefined, flags: number,
+  ctx: Context,
+  nPages: number,
+  pType: number,
+  vm: number,
+  alignMask: number,
+  minPhys: number,
+  maxPhys: number,
+  physAddrPtr: Uint32Array | 0 | null | undefined,
+  flags: number,
 ): TwoRegisters {
   const bad = checkArguments(ctx, nPages, pType, vm, flags);
   if (bad !== undefined) return ctx.refuse(failPair(), bad);
   if ((flags & PageMapFreePhysReg) !== 0) {
-    if (flags !== PageMapFreePhysReg) return ctx.refuse(failPair(), 'PageMapFreePhysReg takes no other flag');
+    if (flags !== PageMapFreePhysReg)
+      return ctx.refuse(failPair(), 'PageMapFreePhysReg takes no other flag');
     return allocateRegion(ctx, nPages, pType, [vm, alignMask, minPhys, maxPhys, physAddrPtr]);
   }
   let phys: PhysConstraint | undefined;
@@ -98,11 +159,20 @@ export function pageAllocate(
   }
   const system = pType === PG_SYS;
   const made = allocateBlock(ctx, {
-    pageCount: nPages, arena: system ? Arena.system : Arena.shared, spaceVm: SYSTEM_VM,
-    space: COMMON_SPACE, ownerVm: system ? -1 : vmOfHandle(ctx.l, vm), pType,
-    perms: P_WRITE | (system ? 0 : P_USER) | (pType << PG_TYPE_SHIFT), kind: BlockKind.ALLOCATION,
-    flags, committed: true, zero: (flags & PageZeroInit) !== 0, locked: (flags & PageLocked) !== 0,
-    fixed: (flags & PageFixed) !== 0, ...(phys === undefined ? {} : { phys }),
+    pageCount: nPages,
+    arena: system ? Arena.system : Arena.shared,
+    spaceVm: SYSTEM_VM,
+    space: COMMON_SPACE,
+    ownerVm: system ? -1 : vmOfHandle(ctx.l, vm),
+    pType,
+    perms: P_WRITE | (system ? 0 : P_USER) | (pType << PG_TYPE_SHIFT),
+    kind: BlockKind.ALLOCATION,
+    flags,
+    committed: true,
+    zero: (flags & PageZeroInit) !== 0,
+    locked: (flags & PageLocked) !== 0,
+    fixed: (flags & PageFixed) !== 0,
+    ...(phys === undefined ? {} : { phys }),
   });
   if (typeof made === 'string') return ctx.refuse(failPair(), made);
   const address = made.base * 4096;
@@ -119,7 +189,8 @@ function firstFrameAddress(ctx: Context, page: number): number {
 
 export const _PageAllocate: ServiceDef = {
   name: '_PageAllocate',
-  ordinal: 0x53, slot: -1,
+  ordinal: 0x53,
+  slot: -1,
   async: false,
   initOnly: false,
   failure: failPair,

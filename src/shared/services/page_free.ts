@@ -31,7 +31,8 @@ export function pageFree(ctx: Context, hMem: number, flags: number): number {
 
 export const _PageFree: ServiceDef = {
   name: '_PageFree',
-  ordinal: 0x55, slot: -1,
+  ordinal: 0x55,
+  slot: -1,
   async: false,
   initOnly: false,
   failure: fail0,
@@ -43,7 +44,8 @@ export function freeVmBlocks(ctx: Context, vm: number): number {
   let freed = 0;
   for (let block = 0; block < ctx.l.options.blockMax; block++) {
     if (blockState(ctx.l, block) !== BLOCK_LIVE) continue;
-    if (blockWord(ctx.l, block, BK.vm) !== vm || blockWord(ctx.l, block, BK.space) !== COMMON_SPACE) continue;
+    if (blockWord(ctx.l, block, BK.vm) !== vm || blockWord(ctx.l, block, BK.space) !== COMMON_SPACE)
+      continue;
     if (blockWord(ctx.l, block, BK.kind) !== BlockKind.ALLOCATION) continue;
     if (claimBlock(ctx, block)) freed += freeClaimedBlock(ctx, block, SYSTEM_VM);
   }

@@ -15,13 +15,22 @@ import { SYSTEM_VM } from '../page_table.js';
 import { lockPages, unlockPages } from './lin_page_lock.js';
 import { blockOfHandle, fail0, type ServiceDef } from './service.js';
 
-function target(ctx: Context, hMem: number, nPages: number, pageOff: number): { first: number; fixed: boolean } | string {
+function target(
+  ctx: Context,
+  hMem: number,
+  nPages: number,
+  pageOff: number,
+): { first: number; fixed: boolean } | string {
   const block = blockOfHandle(ctx, hMem, ctx.vm);
   if (block < 0) return 'invalid memory handle';
   const kind = blockWord(ctx.l, block, BK.kind);
   if (kind !== BlockKind.ALLOCATION) return 'invalid memory handle';
   if (!Number.isInteger(nPages) || nPages <= 0) return 'invalid page count';
-  if (!Number.isInteger(pageOff) || pageOff < 0 || pageOff + nPages > blockWord(ctx.l, block, BK.pageCount)) {
+  if (
+    !Number.isInteger(pageOff) ||
+    pageOff < 0 ||
+    pageOff + nPages > blockWord(ctx.l, block, BK.pageCount)
+  ) {
     return 'PageOff + nPages greater than the block size';
   }
   const fixed = (blockWord(ctx.l, block, BK.flags) & PageFixed) !== 0;
@@ -29,12 +38,23 @@ function target(ctx: Context, hMem: number, nPages: number, pageOff: number): { 
 }
 
 function ifDPTooEarly(ctx: Context, flags: number): boolean {
-  return (flags & PageLockedIfDP) !== 0 && Atomics.load(ctx.l.header, H.phase) < ControlMessage.Init_Complete;
+  return (
+    (flags & PageLockedIfDP) !== 0 &&
+    Atomics.load(ctx.l.header, H.phase) < ControlMessage.Init_Complete
+  );
 }
 
-export function pageLock(ctx: Context, hMem: number, nPages: number, pageOff: number, flags: number): number {
-  if (!Number.isInteger(flags) || (flags & ~PageLockedIfDP) !== 0) return ctx.refuse(0, 'reserved flag bits');
-  if (ifDPTooEarly(ctx, flags)) return ctx.refuse(0, 'PageLockedIfDP not allowed before Init_Complete');
+export function pageLock(
+  ctx: Context,
+  hMem: number,
+  nPages: number,
+  pageOff: number,
+  flags: number,
+): number {
+  if (!Number.isInteger(flags) || (flags & ~PageLockedIfDP) !== 0)
+    return ctx.refuse(0, 'reserved flag bits');
+  if (ifDPTooEarly(ctx, flags))
+    return ctx.refuse(0, 'PageLockedIfDP not allowed before Init_Complete');
   const t = target(ctx, hMem, nPages, pageOff);
   if (typeof t === 'string') return ctx.refuse(0, t);
   if (t.fixed || (flags & PageLockedIfDP) !== 0) return 1;
@@ -42,11 +62,18 @@ export function pageLock(ctx: Context, hMem: number, nPages: number, pageOff: nu
   return reason === undefined ? 1 : ctx.refuse(0, reason);
 }
 
-export function pageUnLock(ctx: Context, hMem: number, nPages: number, pageOff: number, flags: number): number {
+export function pageUnLock(
+  ctx: Context,
+  hMem: number,
+  nPages: number,
+  pageOff: number,
+  flags: number,
+): number {
   if (!Number.isInteger(flags) || (flags & ~(PageLockedIfDP | PageMarkPageOut)) !== 0) {
     return ctx.refuse(0, 'reserved flag bits');
   }
-  if (ifDPTooEarly(ctx, flags)) return ctx.refuse(0, 'PageLockedIfDP not allowed before Init_Complete');
+  if (ifDPTooEarly(ctx, flags))
+    return ctx.refuse(0, 'PageLockedIfDP not allowed before Init_Complete');
   const t = target(ctx, hMem, nPages, pageOff);
   if (typeof t === 'string') return ctx.refuse(0, t);
   if (t.fixed || (flags & PageLockedIfDP) !== 0) return 1;
@@ -55,10 +82,20 @@ export function pageUnLock(ctx: Context, hMem: number, nPages: number, pageOff: 
 }
 
 export const _PageLock: ServiceDef = {
-  name: '_PageLock', ordinal: 0x56, slot: -1, async: false, initOnly: false, failure: fail0,
+  name: '_PageLock',
+  ordinal: 0x56,
+  slot: -1,
+  async: false,
+  initOnly: false,
+  failure: fail0,
   impl: pageLock as ServiceDef['impl'],
 };
 export const _PageUnLock: ServiceDef = {
-  name: '_PageUnLock', ordinal: 0x57, slot: -1, async: false, initOnly: false, failure: fail0,
+  name: '_PageUnLock',
+  ordinal: 0x57,
+  slot: -1,
+  async: false,
+  initOnly: false,
+  failure: fail0,
   impl: pageUnLock as ServiceDef['impl'],
 };

@@ -6,28 +6,56 @@
  * PC_USER|PC_WRITEABLE bits of the first page, or 0FFFFFFFFh on failure.
  */
 import { blockWord, findBlockContaining } from '../blocks.js';
-import { ERROR_DWORD, PC_STATIC, PC_USER, PC_WRITEABLE, PR_STATIC, P_USER, P_WRITE } from '../constants.js';
+import {
+  ERROR_DWORD,
+  PC_STATIC,
+  PC_USER,
+  PC_WRITEABLE,
+  PR_STATIC,
+  P_USER,
+  P_WRITE,
+} from '../constants.js';
 import type { Context } from '../context.js';
 import { BK, BlockKind, LOCK_BLOCKS } from '../layout.js';
 import { pteIndex, spaceOf, writePteAt } from '../page_table.js';
 import { ptePresent } from '../pte.js';
-import { failDword, isDword, lockRange, unlockRange, validPageRange, type ServiceDef } from './service.js';
+import {
+  failDword,
+  isDword,
+  lockRange,
+  unlockRange,
+  validPageRange,
+  type ServiceDef,
+} from './service.js';
 
-const toPc = (pte: number): number => ((pte & P_USER) !== 0 ? PC_USER : 0) | ((pte & P_WRITE) !== 0 ? PC_WRITEABLE : 0);
-const toPte = (pc: number): number => ((pc & PC_USER) !== 0 ? P_USER : 0) | ((pc & PC_WRITEABLE) !== 0 ? P_WRITE : 0);
+const toPc = (pte: number): number =>
+  ((pte & P_USER) !== 0 ? PC_USER : 0) | ((pte & P_WRITE) !== 0 ? PC_WRITEABLE : 0);
+const toPte = (pc: number): number =>
+  ((pc & PC_USER) !== 0 ? P_USER : 0) | ((pc & PC_WRITEABLE) !== 0 ? P_WRITE : 0);
 
 function isStatic(ctx: Context, page: number): boolean {
   ctx.locker.acquire(LOCK_BLOCKS);
   const block = findBlockContaining(ctx.l, spaceOf(page, ctx.vm), page);
   ctx.locker.release(LOCK_BLOCKS);
-  return block >= 0 && blockWord(ctx.l, block, BK.kind) === BlockKind.RESERVED &&
-    (blockWord(ctx.l, block, BK.flags) & PR_STATIC) !== 0;
+  return (
+    block >= 0 &&
+    blockWord(ctx.l, block, BK.kind) === BlockKind.RESERVED &&
+    (blockWord(ctx.l, block, BK.flags) & PR_STATIC) !== 0
+  );
 }
 
-export function pageModifyPermissions(ctx: Context, page: number, npages: number, permand: number, permor: number): number {
+export function pageModifyPermissions(
+  ctx: Context,
+  page: number,
+  npages: number,
+  permand: number,
+  permor: number,
+): number {
   if (!validPageRange(page, npages)) return ctx.refuse(ERROR_DWORD, 'invalid page range');
-  if (!isDword(permand) || !isDword(permor)) return ctx.refuse(ERROR_DWORD, 'invalid permission mask');
-  if (isStatic(ctx, page) && (permor & PC_STATIC) === 0) return ctx.refuse(ERROR_DWORD, 'PR_STATIC pages need PC_STATIC');
+  if (!isDword(permand) || !isDword(permor))
+    return ctx.refuse(ERROR_DWORD, 'invalid permission mask');
+  if (isStatic(ctx, page) && (permor & PC_STATIC) === 0)
+    return ctx.refuse(ERROR_DWORD, 'PR_STATIC pages need PC_STATIC');
   const l = ctx.l;
   const locks = lockRange(ctx, ctx.vm, page, npages);
   let old = -1;
@@ -50,6 +78,11 @@ export function pageModifyPermissions(ctx: Context, page: number, npages: number
 }
 
 export const _PageModifyPermissions: ServiceDef = {
-  name: '_PageModifyPermissions', ordinal: 0x133, slot: -1, async: false, initOnly: false, failure: failDword,
+  name: '_PageModifyPermissions',
+  ordinal: 0x133,
+  slot: -1,
+  async: false,
+  initOnly: false,
+  failure: failDword,
   impl: pageModifyPermissions as ServiceDef['impl'],
 };

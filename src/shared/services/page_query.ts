@@ -10,8 +10,16 @@
  */
 import { blockWord, findBlockContaining } from '../blocks.js';
 import {
-  MBI_SIZE, MEM_COMMIT, MEM_FREE, MEM_PRIVATE, MEM_RESERVE, PAGE_NOACCESS, PAGE_READONLY, PAGE_READWRITE,
-  P_USER, P_WRITE,
+  MBI_SIZE,
+  MEM_COMMIT,
+  MEM_FREE,
+  MEM_PRIVATE,
+  MEM_RESERVE,
+  PAGE_NOACCESS,
+  PAGE_READONLY,
+  PAGE_READWRITE,
+  P_USER,
+  P_WRITE,
 } from '../constants.js';
 import type { Context } from '../context.js';
 import { BK, LOCK_BLOCKS } from '../layout.js';
@@ -40,8 +48,10 @@ function infoOf(ctx: Context, page: number): PageInfo {
 
 export function pageQuery(ctx: Context, linaddr: number, pmbi: unknown, cbmbi: number): number {
   if (!isDword(linaddr)) return ctx.refuse(0, 'invalid linear address');
-  if (!(pmbi instanceof Uint32Array) || pmbi.length < MBI_SIZE / 4) return ctx.refuse(0, 'pmbi buffer too small');
-  if (!Number.isInteger(cbmbi) || cbmbi < MBI_SIZE) return ctx.refuse(0, 'cbmbi smaller than MEMORY_BASIC_INFORMATION');
+  if (!(pmbi instanceof Uint32Array) || pmbi.length < MBI_SIZE / 4)
+    return ctx.refuse(0, 'pmbi buffer too small');
+  if (!Number.isInteger(cbmbi) || cbmbi < MBI_SIZE)
+    return ctx.refuse(0, 'cbmbi smaller than MEMORY_BASIC_INFORMATION');
   const first = linaddr >>> 12;
   ctx.locker.acquire(LOCK_BLOCKS); // keeps blocks from coming and going while the run is read
   const info = infoOf(ctx, first);
@@ -49,7 +59,8 @@ export function pageQuery(ctx: Context, linaddr: number, pmbi: unknown, cbmbi: n
   const limit = Math.min(0x100000, first + 0x40000);
   while (end < limit) {
     const next = infoOf(ctx, end);
-    if (next.state !== info.state || next.protect !== info.protect || next.block !== info.block) break;
+    if (next.state !== info.state || next.protect !== info.protect || next.block !== info.block)
+      break;
     end++;
   }
   ctx.locker.release(LOCK_BLOCKS);
@@ -66,6 +77,11 @@ export function pageQuery(ctx: Context, linaddr: number, pmbi: unknown, cbmbi: n
 }
 
 export const _PageQuery: ServiceDef = {
-  name: '_PageQuery', ordinal: 0x134, slot: -1, async: false, initOnly: false, failure: fail0,
+  name: '_PageQuery',
+  ordinal: 0x134,
+  slot: -1,
+  async: false,
+  initOnly: false,
+  failure: fail0,
   impl: pageQuery as ServiceDef['impl'],
 };

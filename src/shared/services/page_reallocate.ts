@@ -9,37 +9,66 @@
  */
 import { blockWord } from '../blocks.js';
 import {
-  PageFixed, PageLocked, PageLockedIfDP, PageNoCopy, PageUseAlign, PageZeroInit, PageZeroReInit,
+  PageFixed,
+  PageLocked,
+  PageLockedIfDP,
+  PageNoCopy,
+  PageUseAlign,
+  PageZeroInit,
+  PageZeroReInit,
 } from '../constants.js';
 import type { Context } from '../context.js';
 import { BK, BlockKind, PAGE_SIZE } from '../layout.js';
 import { Arena } from '../linear.js';
 import { COMMON_SPACE, SYSTEM_VM } from '../page_table.js';
 import { allocateBlock, claimBlock, freeClaimedBlock } from './alloc.js';
-import { blockOfHandle, failPair, lockRange, unlockRange, type ServiceDef, type TwoRegisters } from './service.js';
+import {
+  blockOfHandle,
+  failPair,
+  lockRange,
+  unlockRange,
+  type ServiceDef,
+  type TwoRegisters,
+} from './service.js';
 import { readPte } from '../page_table.js';
 import { pteFrame, ptePresent } from '../pte.js';
 
 const ALLOWED = PageZeroInit | PageZeroReInit | PageNoCopy | PageLocked | PageLockedIfDP;
 
-export function pageReAllocate(ctx: Context, hMem: number, nPages: number, flags: number): TwoRegisters {
-  if (!Number.isInteger(flags) || (flags & ~ALLOWED) !== 0) return ctx.refuse(failPair(), 'reserved flag bits');
-  if (!Number.isInteger(nPages) || nPages <= 0 || nPages > 0x40000) return ctx.refuse(failPair(), 'invalid page count');
+export function pageReAllocate(
+  ctx: Context,
+  hMem: number,
+  nPages: number,
+  flags: number,
+): TwoRegisters {
+  if (!Number.isInteger(flags) || (flags & ~ALLOWED) !== 0)
+    return ctx.refuse(failPair(), 'reserved flag bits');
+  if (!Number.isInteger(nPages) || nPages <= 0 || nPages > 0x40000)
+    return ctx.refuse(failPair(), 'invalid page count');
   const old = blockOfHandle(ctx, hMem, ctx.vm);
   if (old < 0) return ctx.refuse(failPair(), 'invalid memory handle');
   const kind = blockWord(ctx.l, old, BK.kind);
-  if (kind === BlockKind.REGION) return ctx.refuse(failPair(), 'a free physical region cannot be reallocated');
+  if (kind === BlockKind.REGION)
+    return ctx.refuse(failPair(), 'a free physical region cannot be reallocated');
   if (kind !== BlockKind.ALLOCATION) return ctx.refuse(failPair(), 'invalid memory handle');
   const oldFlags = blockWord(ctx.l, old, BK.flags);
-  if ((oldFlags & PageUseAlign) !== 0) return ctx.refuse(failPair(), 'block was allocated with PageUseAlign');
+  if ((oldFlags & PageUseAlign) !== 0)
+    return ctx.refuse(failPair(), 'block was allocated with PageUseAlign');
   const pType = blockWord(ctx.l, old, BK.pType);
   const made = allocateBlock(ctx, {
-    pageCount: nPages, arena: blockWord(ctx.l, old, BK.vm) < 0 ? Arena.system : Arena.shared,
-    spaceVm: SYSTEM_VM, space: COMMON_SPACE, ownerVm: blockWord(ctx.l, old, BK.vm), pType,
-    perms: blockWord(ctx.l, old, BK.perms), kind: BlockKind.ALLOCATION,
-    flags: (oldFlags & (PageFixed | PageLocked)) | (flags & PageLocked), committed: true,
+    pageCount: nPages,
+    arena: blockWord(ctx.l, old, BK.vm) < 0 ? Arena.system : Arena.shared,
+    spaceVm: SYSTEM_VM,
+    space: COMMON_SPACE,
+    ownerVm: blockWord(ctx.l, old, BK.vm),
+    pType,
+    perms: blockWord(ctx.l, old, BK.perms),
+    kind: BlockKind.ALLOCATION,
+    flags: (oldFlags & (PageFixed | PageLocked)) | (flags & PageLocked),
+    committed: true,
     zero: (flags & (PageZeroInit | PageZeroReInit)) !== 0,
-    locked: ((oldFlags | flags) & PageLocked) !== 0, fixed: (oldFlags & PageFixed) !== 0,
+    locked: ((oldFlags | flags) & PageLocked) !== 0,
+    fixed: (oldFlags & PageFixed) !== 0,
   });
   if (typeof made === 'string') return ctx.refuse(failPair(), made);
   if (!claimBlock(ctx, old)) {
@@ -63,14 +92,19 @@ function copyPages(ctx: Context, old: number, newBase: number, nPages: number): 
     const from = readPte(l, SYSTEM_VM, oldBase + i);
     const to = readPte(l, SYSTEM_VM, newBase + i);
     if (!ptePresent(from) || !ptePresent(to)) continue;
-    l.ram.copyWithin(pteFrame(to) * PAGE_SIZE, pteFrame(from) * PAGE_SIZE, (pteFrame(from) + 1) * PAGE_SIZE);
+    l.ram.copyWithin(
+      pteFrame(to) * PAGE_SIZE,
+      pteFrame(from) * PAGE_SIZE,
+      (pteFrame(from) + 1) * PAGE_SIZE,
+    );
   }
   unlockRange(ctx, locks);
 }
 
 export const _PageReAllocate: ServiceDef = {
   name: '_PageReAllocate',
-  ordinal: 0x54, slot: -1,
+  ordinal: 0x54,
+  slot: -1,
   async: false,
   initOnly: false,
   failure: failPair,

@@ -13,9 +13,31 @@
  */
 import { blockWord, findBlockContaining } from '../blocks.js';
 import {
-  ERROR_DWORD, PC_DIRTY, PC_FIXED, PC_INCR, PC_LOCKED, PC_LOCKEDIFDP, PC_PRESENT, PC_STATIC, PC_USER,
-  PC_WRITEABLE, PD_FIXED, PD_FIXEDZERO, PD_NOINIT, PD_ZEROINIT, PG_SYS, PG_TYPE_SHIFT, PG_VM,
-  PR_4MEG, PR_FIXED, PR_PRIVATE, PR_SHARED, PR_STATIC, PR_SYSTEM, P_USER, P_WRITE,
+  ERROR_DWORD,
+  PC_DIRTY,
+  PC_FIXED,
+  PC_INCR,
+  PC_LOCKED,
+  PC_LOCKEDIFDP,
+  PC_PRESENT,
+  PC_STATIC,
+  PC_USER,
+  PC_WRITEABLE,
+  PD_FIXED,
+  PD_FIXEDZERO,
+  PD_NOINIT,
+  PD_ZEROINIT,
+  PG_SYS,
+  PG_TYPE_SHIFT,
+  PG_VM,
+  PR_4MEG,
+  PR_FIXED,
+  PR_PRIVATE,
+  PR_SHARED,
+  PR_STATIC,
+  PR_SYSTEM,
+  P_USER,
+  P_WRITE,
 } from '../constants.js';
 import type { Context } from '../context.js';
 import { frameFixed, lockFrame, setFrame, setFrameFixed } from '../frames.js';
@@ -24,7 +46,16 @@ import { Arena, arenaOf, type ArenaValue } from '../linear.js';
 import { COMMON_SPACE, pteIndex, spaceOf, SYSTEM_VM, writePteAt } from '../page_table.js';
 import { makePresent, makeReserved, pteFrame, ptePresent, pteReserved } from '../pte.js';
 import { allocateBlock } from './alloc.js';
-import { fail0, failDword, lockRange, returnFrames, takeFrames, unlockRange, validPageRange, type ServiceDef } from './service.js';
+import {
+  fail0,
+  failDword,
+  lockRange,
+  returnFrames,
+  takeFrames,
+  unlockRange,
+  validPageRange,
+  type ServiceDef,
+} from './service.js';
 
 function arenaFor(page: number): ArenaValue | undefined {
   if (page === PR_PRIVATE) return Arena.private;
@@ -37,17 +68,27 @@ export function pageReserve(ctx: Context, page: number, npages: number, flags: n
   if (!Number.isInteger(flags) || (flags & ~(PR_FIXED | PR_4MEG | PR_STATIC)) !== 0) {
     return ctx.refuse(ERROR_DWORD, 'reserved flag bits');
   }
-  if (!Number.isInteger(npages) || npages <= 0 || npages > 0x80000) return ctx.refuse(ERROR_DWORD, 'invalid page count');
+  if (!Number.isInteger(npages) || npages <= 0 || npages > 0x80000)
+    return ctx.refuse(ERROR_DWORD, 'invalid page count');
   const named = arenaFor(page);
   const arena = named ?? (validPageRange(page, npages) ? arenaOf(page) : undefined);
   if (arena === undefined) return ctx.refuse(ERROR_DWORD, 'invalid page or arena');
   const privateArena = arena === Arena.private;
   const system = arena === Arena.system;
   const made = allocateBlock(ctx, {
-    pageCount: npages, arena, spaceVm: privateArena ? ctx.vm : SYSTEM_VM,
-    space: privateArena ? ctx.vm : COMMON_SPACE, ownerVm: privateArena ? ctx.vm : -1,
-    pType: system ? PG_SYS : PG_VM, perms: (system ? PG_SYS : PG_VM) << PG_TYPE_SHIFT,
-    kind: BlockKind.RESERVED, flags, committed: false, zero: false, locked: false, fixed: false,
+    pageCount: npages,
+    arena,
+    spaceVm: privateArena ? ctx.vm : SYSTEM_VM,
+    space: privateArena ? ctx.vm : COMMON_SPACE,
+    ownerVm: privateArena ? ctx.vm : -1,
+    pType: system ? PG_SYS : PG_VM,
+    perms: (system ? PG_SYS : PG_VM) << PG_TYPE_SHIFT,
+    kind: BlockKind.RESERVED,
+    flags,
+    committed: false,
+    zero: false,
+    locked: false,
+    fixed: false,
     ...((flags & PR_4MEG) !== 0 ? { alignLinearPages: 1024 } : {}),
     ...(named === undefined ? { atPage: page } : {}),
   });
@@ -61,28 +102,58 @@ function reservedBlockFor(ctx: Context, page: number, npages: number): number | 
   ctx.locker.acquire(LOCK_BLOCKS);
   const block = findBlockContaining(ctx.l, spaceOf(page, ctx.vm), page);
   ctx.locker.release(LOCK_BLOCKS);
-  if (block < 0 || blockWord(ctx.l, block, BK.kind) !== BlockKind.RESERVED) return 'page not reserved with _PageReserve';
-  if (page + npages > blockWord(ctx.l, block, BK.basePage) + blockWord(ctx.l, block, BK.pageCount)) {
+  if (block < 0 || blockWord(ctx.l, block, BK.kind) !== BlockKind.RESERVED)
+    return 'page not reserved with _PageReserve';
+  if (
+    page + npages >
+    blockWord(ctx.l, block, BK.basePage) + blockWord(ctx.l, block, BK.pageCount)
+  ) {
     return 'range runs past the reserved block';
   }
   return block;
 }
 
-const COMMIT_FLAGS = PC_FIXED | PC_LOCKED | PC_LOCKEDIFDP | PC_WRITEABLE | PC_USER | PC_STATIC | PC_DIRTY | PC_INCR | PC_PRESENT;
+const COMMIT_FLAGS =
+  PC_FIXED |
+  PC_LOCKED |
+  PC_LOCKEDIFDP |
+  PC_WRITEABLE |
+  PC_USER |
+  PC_STATIC |
+  PC_DIRTY |
+  PC_INCR |
+  PC_PRESENT;
 
-export function pageCommit(ctx: Context, page: number, npages: number, hpd: number, _pagerdata: number, flags: number): number {
-  if (![PD_ZEROINIT, PD_NOINIT, PD_FIXEDZERO, PD_FIXED].includes(hpd)) return ctx.refuse(0, 'invalid pager handle');
-  if (!Number.isInteger(flags) || (flags & ~COMMIT_FLAGS) >>> 0 !== 0) return ctx.refuse(0, 'reserved flag bits');
+export function pageCommit(
+  ctx: Context,
+  page: number,
+  npages: number,
+  hpd: number,
+  _pagerdata: number,
+  flags: number,
+): number {
+  if (![PD_ZEROINIT, PD_NOINIT, PD_FIXEDZERO, PD_FIXED].includes(hpd))
+    return ctx.refuse(0, 'invalid pager handle');
+  if (!Number.isInteger(flags) || (flags & ~COMMIT_FLAGS) >>> 0 !== 0)
+    return ctx.refuse(0, 'reserved flag bits');
   const block = reservedBlockFor(ctx, page, npages);
   if (typeof block === 'string') return ctx.refuse(0, block);
   const vm = blockWord(ctx.l, block, BK.space) < 0 ? SYSTEM_VM : ctx.vm;
   const fixed = (flags & PC_FIXED) !== 0 || hpd === PD_FIXED || hpd === PD_FIXEDZERO;
-  const frames = takeFrames(ctx, npages, FrameState.BLOCK, block, hpd === PD_ZEROINIT || hpd === PD_FIXEDZERO);
+  const frames = takeFrames(
+    ctx,
+    npages,
+    FrameState.BLOCK,
+    block,
+    hpd === PD_ZEROINIT || hpd === PD_FIXEDZERO,
+  );
   if (frames === undefined) return ctx.refuse(0, 'insufficient memory');
-  const perms = ((flags & PC_WRITEABLE) !== 0 ? P_WRITE : 0) | ((flags & PC_USER) !== 0 ? P_USER : 0);
+  const perms =
+    ((flags & PC_WRITEABLE) !== 0 ? P_WRITE : 0) | ((flags & PC_USER) !== 0 ? P_USER : 0);
   const locks = lockRange(ctx, vm, page, npages);
   let ok = true;
-  for (let p = page; p < page + npages; p++) ok &&= pteReserved(ctx.l.ramWords[pteIndex(ctx.l, vm, p)]!);
+  for (let p = page; p < page + npages; p++)
+    ok &&= pteReserved(ctx.l.ramWords[pteIndex(ctx.l, vm, p)]!);
   for (let i = 0; i < npages && ok; i++) {
     const index = pteIndex(ctx.l, vm, page + i);
     const frame = frames[i]!;
@@ -127,14 +198,29 @@ export function pageDecommit(ctx: Context, page: number, npages: number, flags: 
 }
 
 export const _PageReserve: ServiceDef = {
-  name: '_PageReserve', ordinal: 0x11d, slot: -1, async: false, initOnly: false, failure: failDword,
+  name: '_PageReserve',
+  ordinal: 0x11d,
+  slot: -1,
+  async: false,
+  initOnly: false,
+  failure: failDword,
   impl: pageReserve as ServiceDef['impl'],
 };
 export const _PageCommit: ServiceDef = {
-  name: '_PageCommit', ordinal: 0x11e, slot: -1, async: false, initOnly: false, failure: fail0,
+  name: '_PageCommit',
+  ordinal: 0x11e,
+  slot: -1,
+  async: false,
+  initOnly: false,
+  failure: fail0,
   impl: pageCommit as ServiceDef['impl'],
 };
 export const _PageDecommit: ServiceDef = {
-  name: '_PageDecommit', ordinal: 0x11f, slot: -1, async: false, initOnly: false, failure: fail0,
+  name: '_PageDecommit',
+  ordinal: 0x11f,
+  slot: -1,
+  async: false,
+  initOnly: false,
+  failure: fail0,
   impl: pageDecommit as ServiceDef['impl'],
 };

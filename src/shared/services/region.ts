@@ -7,7 +7,15 @@
 import { blockWord } from '../blocks.js';
 import { ControlMessage } from '../constants.js';
 import type { Context } from '../context.js';
-import { AC, ACTOR_GOT_INIT_COMPLETE, ACTOR_WORDS, BK, H, type Layout, REGION_MAX } from '../layout.js';
+import {
+  AC,
+  ACTOR_GOT_INIT_COMPLETE,
+  ACTOR_WORDS,
+  BK,
+  H,
+  type Layout,
+  REGION_MAX,
+} from '../layout.js';
 
 /** The region block whose pages contain `page`, or -1. */
 export function regionOf(l: Layout, page: number): number {
@@ -46,7 +54,8 @@ export function mayUseRegions(ctx: Context): boolean {
  * the DDK lists, "invalid linear page number" and "invalid range of pages".
  */
 export function regionForRange(ctx: Context, first: number, count: number): number | string {
-  if (!Number.isInteger(first) || first < 0 || first >= 0x100000) return 'invalid linear page number';
+  if (!Number.isInteger(first) || first < 0 || first >= 0x100000)
+    return 'invalid linear page number';
   const region = regionOf(ctx.l, first);
   if (region < 0) return 'invalid linear page number';
   if (!Number.isInteger(count) || count <= 0) return 'invalid range of pages';

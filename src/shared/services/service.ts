@@ -6,7 +6,15 @@
 import { assert } from '../assert.js';
 import { BLOCK_LIVE, blockState, blockWord, findBlock } from '../blocks.js';
 import type { Context } from '../context.js';
-import { isRamFrame, popFree, pushFree, setFrame, zeroFrame, frameState, frameOwner } from '../frames.js';
+import {
+  isRamFrame,
+  popFree,
+  pushFree,
+  setFrame,
+  zeroFrame,
+  frameState,
+  frameOwner,
+} from '../frames.js';
 import { BK, type FrameStateValue, H, LOCK_BLOCKS, LOCK_FREE_LIST, PAGE_SIZE } from '../layout.js';
 import { isCommonPage, spaceLockOf, spaceOf } from '../page_table.js';
 
@@ -57,7 +65,13 @@ export const isDword = (value: unknown): value is number =>
  * crosses from a private arena into the common ones takes the VM lock last (higher rank).
  * Returns the lock ids for unlockRange.
  */
-export function lockRange(ctx: Context, vm: number, first: number, count: number, more?: [number, number]): number[] {
+export function lockRange(
+  ctx: Context,
+  vm: number,
+  first: number,
+  count: number,
+  more?: [number, number],
+): number[] {
   const ids: number[] = [];
   const add = (from: number, n: number): void => {
     for (let page = from; page < from + n; page = (page | 0x3ff) + 1) {
@@ -114,8 +128,17 @@ export function returnFrames(ctx: Context, frames: readonly number[]): void {
 }
 
 /** Whether `frame` is a RAM frame that `block` owns in `state`. */
-export function ownsFrame(ctx: Context, block: number, frame: number, state: FrameStateValue): boolean {
-  return isRamFrame(ctx.l, frame) && frameState(ctx.l, frame) === state && frameOwner(ctx.l, frame) === block;
+export function ownsFrame(
+  ctx: Context,
+  block: number,
+  frame: number,
+  state: FrameStateValue,
+): boolean {
+  return (
+    isRamFrame(ctx.l, frame) &&
+    frameState(ctx.l, frame) === state &&
+    frameOwner(ctx.l, frame) === block
+  );
 }
 
 /** The live block whose handle (linear address) is `handle`, as `vm` sees it, or -1. */
@@ -129,8 +152,10 @@ export function blockOfHandle(ctx: Context, handle: number, vm: number): number 
   return live ? block : -1;
 }
 
-export const blockBase = (ctx: Context, block: number): number => blockWord(ctx.l, block, BK.basePage);
-export const blockPages = (ctx: Context, block: number): number => blockWord(ctx.l, block, BK.pageCount);
+export const blockBase = (ctx: Context, block: number): number =>
+  blockWord(ctx.l, block, BK.basePage);
+export const blockPages = (ctx: Context, block: number): number =>
+  blockWord(ctx.l, block, BK.pageCount);
 export const blockKind = (ctx: Context, block: number): number => blockWord(ctx.l, block, BK.kind);
 
 export { isCommonPage };

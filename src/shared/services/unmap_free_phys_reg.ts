@@ -13,10 +13,22 @@ import { frameFixed } from '../frames.js';
 import { pteIndex, SYSTEM_VM, writePteAt } from '../page_table.js';
 import { makeNotPresent, pteFrame, ptePresent } from '../pte.js';
 import { mayUseRegions, regionForRange } from './region.js';
-import { fail0, lockRange, ownsFrame, returnFrames, unlockRange, type ServiceDef } from './service.js';
+import {
+  fail0,
+  lockRange,
+  ownsFrame,
+  returnFrames,
+  unlockRange,
+  type ServiceDef,
+} from './service.js';
 import { FrameState } from '../layout.js';
 
-export function unmapFreePhysReg(ctx: Context, linPgNum: number, nPages: number, flags: number): number {
+export function unmapFreePhysReg(
+  ctx: Context,
+  linPgNum: number,
+  nPages: number,
+  flags: number,
+): number {
   if (flags !== 0) return ctx.refuse(0, 'reserved flag bits');
   if (!mayUseRegions(ctx)) return ctx.refuse(0, 'device has not yet received Init_Complete');
   const region = regionForRange(ctx, linPgNum, nPages);
@@ -30,7 +42,12 @@ export function unmapFreePhysReg(ctx: Context, linPgNum: number, nPages: number,
   return 1;
 }
 
-function unmapLocked(ctx: Context, region: number, first: number, count: number): number[] | string {
+function unmapLocked(
+  ctx: Context,
+  region: number,
+  first: number,
+  count: number,
+): number[] | string {
   const l = ctx.l;
   for (let page = first; page < first + count; page++) {
     const pte = l.ramWords[pteIndex(l, SYSTEM_VM, page)]!;
@@ -42,7 +59,10 @@ function unmapLocked(ctx: Context, region: number, first: number, count: number)
     const index = pteIndex(l, SYSTEM_VM, page);
     const pte = l.ramWords[index]!;
     const frame = pteFrame(pte);
-    assert(ownsFrame(ctx, region, frame, FrameState.REGION), '_UnmapFreePhysReg: frame not the region\'s');
+    assert(
+      ownsFrame(ctx, region, frame, FrameState.REGION),
+      "_UnmapFreePhysReg: frame not the region's",
+    );
     writePteAt(l, index, makeNotPresent(pte));
     frames.push(frame);
   }
@@ -51,7 +71,8 @@ function unmapLocked(ctx: Context, region: number, first: number, count: number)
 
 export const _UnmapFreePhysReg: ServiceDef = {
   name: '_UnmapFreePhysReg',
-  ordinal: 0xd7, slot: -1,
+  ordinal: 0xd7,
+  slot: -1,
   async: false,
   initOnly: false,
   failure: fail0,

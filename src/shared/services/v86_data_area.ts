@@ -20,24 +20,63 @@
  */
 import { assert } from '../assert.js';
 import {
-  ALWAYS_FIELD, ControlMessage, GVDADWordAlign, GVDAForceLow, GVDAHighSysCritOK, GVDAInquire, GVDAInstance,
-  GVDAOptInstance, GVDAPageAlign, GVDAParaAlign, GVDAReclaim, GVDAWordAlign, GVDAZeroInit, INDOS_FIELD,
-  OPTIONAL_FIELD, PG_SYS, PG_TYPE_SHIFT, P_WRITE, TVDANeedTilInitComplete,
+  ALWAYS_FIELD,
+  ControlMessage,
+  GVDADWordAlign,
+  GVDAForceLow,
+  GVDAHighSysCritOK,
+  GVDAInquire,
+  GVDAInstance,
+  GVDAOptInstance,
+  GVDAPageAlign,
+  GVDAParaAlign,
+  GVDAReclaim,
+  GVDAWordAlign,
+  GVDAZeroInit,
+  INDOS_FIELD,
+  OPTIONAL_FIELD,
+  PG_SYS,
+  PG_TYPE_SHIFT,
+  P_WRITE,
+  TVDANeedTilInitComplete,
 } from '../constants.js';
 import type { Context } from '../context.js';
 import { copyFrame, pushFree } from '../frames.js';
-import { BlockKind, FrameState, H, INSTANCE_MAX, LOCK_FREE_LIST, LOCK_MISC, PAGE_SIZE } from '../layout.js';
+import {
+  BlockKind,
+  FrameState,
+  H,
+  INSTANCE_MAX,
+  LOCK_FREE_LIST,
+  LOCK_MISC,
+  PAGE_SIZE,
+} from '../layout.js';
 import { Arena } from '../linear.js';
 import { isInstancePage, HMA_END_PAGE, V86_RAM_END_PAGE } from '../machine.js';
-import { COMMON_SPACE, ensureTable, pteIndex, readPte, spaceLockOf, SYSTEM_VM, writePteAt } from '../page_table.js';
+import {
+  COMMON_SPACE,
+  ensureTable,
+  pteIndex,
+  readPte,
+  spaceLockOf,
+  SYSTEM_VM,
+  writePteAt,
+} from '../page_table.js';
 import { makePresent, pteFrame, ptePerms, ptePresent } from '../pte.js';
 import { allocateBlock } from './alloc.js';
 import { fail0, lockRange, takeFrames, unlockRange, type ServiceDef } from './service.js';
 import { setFrame } from '../frames.js';
 
 const ALIGN_FLAGS = GVDAWordAlign | GVDADWordAlign | GVDAParaAlign | GVDAPageAlign;
-const ALLOWED = ALIGN_FLAGS | GVDAInstance | GVDAZeroInit | GVDAReclaim | GVDAInquire | GVDAHighSysCritOK |
-  GVDAOptInstance | GVDAForceLow;
+const ALLOWED =
+  ALIGN_FLAGS |
+  GVDAInstance |
+  GVDAZeroInit |
+  GVDAReclaim |
+  GVDAInquire |
+  GVDAHighSysCritOK |
+  GVDAOptInstance |
+  GVDAForceLow;
 const V86_AREA_END = V86_RAM_END_PAGE * PAGE_SIZE;
 
 function alignmentOf(flags: number): number {
@@ -52,8 +91,12 @@ function checkGlobalFlags(ctx: Context, flags: number): string | undefined {
   if (!Number.isInteger(flags) || (flags & ~ALLOWED) !== 0) return 'reserved flag bits';
   const align = flags & ALIGN_FLAGS;
   if ((align & (align - 1)) !== 0) return 'alignment flags are mutually exclusive';
-  if ((flags & GVDAReclaim) && (flags & GVDAInstance)) return 'GVDAReclaim and GVDAInstance are mutually exclusive';
-  if ((flags & GVDAHighSysCritOK) && Atomics.load(ctx.l.header, H.phase) !== ControlMessage.Sys_Critical_Init) {
+  if (flags & GVDAReclaim && flags & GVDAInstance)
+    return 'GVDAReclaim and GVDAInstance are mutually exclusive';
+  if (
+    flags & GVDAHighSysCritOK &&
+    Atomics.load(ctx.l.header, H.phase) !== ControlMessage.Sys_Critical_Init
+  ) {
     return 'GVDAHighSysCritOK only while processing Sys_Critical_Init';
   }
   if (ctx.l.header[H.tempV86Address] !== 0) return 'a temporary V86 data block is allocated';
@@ -82,7 +125,7 @@ export function allocateGlobalV86DataArea(ctx: Context, nBytes: number, flags: n
   if (flags & (GVDAInstance | GVDAOptInstance)) addInstanceRange(l, aligned, nBytes);
   ctx.locker.release(LOCK_MISC);
   if (flags & GVDAZeroInit) zeroLinear(ctx, aligned, nBytes);
-  if ((flags & GVDAReclaim) && (flags & GVDAPageAlign)) reclaimPages(ctx, aligned, end);
+  if (flags & GVDAReclaim && flags & GVDAPageAlign) reclaimPages(ctx, aligned, end);
   return aligned;
 }
 
@@ -92,7 +135,12 @@ function zeroLinear(ctx: Context, address: number, nBytes: number): void {
     const page = Math.floor(at / PAGE_SIZE);
     const chunkEnd = Math.min((page + 1) * PAGE_SIZE, address + nBytes);
     const pte = readPte(l, SYSTEM_VM, page);
-    if (ptePresent(pte)) l.ram.fill(0, pteFrame(pte) * PAGE_SIZE + (at % PAGE_SIZE), pteFrame(pte) * PAGE_SIZE + (chunkEnd - page * PAGE_SIZE));
+    if (ptePresent(pte))
+      l.ram.fill(
+        0,
+        pteFrame(pte) * PAGE_SIZE + (at % PAGE_SIZE),
+        pteFrame(pte) * PAGE_SIZE + (chunkEnd - page * PAGE_SIZE),
+      );
     at = chunkEnd;
   }
 }
@@ -143,8 +191,10 @@ export function addInstanceItem(ctx: Context, pInstDataStruc: unknown, flags: nu
   }
   const [linkF, linkB, address, size, type] = pInstDataStruc;
   if (linkF !== 0 || linkB !== 0) return ctx.refuse(0, 'InstLinkF and InstLinkB must be 0');
-  if (size === 0 || address! + size! > HMA_END_PAGE * PAGE_SIZE) return ctx.refuse(0, 'instance range not in V86 memory');
-  if (type !== INDOS_FIELD && type !== ALWAYS_FIELD && type !== OPTIONAL_FIELD) return ctx.refuse(0, 'invalid InstType');
+  if (size === 0 || address! + size! > HMA_END_PAGE * PAGE_SIZE)
+    return ctx.refuse(0, 'instance range not in V86 memory');
+  if (type !== INDOS_FIELD && type !== ALWAYS_FIELD && type !== OPTIONAL_FIELD)
+    return ctx.refuse(0, 'invalid InstType');
   ctx.locker.acquire(LOCK_MISC);
   const ok = addInstanceRange(ctx.l, address!, size!);
   ctx.locker.release(LOCK_MISC);
@@ -157,8 +207,12 @@ export function allocateTempV86DataArea(ctx: Context, nBytes: number, flags: num
   const l = ctx.l;
   ctx.locker.acquire(LOCK_MISC);
   const address = l.header[H.firstV86Page]! * PAGE_SIZE;
-  const reason = l.header[H.tempV86Address] !== 0 ? 'a temporary block is already allocated'
-    : address + nBytes > V86_AREA_END ? 'insufficient V86 memory' : undefined;
+  const reason =
+    l.header[H.tempV86Address] !== 0
+      ? 'a temporary block is already allocated'
+      : address + nBytes > V86_AREA_END
+        ? 'insufficient V86 memory'
+        : undefined;
   if (reason === undefined) {
     l.header[H.tempV86Address] = address;
     l.header[H.tempV86Bytes] = nBytes;
@@ -186,9 +240,19 @@ export function takeInstanceSnapshot(ctx: Context): void {
   const l = ctx.l;
   if (l.header[H.instanceCount] === 0) return;
   const made = allocateBlock(ctx, {
-    pageCount: HMA_END_PAGE, arena: Arena.system, spaceVm: SYSTEM_VM, space: COMMON_SPACE, ownerVm: -1,
-    pType: PG_SYS, perms: PG_SYS << PG_TYPE_SHIFT, kind: BlockKind.SNAPSHOT, flags: 0,
-    committed: false, zero: false, locked: false, fixed: false,
+    pageCount: HMA_END_PAGE,
+    arena: Arena.system,
+    spaceVm: SYSTEM_VM,
+    space: COMMON_SPACE,
+    ownerVm: -1,
+    pType: PG_SYS,
+    perms: PG_SYS << PG_TYPE_SHIFT,
+    kind: BlockKind.SNAPSHOT,
+    flags: 0,
+    committed: false,
+    zero: false,
+    locked: false,
+    fixed: false,
   });
   assert(typeof made !== 'string', `takeInstanceSnapshot: ${String(made)}`);
   l.header[H.snapshotBlock] = made.block;
@@ -202,24 +266,48 @@ export function takeInstanceSnapshot(ctx: Context): void {
     const lock = spaceLockOf(made.base + page, SYSTEM_VM);
     ctx.locker.acquire(lock);
     setFrame(l, frame, FrameState.BLOCK, made.block, made.base + page);
-    writePteAt(l, ensureTable(l, ctx.locker, SYSTEM_VM, made.base + page), makePresent(frame, P_WRITE | (PG_SYS << PG_TYPE_SHIFT)));
+    writePteAt(
+      l,
+      ensureTable(l, ctx.locker, SYSTEM_VM, made.base + page),
+      makePresent(frame, P_WRITE | (PG_SYS << PG_TYPE_SHIFT)),
+    );
     ctx.locker.release(lock);
   }
 }
 
 export const _Allocate_Global_V86_Data_Area: ServiceDef = {
-  name: '_Allocate_Global_V86_Data_Area', ordinal: 0xa8, slot: -1, async: false, initOnly: true, failure: fail0,
+  name: '_Allocate_Global_V86_Data_Area',
+  ordinal: 0xa8,
+  slot: -1,
+  async: false,
+  initOnly: true,
+  failure: fail0,
   impl: allocateGlobalV86DataArea as ServiceDef['impl'],
 };
 export const _Allocate_Temp_V86_Data_Area: ServiceDef = {
-  name: '_Allocate_Temp_V86_Data_Area', ordinal: 0xa9, slot: -1, async: false, initOnly: true, failure: fail0,
+  name: '_Allocate_Temp_V86_Data_Area',
+  ordinal: 0xa9,
+  slot: -1,
+  async: false,
+  initOnly: true,
+  failure: fail0,
   impl: allocateTempV86DataArea as ServiceDef['impl'],
 };
 export const _Free_Temp_V86_Data_Area: ServiceDef = {
-  name: '_Free_Temp_V86_Data_Area', ordinal: 0xaa, slot: -1, async: false, initOnly: true, failure: fail0,
+  name: '_Free_Temp_V86_Data_Area',
+  ordinal: 0xaa,
+  slot: -1,
+  async: false,
+  initOnly: true,
+  failure: fail0,
   impl: freeTempV86DataArea as ServiceDef['impl'],
 };
 export const _AddInstanceItem: ServiceDef = {
-  name: '_AddInstanceItem', ordinal: 0xa6, slot: -1, async: false, initOnly: true, failure: fail0,
+  name: '_AddInstanceItem',
+  ordinal: 0xa6,
+  slot: -1,
+  async: false,
+  initOnly: true,
+  failure: fail0,
   impl: addInstanceItem as ServiceDef['impl'],
 };

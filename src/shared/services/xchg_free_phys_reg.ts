@@ -25,7 +25,12 @@ function insertable(state: number): boolean {
   return state === FrameState.HELD || state === FrameState.REGION || state === FrameState.BLOCK;
 }
 
-export function xchgFreePhysReg(ctx: Context, linPgNum: number, physAddr: number, flags: number): number {
+export function xchgFreePhysReg(
+  ctx: Context,
+  linPgNum: number,
+  physAddr: number,
+  flags: number,
+): number {
   const l = ctx.l;
   if (flags !== 0) return ctx.refuse(ERROR_DWORD, 'flags must be 0');
   if (!Number.isInteger(linPgNum) || linPgNum < 0 || linPgNum >= 0x100000) {
@@ -33,7 +38,12 @@ export function xchgFreePhysReg(ctx: Context, linPgNum: number, physAddr: number
   }
   const region = regionOf(l, linPgNum);
   if (region < 0) return ctx.refuse(ERROR_DWORD, 'invalid linear page number');
-  if (!Number.isInteger(physAddr) || physAddr < 0 || physAddr > 0xffffffff || (physAddr & 0xfff) !== 0) {
+  if (
+    !Number.isInteger(physAddr) ||
+    physAddr < 0 ||
+    physAddr > 0xffffffff ||
+    (physAddr & 0xfff) !== 0
+  ) {
     return ctx.refuse(ERROR_DWORD, 'physical address not page-aligned');
   }
   const inFrame = physAddr >>> 12;
@@ -63,7 +73,8 @@ export function xchgFreePhysReg(ctx: Context, linPgNum: number, physAddr: number
 
 export const _XchgFreePhysReg: ServiceDef = {
   name: '_XchgFreePhysReg',
-  ordinal: 0xd8, slot: -1,
+  ordinal: 0xd8,
+  slot: -1,
   async: true,
   initOnly: false,
   failure: failDword,
