@@ -5,8 +5,20 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  createKernel, presets, type DeviceContext, type Kernel, PageFaultError,
-  PG_SYS, PG_TYPE, PG_TYPE_SHIFT, PG_VM, P_PRES, PageFixed, PageLocked, PageMapFreePhysReg, PageZeroInit,
+  createKernel,
+  presets,
+  type DeviceContext,
+  type Kernel,
+  PageFaultError,
+  PG_SYS,
+  PG_TYPE,
+  PG_TYPE_SHIFT,
+  PG_VM,
+  P_PRES,
+  PageFixed,
+  PageLocked,
+  PageMapFreePhysReg,
+  PageZeroInit,
 } from '../../src/index.js';
 
 interface Machine {
@@ -64,7 +76,9 @@ describe('_PageAllocate(PageMapFreePhysReg)', () => {
     expect(made.edx % 4096).toBe(0);
     const entries = ptes(dev, made.edx >>> 12, REGION_PAGES);
     expect(entries.map((pte) => pte & P_PRES)).toEqual(new Array(REGION_PAGES).fill(0));
-    expect(entries.map((pte) => (pte & PG_TYPE) >>> PG_TYPE_SHIFT)).toEqual(new Array(REGION_PAGES).fill(PG_SYS));
+    expect(entries.map((pte) => (pte & PG_TYPE) >>> PG_TYPE_SHIFT)).toEqual(
+      new Array(REGION_PAGES).fill(PG_SYS),
+    );
     expect(() => kernel.readLinear(null, made.edx, 1)).toThrow(PageFaultError);
     expect(freePages(dev)).toBe(before);
     expect(kernel.check()).toEqual([]);
@@ -74,7 +88,9 @@ describe('_PageAllocate(PageMapFreePhysReg)', () => {
     const kernel = createKernel(presets.testMin);
     const dev = kernel.device('PAGESWAP');
     kernel.systemControl('Sys_Critical_Init');
-    expect(dev._PageAllocate(4, PG_VM, kernel.systemVmHandle, 0, 0, 0, null, PageMapFreePhysReg)).toEqual({ eax: 0, edx: 0 });
+    expect(
+      dev._PageAllocate(4, PG_VM, kernel.systemVmHandle, 0, 0, 0, null, PageMapFreePhysReg),
+    ).toEqual({ eax: 0, edx: 0 });
   });
 
   it.each([
@@ -88,20 +104,25 @@ describe('_PageAllocate(PageMapFreePhysReg)', () => {
     const dev = kernel.device('PAGESWAP');
     kernel.systemControl('Sys_Critical_Init');
     const [vm, alignMask, minPhys, maxPhys, ptr] = args;
-    expect(dev._PageAllocate(4, PG_SYS, vm, alignMask, minPhys, maxPhys, ptr, PageMapFreePhysReg)).toEqual({ eax: 0, edx: 0 });
+    expect(
+      dev._PageAllocate(4, PG_SYS, vm, alignMask, minPhys, maxPhys, ptr, PageMapFreePhysReg),
+    ).toEqual({ eax: 0, edx: 0 });
   });
 
   it('PageMapFreePhysReg with any other flag fails with 0/0', () => {
     const kernel = createKernel(presets.testMin);
     const dev = kernel.device('PAGESWAP');
     kernel.systemControl('Sys_Critical_Init');
-    expect(dev._PageAllocate(4, PG_SYS, 0, 0, 0, 0, null, PageMapFreePhysReg | PageZeroInit)).toEqual({ eax: 0, edx: 0 });
+    expect(
+      dev._PageAllocate(4, PG_SYS, 0, 0, 0, 0, null, PageMapFreePhysReg | PageZeroInit),
+    ).toEqual({ eax: 0, edx: 0 });
   });
 
   it('is allowed in every init phase and refused before and after initialization', () => {
     const kernel = createKernel(presets.testMin);
     const dev = kernel.device('PAGESWAP');
-    const make = (): number => dev._PageAllocate(2, PG_SYS, 0, 0, 0, 0, null, PageMapFreePhysReg).eax;
+    const make = (): number =>
+      dev._PageAllocate(2, PG_SYS, 0, 0, 0, 0, null, PageMapFreePhysReg).eax;
     expect(make()).toBe(0);
     for (const phase of ['Sys_Critical_Init', 'Device_Init', 'Init_Complete'] as const) {
       kernel.systemControl(phase);
@@ -179,7 +200,7 @@ describe('_MapFreePhysReg', () => {
     expect(presence(dev, made.edx >>> 12, 4)).toEqual([false, false, false, false]);
   });
 
-  it('PageFixed from a device other than the region\'s creator is an invalid use of PageFixed [I]', () => {
+  it("PageFixed from a device other than the region's creator is an invalid use of PageFixed [I]", () => {
     const { kernel, dev, other, region } = ready();
     expect(other._MapFreePhysReg(region, 1, PageFixed)).toBe(0);
     expect(other.lastError?.reason).toMatch(/PageFixed/);
@@ -231,7 +252,16 @@ describe('_MapFreePhysReg', () => {
     expect(dev._MapFreePhysReg(region + 5, 1, 0)).not.toBe(0);
     const before = freePages(dev);
     expect(dev._MapFreePhysReg(region + 2, 4, 0)).toBe(0);
-    expect(presence(dev, region, REGION_PAGES)).toEqual([false, false, false, false, false, true, false, false]);
+    expect(presence(dev, region, REGION_PAGES)).toEqual([
+      false,
+      false,
+      false,
+      false,
+      false,
+      true,
+      false,
+      false,
+    ]);
     expect(freePages(dev)).toBe(before);
     expect(kernel.check()).toEqual([]);
   });

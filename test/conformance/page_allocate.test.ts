@@ -5,15 +5,37 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  createKernel, presets, type DeviceContext, type Kernel, type MachineOptions,
-  PG_HOOKED, PG_PRIVATE, PG_RESERVED1, PG_SYS, PG_VM, P_ACC, PageContig, PageDEBUGNulFault, PageFixed, PageLocked,
-  PageLockedIfDP, PageMapFreePhysReg, PageMarkPageOut, PageNoCopy, PageUseAlign, PageZeroInit, PageZeroReInit,
+  createKernel,
+  presets,
+  type DeviceContext,
+  type Kernel,
+  type MachineOptions,
+  PG_HOOKED,
+  PG_PRIVATE,
+  PG_RESERVED1,
+  PG_SYS,
+  PG_VM,
+  P_ACC,
+  PageContig,
+  PageDEBUGNulFault,
+  PageFixed,
+  PageLocked,
+  PageLockedIfDP,
+  PageMapFreePhysReg,
+  PageMarkPageOut,
+  PageNoCopy,
+  PageUseAlign,
+  PageZeroInit,
+  PageZeroReInit,
 } from '../../src/index.js';
 
 const FAIL = { eax: 0, edx: 0 };
 
 /** A kernel with one device, at Sys_Critical_Init (or through Init_Complete when `done`). */
-function boot(done = false, options: Partial<MachineOptions> = presets.testMin): { kernel: Kernel; dev: DeviceContext } {
+function boot(
+  done = false,
+  options: Partial<MachineOptions> = presets.testMin,
+): { kernel: Kernel; dev: DeviceContext } {
   const kernel = createKernel(options);
   const dev = kernel.device('VDD');
   kernel.systemControl('Sys_Critical_Init');
@@ -72,15 +94,20 @@ describe('_PageAllocate', () => {
     expect(alloc(dev, 0)).toEqual(FAIL);
   });
 
-  it.each([PG_RESERVED1, PG_PRIVATE, 8])('pType %i (not PG_VM, PG_SYS or PG_HOOKED) fails with 0/0', (pType) => {
-    const { kernel, dev } = boot();
-    expect(dev._PageAllocate(1, pType, kernel.systemVmHandle, 0, 0, 0, null, 0)).toEqual(FAIL);
-  });
+  it.each([PG_RESERVED1, PG_PRIVATE, 8])(
+    'pType %i (not PG_VM, PG_SYS or PG_HOOKED) fails with 0/0',
+    (pType) => {
+      const { kernel, dev } = boot();
+      expect(dev._PageAllocate(1, pType, kernel.systemVmHandle, 0, 0, 0, null, 0)).toEqual(FAIL);
+    },
+  );
 
   it('PG_VM and PG_HOOKED take a VM handle; an invalid VM handle fails with 0/0', () => {
     const { kernel, dev } = boot();
     expect(dev._PageAllocate(1, PG_VM, kernel.systemVmHandle, 0, 0, 0, null, 0).eax).not.toBe(0);
-    expect(dev._PageAllocate(1, PG_HOOKED, kernel.systemVmHandle, 0, 0, 0, null, 0).eax).not.toBe(0);
+    expect(dev._PageAllocate(1, PG_HOOKED, kernel.systemVmHandle, 0, 0, 0, null, 0).eax).not.toBe(
+      0,
+    );
     expect(dev._PageAllocate(1, PG_VM, 0, 0, 0, 0, null, 0)).toEqual(FAIL);
     expect(dev._PageAllocate(1, PG_VM, 0x1234, 0, 0, 0, null, 0)).toEqual(FAIL);
   });
@@ -128,21 +155,31 @@ describe('_PageAllocate', () => {
 });
 
 describe('_PageAllocate(PageUseAlign)', () => {
-  const aligned = (dev: DeviceContext, n: number, mask: number, min: number, max: number, flags: number, ptr = new Uint32Array(1)) =>
-    dev._PageAllocate(n, PG_SYS, 0, mask, min, max, ptr, flags);
+  const aligned = (
+    dev: DeviceContext,
+    n: number,
+    mask: number,
+    min: number,
+    max: number,
+    flags: number,
+    ptr = new Uint32Array(1),
+  ) => dev._PageAllocate(n, PG_SYS, 0, mask, min, max, ptr, flags);
 
-  it.each([0x00, 0x01, 0x03, 0x07, 0x0f, 0x1f])('AlignMask %i with PageContig gives contiguous frames aligned to (AlignMask+1) pages, *PhysAddrPtr = first frame', (mask) => {
-    const { kernel, dev } = boot();
-    fragmentFreeList(dev);
-    const ptr = new Uint32Array(1);
-    const block = aligned(dev, 3, mask, 0, 0x1000, PageUseAlign | PageFixed | PageContig, ptr);
-    expect(block.eax).not.toBe(0);
-    const phys = physOf(dev, block.edx, 3);
-    expect(ptr[0]).toBe(phys[0]);
-    expect(phys[0]! % ((mask + 1) * 4096)).toBe(0);
-    expect(phys).toEqual([phys[0]!, phys[0]! + 0x1000, phys[0]! + 0x2000]);
-    expect(kernel.check()).toEqual([]);
-  });
+  it.each([0x00, 0x01, 0x03, 0x07, 0x0f, 0x1f])(
+    'AlignMask %i with PageContig gives contiguous frames aligned to (AlignMask+1) pages, *PhysAddrPtr = first frame',
+    (mask) => {
+      const { kernel, dev } = boot();
+      fragmentFreeList(dev);
+      const ptr = new Uint32Array(1);
+      const block = aligned(dev, 3, mask, 0, 0x1000, PageUseAlign | PageFixed | PageContig, ptr);
+      expect(block.eax).not.toBe(0);
+      const phys = physOf(dev, block.edx, 3);
+      expect(ptr[0]).toBe(phys[0]);
+      expect(phys[0]! % ((mask + 1) * 4096)).toBe(0);
+      expect(phys).toEqual([phys[0]!, phys[0]! + 0x1000, phys[0]! + 0x2000]);
+      expect(kernel.check()).toEqual([]);
+    },
+  );
 
   it('frames lie in [minPhys, maxPhys)', () => {
     const { dev } = boot();
@@ -334,7 +371,16 @@ describe('_PageReAllocate', () => {
 
   it('fails for a PageUseAlign block, and the old handle stays valid', () => {
     const { kernel, dev } = boot();
-    const old = dev._PageAllocate(1, PG_SYS, 0, 0, 0, 0x1000, new Uint32Array(1), PageUseAlign | PageFixed);
+    const old = dev._PageAllocate(
+      1,
+      PG_SYS,
+      0,
+      0,
+      0,
+      0x1000,
+      new Uint32Array(1),
+      PageUseAlign | PageFixed,
+    );
     kernel.writeLinear(null, old.edx, Uint8Array.of(8));
     expect(dev._PageReAllocate(old.eax, 2, 0)).toEqual(FAIL);
     expect(kernel.readLinear(null, old.edx, 1)[0]).toBe(8);
@@ -377,12 +423,15 @@ describe('_GetFreePageCount', () => {
     let mapped = 0;
     kernel.systemControl('Sys_Critical_Init');
     const region = dev._PageAllocate(240, PG_SYS, 0, 0, 0, 0, null, PageMapFreePhysReg).edx >>> 12;
-    expect(dev._SetFreePhysRegCalBk((request, count) => {
-      calls.push([request, count]);
-      if (request === 0 && dev._MapFreePhysReg(region + mapped, count, 0) !== 0) mapped += count;
-      if (request === 1 && dev._UnmapFreePhysReg(region + mapped - count, count, 0) !== 0) mapped -= count;
-      return true;
-    }, 0)).not.toBe(0);
+    expect(
+      dev._SetFreePhysRegCalBk((request, count) => {
+        calls.push([request, count]);
+        if (request === 0 && dev._MapFreePhysReg(region + mapped, count, 0) !== 0) mapped += count;
+        if (request === 1 && dev._UnmapFreePhysReg(region + mapped - count, count, 0) !== 0)
+          mapped -= count;
+        return true;
+      }, 0),
+    ).not.toBe(0);
     kernel.systemControl('Device_Init');
     kernel.systemControl('Init_Complete');
     expect(freePages(dev)).toBe(0);

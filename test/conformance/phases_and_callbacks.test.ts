@@ -5,8 +5,16 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  createKernel, presets, type ControlMessageName, type DeviceContext, type Kernel,
-  ALWAYS_FIELD, GVDAPageAlign, PG_SYS, PG_VM, PageMapFreePhysReg,
+  createKernel,
+  presets,
+  type ControlMessageName,
+  type DeviceContext,
+  type Kernel,
+  ALWAYS_FIELD,
+  GVDAPageAlign,
+  PG_SYS,
+  PG_VM,
+  PageMapFreePhysReg,
 } from '../../src/index.js';
 
 interface Recorder {
@@ -19,7 +27,11 @@ interface Recorder {
 function recorder(): Recorder {
   const kernel = createKernel(presets.testMin);
   const log: string[] = [];
-  const add = (name: string, initOrder: number, carryOn: ControlMessageName[] = []): DeviceContext =>
+  const add = (
+    name: string,
+    initOrder: number,
+    carryOn: ControlMessageName[] = [],
+  ): DeviceContext =>
     kernel.device(name, {
       initOrder,
       onControl: (message) => {
@@ -46,7 +58,12 @@ describe('System_Control', () => {
     add('B', 2);
     add('D', 2);
     kernel.systemControl('Sys_Critical_Init');
-    expect(log).toEqual(['Sys_Critical_Init:A', 'Sys_Critical_Init:B', 'Sys_Critical_Init:D', 'Sys_Critical_Init:C']);
+    expect(log).toEqual([
+      'Sys_Critical_Init:A',
+      'Sys_Critical_Init:B',
+      'Sys_Critical_Init:D',
+      'Sys_Critical_Init:C',
+    ]);
   });
 
   it('sends each "…2" twin right after its message, in descending init order', () => {
@@ -59,29 +76,32 @@ describe('System_Control', () => {
     kernel.systemControl('Sys_VM_Terminate');
     kernel.systemControl('System_Exit');
     kernel.systemControl('Sys_Critical_Exit');
-    const expected = (['Sys_VM_Terminate', 'System_Exit', 'Sys_Critical_Exit'] as const).flatMap((m) => [
-      `${m}:A`, `${m}:B`, `${m}:C`, `${m}2:C`, `${m}2:B`, `${m}2:A`,
-    ]);
+    const expected = (['Sys_VM_Terminate', 'System_Exit', 'Sys_Critical_Exit'] as const).flatMap(
+      (m) => [`${m}:A`, `${m}:B`, `${m}:C`, `${m}2:C`, `${m}2:B`, `${m}2:A`],
+    );
     expect(log).toEqual(expected);
   });
 
-  it.each(INIT)('carry on %s aborts loading of that device only: it gets no more messages', (message) => {
-    const { kernel, log, add } = recorder();
-    add('A', 1);
-    add('B', 2, [message]);
-    add('C', 3);
-    let carried: string[] = [];
-    for (const m of [...INIT, 'Sys_VM_Init'] as const) {
-      const result = kernel.systemControl(m);
-      if (m === message) carried = result.carried;
-      expect(result.systemExit).toBe(false);
-    }
-    expect(carried).toEqual(['B']);
-    const afterwards = log.slice(log.indexOf(`${message}:B`) + 1);
-    expect(afterwards.some((entry) => entry.endsWith(':B'))).toBe(false);
-    expect(log).toContain('Sys_VM_Init:A');
-    expect(log).toContain('Sys_VM_Init:C');
-  });
+  it.each(INIT)(
+    'carry on %s aborts loading of that device only: it gets no more messages',
+    (message) => {
+      const { kernel, log, add } = recorder();
+      add('A', 1);
+      add('B', 2, [message]);
+      add('C', 3);
+      let carried: string[] = [];
+      for (const m of [...INIT, 'Sys_VM_Init'] as const) {
+        const result = kernel.systemControl(m);
+        if (m === message) carried = result.carried;
+        expect(result.systemExit).toBe(false);
+      }
+      expect(carried).toEqual(['B']);
+      const afterwards = log.slice(log.indexOf(`${message}:B`) + 1);
+      expect(afterwards.some((entry) => entry.endsWith(':B'))).toBe(false);
+      expect(log).toContain('Sys_VM_Init:A');
+      expect(log).toContain('Sys_VM_Init:C');
+    },
+  );
 
   it('carry on Sys_VM_Init makes Windows exit', () => {
     const { kernel, add } = recorder();
@@ -98,14 +118,25 @@ describe('createVM and destroyVM', () => {
   it('createVM sends Create_VM, VM_Critical_Init, VM_Init to every device with the new VM handle', () => {
     const kernel = createKernel(presets.testMin);
     const seen: string[] = [];
-    for (const [name, order] of [['B', 2], ['A', 1]] as const) {
-      kernel.device(name, { initOrder: order, onControl: (m, _d, vm) => void seen.push(`${m}:${name}:${vm}`) });
+    for (const [name, order] of [
+      ['B', 2],
+      ['A', 1],
+    ] as const) {
+      kernel.device(name, {
+        initOrder: order,
+        onControl: (m, _d, vm) => void seen.push(`${m}:${name}:${vm}`),
+      });
     }
     bootToSysVmInit(kernel);
     seen.length = 0;
     const vm = kernel.createVM();
     expect(vm.handle).not.toBe(kernel.systemVmHandle);
-    expect(seen).toEqual(['Create_VM', 'VM_Critical_Init', 'VM_Init'].flatMap((m) => [`${m}:A:${vm.handle}`, `${m}:B:${vm.handle}`]));
+    expect(seen).toEqual(
+      ['Create_VM', 'VM_Critical_Init', 'VM_Init'].flatMap((m) => [
+        `${m}:A:${vm.handle}`,
+        `${m}:B:${vm.handle}`,
+      ]),
+    );
   });
 
   it('carry on Create_VM fails the create: createVM throws and no VM is left', () => {
@@ -120,7 +151,8 @@ describe('createVM and destroyVM', () => {
     });
     bootToSysVmInit(kernel);
     const before = freePages(dev);
-    for (let i = 0; i < presets.testMin.vmMax + 1; i++) expect(() => kernel.createVM()).toThrow(/Create_VM/);
+    for (let i = 0; i < presets.testMin.vmMax + 1; i++)
+      expect(() => kernel.createVM()).toThrow(/Create_VM/);
     expect(freePages(dev)).toBe(before);
     for (const handle of handles) expect(() => kernel.vm(handle)).toThrow();
     expect(kernel.check()).toEqual([]);
@@ -139,19 +171,29 @@ describe('createVM and destroyVM', () => {
       log.length = 0;
       expect(() => kernel.createVM()).toThrow(failing);
       const ending = log.slice(log.indexOf(`${failing}:B`) + 1);
-      expect(ending).toEqual(['VM_Not_Executeable:A', 'VM_Not_Executeable:B', 'VM_Not_Executeable2:B', 'VM_Not_Executeable2:A',
-        'Destroy_VM:A', 'Destroy_VM:B', 'Destroy_VM2:B', 'Destroy_VM2:A']);
+      expect(ending).toEqual([
+        'VM_Not_Executeable:A',
+        'VM_Not_Executeable:B',
+        'VM_Not_Executeable2:B',
+        'VM_Not_Executeable2:A',
+        'Destroy_VM:A',
+        'Destroy_VM:B',
+        'Destroy_VM2:B',
+        'Destroy_VM2:A',
+      ]);
       expect(freePages(dev)).toBe(before);
       expect(kernel.check()).toEqual([]);
     },
   );
 
-  it('destroyVM sends the end messages and frees the VM\'s PG_VM memory', () => {
+  it("destroyVM sends the end messages and frees the VM's PG_VM memory", () => {
     const { kernel, log, add } = recorder();
     const dev = add('VDD', 1);
     bootToSysVmInit(kernel);
     // The shared arena's first page table is made once and kept: make it before counting.
-    expect(dev._PageFree(dev._PageAllocate(1, PG_VM, kernel.systemVmHandle, 0, 0, 0, null, 0).eax, 0)).not.toBe(0);
+    expect(
+      dev._PageFree(dev._PageAllocate(1, PG_VM, kernel.systemVmHandle, 0, 0, 0, null, 0).eax, 0),
+    ).not.toBe(0);
     const before = freePages(dev);
     const vm = kernel.createVM();
     const block = dev._PageAllocate(6, PG_VM, vm.handle, 0, 0, 0, null, 0);
@@ -159,7 +201,16 @@ describe('createVM and destroyVM', () => {
     expect(freePages(dev)).toBeLessThan(before - 5);
     log.length = 0;
     kernel.destroyVM(vm);
-    expect(log).toEqual(['VM_Terminate', 'VM_Terminate2', 'VM_Not_Executeable', 'VM_Not_Executeable2', 'Destroy_VM', 'Destroy_VM2'].map((m) => `${m}:VDD`));
+    expect(log).toEqual(
+      [
+        'VM_Terminate',
+        'VM_Terminate2',
+        'VM_Not_Executeable',
+        'VM_Not_Executeable2',
+        'Destroy_VM',
+        'Destroy_VM2',
+      ].map((m) => `${m}:VDD`),
+    );
     expect(freePages(dev)).toBe(before);
     expect(dev._PageFree(block.eax, 0)).toBe(0);
     expect(kernel.check()).toEqual([]);
@@ -168,33 +219,49 @@ describe('createVM and destroyVM', () => {
 
 describe('init-only services', () => {
   const calls: Array<[string, (dev: DeviceContext) => number]> = [
-    ['_Allocate_Global_V86_Data_Area', (dev) => dev._Allocate_Global_V86_Data_Area(4096, GVDAPageAlign)],
+    [
+      '_Allocate_Global_V86_Data_Area',
+      (dev) => dev._Allocate_Global_V86_Data_Area(4096, GVDAPageAlign),
+    ],
     ['_Allocate_Temp_V86_Data_Area', (dev) => dev._Allocate_Temp_V86_Data_Area(64, 0)],
     ['_SetFreePhysRegCalBk', (dev) => dev._SetFreePhysRegCalBk(() => false, 0)],
-    ['_AddInstanceItem', (dev) => dev._AddInstanceItem(Uint32Array.of(0, 0, 0x4f0, 4, ALWAYS_FIELD), 0)],
+    [
+      '_AddInstanceItem',
+      (dev) => dev._AddInstanceItem(Uint32Array.of(0, 0, 0x4f0, 4, ALWAYS_FIELD), 0),
+    ],
   ];
 
-  it.each(calls)('%s works during initialization and is refused before and after it', (name, call) => {
-    const kernel = createKernel(presets.testMin);
-    const dev = kernel.device('VDD');
-    expect(call(dev)).toBe(0);
-    expect(dev.lastError).toEqual({ service: name, reason: 'only available during initialization' });
-    kernel.systemControl('Sys_Critical_Init');
-    expect(call(dev)).not.toBe(0);
-    kernel.systemControl('Device_Init');
-    kernel.systemControl('Init_Complete');
-    kernel.systemControl('Sys_VM_Init');
-    dev.lastError = undefined;
-    expect(call(dev)).toBe(0);
-    expect(dev.lastError).toEqual({ service: name, reason: 'only available during initialization' });
-  });
+  it.each(calls)(
+    '%s works during initialization and is refused before and after it',
+    (name, call) => {
+      const kernel = createKernel(presets.testMin);
+      const dev = kernel.device('VDD');
+      expect(call(dev)).toBe(0);
+      expect(dev.lastError).toEqual({
+        service: name,
+        reason: 'only available during initialization',
+      });
+      kernel.systemControl('Sys_Critical_Init');
+      expect(call(dev)).not.toBe(0);
+      kernel.systemControl('Device_Init');
+      kernel.systemControl('Init_Complete');
+      kernel.systemControl('Sys_VM_Init');
+      dev.lastError = undefined;
+      expect(call(dev)).toBe(0);
+      expect(dev.lastError).toEqual({
+        service: name,
+        reason: 'only available during initialization',
+      });
+    },
+  );
 
   it('_Free_Temp_V86_Data_Area is refused after initialization, with a block allocated', () => {
     const kernel = createKernel(presets.testMin);
     const dev = kernel.device('VDD');
     kernel.systemControl('Sys_Critical_Init');
     expect(dev._Allocate_Temp_V86_Data_Area(64, 0)).not.toBe(0);
-    for (const message of ['Device_Init', 'Init_Complete', 'Sys_VM_Init'] as const) kernel.systemControl(message);
+    for (const message of ['Device_Init', 'Init_Complete', 'Sys_VM_Init'] as const)
+      kernel.systemControl(message);
     expect(dev._Free_Temp_V86_Data_Area()).toBe(0);
     expect(dev.lastError?.reason).toBe('only available during initialization');
   });
@@ -208,10 +275,12 @@ describe('_SetFreePhysRegCalBk', () => {
     const devices = carry.map((_c, i) => kernel.device(`D${i}`, { initOrder: i + 1 }));
     kernel.systemControl('Sys_Critical_Init');
     devices.forEach((dev, i) => {
-      expect(dev._SetFreePhysRegCalBk((request, count) => {
-        log.push(`D${i}:${request}:${count}`);
-        return carry[i];
-      }, 0)).not.toBe(0);
+      expect(
+        dev._SetFreePhysRegCalBk((request, count) => {
+          log.push(`D${i}:${request}:${count}`);
+          return carry[i];
+        }, 0),
+      ).not.toBe(0);
     });
     return { kernel, dev: devices[0]!, log };
   }
@@ -250,7 +319,10 @@ describe('_SetFreePhysRegCalBk', () => {
   it('Request 1 is not sent during initialization either', () => {
     const { kernel, dev, log } = withCallbacks([false]);
     kernel.systemControl('Device_Init');
-    expect(dev._PageAllocate(freePages(dev) + 3, PG_SYS, 0, 0, 0, 0, null, 0)).toEqual({ eax: 0, edx: 0 });
+    expect(dev._PageAllocate(freePages(dev) + 3, PG_SYS, 0, 0, 0, 0, null, 0)).toEqual({
+      eax: 0,
+      edx: 0,
+    });
     expect(log).toEqual([]);
   });
 
@@ -266,7 +338,8 @@ describe('_SetFreePhysRegCalBk', () => {
   it('rotates the order so that each callback is sometimes first', () => {
     const { kernel, dev, log } = withCallbacks([true, true, true]);
     finish(kernel);
-    for (let i = 0; i < 2; i++) dev._PageFree(dev._PageAllocate(1, PG_SYS, 0, 0, 0, 0, null, 0).eax, 0);
+    for (let i = 0; i < 2; i++)
+      dev._PageFree(dev._PageAllocate(1, PG_SYS, 0, 0, 0, 0, null, 0).eax, 0);
     expect(log).toHaveLength(3);
     expect(new Set(log.map((entry) => entry.slice(0, 2)))).toEqual(new Set(['D0', 'D1', 'D2']));
   });
@@ -279,7 +352,8 @@ describe('_SetFreePhysRegCalBk', () => {
     kernel.device('LAST', {
       initOrder: 2,
       onControl: (message, self) => {
-        if (message === 'Device_Init') handle = self._PageAllocate(4, PG_SYS, 0, 0, 0, 0, null, 0).eax;
+        if (message === 'Device_Init')
+          handle = self._PageAllocate(4, PG_SYS, 0, 0, 0, 0, null, 0).eax;
         if (message === 'Init_Complete') log.push(`freed:${self._PageFree(handle, 0)}`);
       },
     });
@@ -297,7 +371,9 @@ describe('_SetFreePhysRegCalBk', () => {
     const dev = kernel.device('DROPPED', { onControl: (message) => message === 'Device_Init' });
     kernel.systemControl('Sys_Critical_Init');
     expect(dev._PageAllocate(2, PG_SYS, 0, 0, 0, 0, null, PageMapFreePhysReg).eax).not.toBe(0);
-    expect(dev._SetFreePhysRegCalBk((request) => void log.push(`callback:${request}`), 0)).not.toBe(0);
+    expect(dev._SetFreePhysRegCalBk((request) => void log.push(`callback:${request}`), 0)).not.toBe(
+      0,
+    );
     kernel.systemControl('Device_Init');
     kernel.systemControl('Init_Complete');
     expect(log).toEqual([]);
@@ -309,7 +385,10 @@ describe('interrupt time', () => {
     const kernel = createKernel(presets.testMin);
     const dev = kernel.device('VPICD');
     expect(dev.Get_VMM_Reenter_Count()).toBe(0);
-    const inside = dev.atInterrupt(() => [dev.Get_VMM_Reenter_Count(), dev.atInterrupt(() => dev.Get_VMM_Reenter_Count())]);
+    const inside = dev.atInterrupt(() => [
+      dev.Get_VMM_Reenter_Count(),
+      dev.atInterrupt(() => dev.Get_VMM_Reenter_Count()),
+    ]);
     expect(inside).toEqual([1, 2]);
     expect(dev.Get_VMM_Reenter_Count()).toBe(0);
     expect(kernel.check()).toEqual([]);
@@ -326,7 +405,10 @@ describe('interrupt time', () => {
       dev._PageFree(block.eax, 0),
     ]);
     expect(results).toEqual([{ eax: 0, edx: 0 }, 0]);
-    expect(dev.lastError).toEqual({ service: '_PageFree', reason: 'Synchronous service called from a nested interrupt' });
+    expect(dev.lastError).toEqual({
+      service: '_PageFree',
+      reason: 'Synchronous service called from a nested interrupt',
+    });
     expect(dev._GetFreePageCount(0)).toEqual(before);
     expect(dev._PageLock(block.eax, 2, 0, 0)).not.toBe(0);
     const found = kernel.check();

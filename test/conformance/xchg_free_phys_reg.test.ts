@@ -6,8 +6,19 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  createKernel, presets, type DeviceContext, type Kernel, PageFaultError, ERROR_DWORD,
-  PG_SYS, PG_TYPE, P_PRES, P_USER, P_WRITE, PageFixed, PageMapFreePhysReg,
+  createKernel,
+  presets,
+  type DeviceContext,
+  type Kernel,
+  PageFaultError,
+  ERROR_DWORD,
+  PG_SYS,
+  PG_TYPE,
+  P_PRES,
+  P_USER,
+  P_WRITE,
+  PageFixed,
+  PageMapFreePhysReg,
 } from '../../src/index.js';
 
 interface Machine {
@@ -23,7 +34,8 @@ function ready(mapped: number[] = [], fixed: number[] = []): Machine {
   const kernel = createKernel(presets.testMin);
   const dev = kernel.device('PAGESWAP', { initOrder: 0x1c000000 });
   kernel.systemControl('Sys_Critical_Init');
-  const region = dev._PageAllocate(REGION_PAGES, PG_SYS, 0, 0, 0, 0, null, PageMapFreePhysReg).edx >>> 12;
+  const region =
+    dev._PageAllocate(REGION_PAGES, PG_SYS, 0, 0, 0, 0, null, PageMapFreePhysReg).edx >>> 12;
   expect(region).not.toBe(0);
   kernel.systemControl('Device_Init');
   kernel.systemControl('Init_Complete');
@@ -73,16 +85,19 @@ describe('_XchgFreePhysReg', () => {
     expect(dev._XchgFreePhysReg(region + 1, 0, 0)).toBe(0);
   });
 
-  it.each([1, PageFixed, 0x80000000])('flags ≠ 0 (%i) returns 0FFFFFFFFh and changes nothing', (flags) => {
-    const { dev, region } = ready([0]);
-    const address = physOf(dev, region);
-    const result = dev._XchgFreePhysReg(region, 0, flags);
-    expect(result).toBe(0xffffffff);
-    expect(result).toBe(4294967295);
-    expect(result).not.toBe(-1);
-    expect(physOf(dev, region)).toBe(address);
-    expect(isPresent(dev, region)).toBe(true);
-  });
+  it.each([1, PageFixed, 0x80000000])(
+    'flags ≠ 0 (%i) returns 0FFFFFFFFh and changes nothing',
+    (flags) => {
+      const { dev, region } = ready([0]);
+      const address = physOf(dev, region);
+      const result = dev._XchgFreePhysReg(region, 0, flags);
+      expect(result).toBe(0xffffffff);
+      expect(result).toBe(4294967295);
+      expect(result).not.toBe(-1);
+      expect(physOf(dev, region)).toBe(address);
+      expect(isPresent(dev, region)).toBe(true);
+    },
+  );
 
   it('an invalid linear page number returns 0FFFFFFFFh', () => {
     const { dev, region } = ready([0]);
@@ -136,7 +151,7 @@ describe('_XchgFreePhysReg', () => {
     expect(dev._GetFreePageCount(0)).toEqual(before);
   });
 
-  it('keeps the region\'s permission and type bits, changing only the frame and P [I]', () => {
+  it("keeps the region's permission and type bits, changing only the frame and P [I]", () => {
     const { dev, region } = ready([0]);
     const bits = (value: number): number => value & (P_WRITE | P_USER | PG_TYPE);
     const original = bits(pte(dev, region));
@@ -147,7 +162,7 @@ describe('_XchgFreePhysReg', () => {
     expect(pte(dev, region + 4) & P_PRES).toBe(P_PRES);
   });
 
-  it('compacts a region by the seed\'s chain: PhysAddr 0 on a present page, each result into the next call, until 0', () => {
+  it("compacts a region by the seed's chain: PhysAddr 0 on a present page, each result into the next call, until 0", () => {
     // Pages 0, 2, 3 present and 1 not: after the chain 0, 1, 2 are present in the same order.
     const { kernel, dev, region } = ready([0, 1, 2, 3]);
     expect(dev._UnmapFreePhysReg(region + 1, 1, 0)).not.toBe(0);
@@ -169,7 +184,9 @@ describe('_XchgFreePhysReg', () => {
     expect(calls.map(([page]) => page)).toEqual([3, 2, 1]);
     expect(calls[2]![1]).toBe(0);
     expect([0, 1, 2, 3].map((i) => isPresent(dev, region + i))).toEqual([true, true, true, false]);
-    expect([0, 1, 2].map((i) => [...kernel.readLinear(null, (region + i) * 4096, 3)])).toEqual(contents);
+    expect([0, 1, 2].map((i) => [...kernel.readLinear(null, (region + i) * 4096, 3)])).toEqual(
+      contents,
+    );
     expect(freePages(dev)).toBe(free);
     expect(kernel.check({ final: true })).toEqual([]);
   });

@@ -12,7 +12,9 @@
  * Both return 0 for: an invalid address range; a page not committed; (unlock) a page that
  * is not locked; reserved flag bits. All or nothing.
  * The DMA rule (seed 002): a locked page keeps its frame until unlocked; the checker
- * verifies it. Pages without a RAM frame of their own (device memory) never move.
+ * verifies it. Pages without a RAM frame of their own (device memory, the nul page) never
+ * move: like PageFixed blocks they are always locked [I], so both calls do nothing to them
+ * and succeed (reference §2.4).
  */
 import { BLOCK_LIVE, blockState, blockWord, findBlock } from '../blocks.js';
 import {
