@@ -1,0 +1,126 @@
+#!/usr/bin/env node
+/**
+ * The vmmsim command line. Exit codes: 0 success, 1 an invariant broke or a run failed,
+ * 2 bad input (one sentence naming the option, no stack trace).
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { LockingPolicies, type LockingPolicy, limits } from '../shared/config.js';
+import { formatStressReport } from './report.js';
+import { runStressWorkers } from './stress_run.js';
+
+function integer(name: string, min: number, max: number): (value: string) => number {
+  return (value) => {
+    const parsed = Number(value);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
+      throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}.`);
+    }
+    return parsed;
+  };
+}
+
+interface RunFlags {
+  workers: number;
+  calls: number;
+  locking: LockingPolicy;
+  seed: number;
+  shared: boolean;
+  ramPages: number;
+  regionPages: number;
+  json: boolean;
+}
+
+async function run(flags: RunFlags): Promise<number> {
+  if (flags.regionPages * (flags.shared ? 1 : flags.workers) > flags.ramPages / 2) {
+    process.stderr.write(
+      'error: --region-pages times the number of regions must fit in half of --ram-pages.\n',
+    );
+    return 2;
+  }
+  const report = await runStressWorkers({
+    workers: flags.workers,
+    callsPerWorker: flags.calls,
+    locking: flags.locking,
+    seed: flags.seed,
+    sharedRegion: flags.shared,
+    regionPages: flags.regionPages,
+    ramPages: flags.ramPages,
+  });
+  process.stdout.write(
+    flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatStressReport(report)}\n`,
+  );
+  return report.violations.length === 0 && report.errors.length === 0 ? 0 : 1;
+}
+
+function program(): Command {
+  const cli = new Command('vmmsim')
+    .description('A multi-core simulator of the Windows 3.1/95 VMM memory services.')
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(text) });
+  cli
+    .command('run')
+    .summary('stress the memory services on real threads and check every invariant')
+    .description(
+      'Boots a machine, runs device workers that call the memory services on one ' +
+        'SharedArrayBuffer (_XchgFreePhysReg chains, _MapFreePhysReg/_UnmapFreePhysReg, ' +
+        '_LinPageLock/_CopyPageTable/_LinPageUnLock, _PageAllocate/_PageFree), checks every ' +
+        'invariant and prints a report. Exit code 0 when sound, 1 when an invariant broke, ' +
+        '2 on bad input.',
+    )
+    .addOption(
+      new Option('--workers <n>', 'device worker threads')
+        .default(4)
+        .argParser(integer('--workers', 1, 64)),
+    )
+    .addOption(
+      new Option('--calls <n>', 'service calls per worker')
+        .default(50_000)
+        .argParser(integer('--calls', 1, 100_000_000)),
+    )
+    .addOption(
+      new Option('--locking <policy>', 'locking policy').choices(LockingPolicies).default('fine'),
+    )
+    .addOption(
+      new Option('--seed <n>', 'seed of the workload')
+        .default(1)
+        .argParser(integer('--seed', 0, 0xffffffff)),
+    )
+    .addOption(new Option('--shared', 'all workers work in one shared region').default(false))
+    .addOption(
+      new Option('--ram-pages <n>', 'physical pages (4 KiB each)')
+        .default(4096)
+        .argParser(integer('--ram-pages', limits.ramPagesMin, limits.ramPagesMax)),
+    )
+    .addOption(
+      new Option('--region-pages <n>', 'pages per free physical region')
+        .default(64)
+        .argParser(integer('--region-pages', 8, 4096)),
+    )
+    .addOption(new Option('--json', 'print the report as JSON').default(false))
+    .action(async (flags: RunFlags) => {
+      process.exitCode = await run(flags);
+    });
+  return cli;
+}
+
+async function main(argv: string[]): Promise<void> {
+  try {
+    await program().parseAsync(argv);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (
+      code === 'commander.helpDisplayed' ||
+      code === 'commander.version' ||
+      code === 'commander.help'
+    ) {
+      process.exitCode = 0;
+      return;
+    }
+    if (typeof code === 'string' && code.startsWith('commander.')) {
+      process.exitCode = 2;
+      return;
+    }
+    throw error;
+  }
+}
+
+await main(process.argv);
