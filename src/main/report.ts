@@ -17,13 +17,11 @@ export function formatStressReport(r: StressRunReport): string {
   const o = r.options;
   const lines: string[] = [];
   lines.push(`vmmsim run — ${o.workers} device workers, ${o.locking} locking, seed ${o.seed}`);
-  lines.push(
-    `  ${o.sharedRegion ? 'one shared free physical region' : 'one free physical region per device'} of ${o.regionPages} pages, ${o.ramPages} pages of RAM`,
-  );
+  const regions = o.sharedRegion ? 'one shared free physical region' : 'one region per device';
+  lines.push(`  ${regions} of ${o.regionPages} pages, ${o.ramPages} pages of RAM`);
   lines.push('');
-  lines.push(
-    `${n(r.calls)} service calls in ${(r.elapsedMs / 1000).toFixed(2)} s: ${n(r.opsPerSecond)} calls/s`,
-  );
+  const seconds = (r.elapsedMs / 1000).toFixed(2);
+  lines.push(`${n(r.calls)} service calls in ${seconds} s: ${n(r.opsPerSecond)} calls/s`);
   lines.push('');
   const services = Object.entries(r.byService).sort((a, b) => b[1] - a[1]);
   lines.push(
@@ -44,8 +42,9 @@ export function formatStressReport(r: StressRunReport): string {
     .slice(0, 6);
   const acquired = r.locks.reduce((s, l) => s + l.acquisitions, 0);
   const contended = r.locks.reduce((s, l) => s + l.contended, 0);
+  const waits = r.locks.reduce((s, l) => s + l.waits, 0);
   lines.push(
-    `Locks: ${n(acquired)} acquisitions, ${n(contended)} contended, ${n(r.locks.reduce((s, l) => s + l.waits, 0))} futex waits`,
+    `Locks: ${n(acquired)} acquisitions, ${n(contended)} contended, ${n(waits)} futex waits`,
   );
   for (const l of locks)
     lines.push(`  ${l.name}: ${n(l.contended)} contended, ${n(l.waitUsTotal)} µs waited`);

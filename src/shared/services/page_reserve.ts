@@ -9,7 +9,8 @@
  *   PC_STATIC, PC_DIRTY, PC_INCR, PC_PRESENT. Nonzero, or 0 (a page already committed, not
  *   in one reserved block, no memory, bad hpd or flags).
  * - _PageDecommit(page, npages, flags): frames back to the free list, pages stay reserved.
- *   flags 0. Nonzero, or 0 (a page not committed, not in one reserved block, fixed pages).
+ *   flags 0. Nonzero, or 0 (a page not committed, not in one reserved block, fixed pages,
+ *   locked pages [I: the DMA rule]).
  */
 import { blockWord, findBlockContaining } from '../blocks.js';
 import {
@@ -40,7 +41,7 @@ import {
   P_WRITE,
 } from '../constants.js';
 import type { Context } from '../context.js';
-import { frameFixed, lockFrame, setFrame, setFrameFixed } from '../frames.js';
+import { frameFixed, frameLockCount, lockFrame, setFrame, setFrameFixed } from '../frames.js';
 import { BK, BlockKind, FrameState, LOCK_BLOCKS } from '../layout.js';
 import { Arena, arenaOf, type ArenaValue } from '../linear.js';
 import { COMMON_SPACE, pteIndex, spaceOf, SYSTEM_VM, writePteAt } from '../page_table.js';
@@ -182,6 +183,7 @@ export function pageDecommit(ctx: Context, page: number, npages: number, flags: 
     const pte = ctx.l.ramWords[pteIndex(ctx.l, vm, p)]!;
     if (!ptePresent(pte)) reason = 'page not committed';
     else if (frameFixed(ctx.l, pteFrame(pte))) reason = 'page is fixed';
+    else if (frameLockCount(ctx.l, pteFrame(pte)) > 0) reason = 'page is locked';
   }
   const frames: number[] = [];
   for (let p = page; p < page + npages && reason === undefined; p++) {

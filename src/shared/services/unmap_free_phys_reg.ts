@@ -4,12 +4,13 @@
  * the free list; their contents are lost. flags must be 0.
  * Returns nonzero, or 0 for: invalid linear page number; invalid range; part of the range
  * already not present; pages mapped with PageFixed (they must never be unmapped); a device
- * that has not yet received Init_Complete. All or nothing [I].
+ * that has not yet received Init_Complete; a locked page [I: unmapping it would move a page
+ * while locked, against the DMA rule of seed 002]. All or nothing [I].
  * Afterwards the free list has grown: Request 0 goes to the callbacks.
  */
 import { assert } from '../assert.js';
 import type { Context } from '../context.js';
-import { frameFixed } from '../frames.js';
+import { frameFixed, frameLockCount } from '../frames.js';
 import { pteIndex, SYSTEM_VM, writePteAt } from '../page_table.js';
 import { makeNotPresent, pteFrame, ptePresent } from '../pte.js';
 import { mayUseRegions, regionForRange } from './region.js';
@@ -53,6 +54,7 @@ function unmapLocked(
     const pte = l.ramWords[pteIndex(l, SYSTEM_VM, page)]!;
     if (!ptePresent(pte)) return 'part of the range already not present';
     if (frameFixed(l, pteFrame(pte))) return 'pages mapped with PageFixed must not be unmapped';
+    if (frameLockCount(l, pteFrame(pte)) > 0) return 'page is locked';
   }
   const frames: number[] = [];
   for (let page = first; page < first + count; page++) {
