@@ -147,6 +147,7 @@ export class Context {
   ): unknown {
     this.service = def.name;
     this.callCounts[def.slot]! += 1;
+    this.l.actors[this.actor * ACTOR_WORDS + AC.calls]! += 1;
     if (this.slotNames[def.slot] === undefined) this.slotNames[def.slot] = def.name;
     this.l.actors[this.actor * ACTOR_WORDS + AC.lastService] = def.ordinal;
     if (!def.async && this.reenter !== 0) {

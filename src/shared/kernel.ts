@@ -84,6 +84,14 @@ interface CallbackEntry {
   fn: FreePhysRegCallback;
 }
 
+/** How callback requests leave this thread when devices live in other workers. */
+export interface CallbackDispatcher {
+  /** Request 0: `freeCount` pages are on the free list. Asynchronous: returns at once. */
+  freeListGrew(freeCount: number): void;
+  /** Request 1: waits (bounded) for the chain to run; true if pages were freed. */
+  pagesNeeded(count: number): boolean;
+}
+
 export interface ControlResult {
   message: ControlMessageName;
   /** Devices that set carry, in the order they were called. */
@@ -120,6 +128,7 @@ export class Kernel implements KernelHooks {
   private readonly vmContexts = new Map<number, VmContext>();
   private readonly violations: Violation[] = [];
   private dispatching = false;
+  private dispatcher: CallbackDispatcher | undefined;
   private sequenceIndex = -1;
 
   constructor(layout: Layout, boot: boolean) {
@@ -171,6 +180,21 @@ export class Kernel implements KernelHooks {
    * follows in descending order) and makes it the current phase.
    */
   systemControl(name: ControlMessageName): ControlResult {
+    this.beginPhase(name);
+    const result: ControlResult = { message: name, carried: [], systemExit: false };
+    this.broadcast(name, this.systemVmHandle, result);
+    const twin = TWINS[name];
+    if (twin !== undefined) this.broadcast(twin, this.systemVmHandle, result, true);
+    if (name === 'Init_Complete') this.afterInitComplete();
+    if (name === 'Sys_VM_Init' && result.carried.length > 0) result.systemExit = true;
+    return result;
+  }
+
+  /**
+   * Makes `name` the current phase after checking the DDK order and that no lock is held;
+   * sends nothing (the runtime sends the messages to its workers itself).
+   */
+  beginPhase(name: ControlMessageName): void {
     const index = SYSTEM_SEQUENCE.indexOf(name);
     assert(index >= 0, `systemControl: ${name} is not a system-wide message`);
     assert(index > this.sequenceIndex, `systemControl: ${name} out of DDK order`);
@@ -180,13 +204,6 @@ export class Kernel implements KernelHooks {
     this.assertNoLocksHeld(name);
     this.sequenceIndex = index;
     Atomics.store(this.layout.header, H.phase, ControlMessage[name]);
-    const result: ControlResult = { message: name, carried: [], systemExit: false };
-    this.broadcast(name, this.systemVmHandle, result);
-    const twin = TWINS[name];
-    if (twin !== undefined) this.broadcast(twin, this.systemVmHandle, result, true);
-    if (name === 'Init_Complete') this.afterInitComplete();
-    if (name === 'Sys_VM_Init' && result.carried.length > 0) result.systemExit = true;
-    return result;
   }
 
   private broadcast(
@@ -218,9 +235,39 @@ export class Kernel implements KernelHooks {
   }
 
   private afterInitComplete(): void {
+    this.completeInit();
+    this.freeListGrew();
+  }
+
+  /** Every device has processed Init_Complete: take the instance snapshot, allow callbacks. */
+  completeInit(): void {
     takeInstanceSnapshot(this.host);
     Atomics.store(this.layout.header, H.initCompleteDone, 1);
-    this.freeListGrew();
+  }
+
+  /** Marks that a device received Init_Complete (the runtime, before it sends it). */
+  markInitCompleteReceived(actor: number): void {
+    this.setActorFlag(actor, ACTOR_GOT_INIT_COMPLETE);
+  }
+
+  /** Drops a device that set carry during initialization: no more messages or callbacks. */
+  dropDevice(actor: number): void {
+    this.setActorFlag(actor, ACTOR_DROPPED);
+  }
+
+  /** Makes a VM's address space without sending messages (the runtime); its handle. */
+  newVmSpace(): number {
+    assert(this.sequenceIndex === 3, 'newVmSpace: VMs are created after Sys_VM_Init');
+    const made = createVmSpace(this.layout, this.host.locker, this.host.actor);
+    if (typeof made === 'string') throw new Error(`createVM: ${made}`);
+    return vmHandleOf(made);
+  }
+
+  /** Frees a VM's memory and address space (the runtime, after Destroy_VM). */
+  releaseVmSpace(handle: number): void {
+    const vm = vmOfHandle(this.layout, handle);
+    assert(vm > 0, 'releaseVmSpace: not a live VM (the system VM is never destroyed)');
+    this.releaseVm(vm);
   }
 
   /** Creates a VM (after Sys_VM_Init): Create_VM, VM_Critical_Init, VM_Init to every device. */
@@ -344,14 +391,43 @@ export class Kernel implements KernelHooks {
   freeListGrew(): void {
     if (Atomics.load(this.layout.header, H.initCompleteDone) === 0) return;
     const free = Atomics.load(this.layout.header, H.freeCount);
-    if (free > 0) this.runCallbacks(FREE_PHYS_REG_AVAILABLE, free);
+    if (free === 0) return;
+    if (this.dispatcher !== undefined) this.dispatcher.freeListGrew(free);
+    else this.runCallbacks(FREE_PHYS_REG_AVAILABLE, free);
   }
 
   pagesNeeded(count: number): boolean {
     if (Atomics.load(this.layout.header, H.initCompleteDone) === 0) return false;
+    if (this.dispatcher !== undefined) return this.dispatcher.pagesNeeded(count);
     const before = Atomics.load(this.layout.header, H.freeCount);
     this.runCallbacks(FREE_PHYS_REG_NEEDED, count);
     return Atomics.load(this.layout.header, H.freeCount) > before;
+  }
+
+  /**
+   * Routes free-physical-region requests to other threads (the runtime): callbacks then
+   * run in the thread of the device that registered them, asked by runCallback.
+   */
+  setCallbackDispatcher(dispatcher: CallbackDispatcher): void {
+    this.dispatcher = dispatcher;
+  }
+
+  /** Runs a callback registered on this thread, by its id; resolves to carry. */
+  async runCallback(id: number, request: number, count: number): Promise<boolean> {
+    const entry = this.callbacks.find((e) => e.id === id);
+    if (entry === undefined || (this.actorFlags(entry.ctx.actor) & ACTOR_DROPPED) !== 0)
+      return false;
+    const carry: unknown = await entry.fn(request, count);
+    return carry === true;
+  }
+
+  /** The registered callbacks (global id, owning actor), in registration order. */
+  callbackOwners(): { id: number; actor: number }[] {
+    const owners = [];
+    for (let id = 0; id < Math.min(this.layout.header[H.calbkCount]!, CALLBACK_MAX); id++) {
+      owners.push({ id, actor: this.layout.callbacks[id * CALLBACK_WORDS]! });
+    }
+    return owners;
   }
 
   registerCallback(ctx: Context, fn: FreePhysRegCallback): number {

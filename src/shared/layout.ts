@@ -90,7 +90,10 @@ export const AC = {
   lastService: 6,
   violations: 7,
   heldFrames: 8,
-  calls: 9,
+  calls: 9, // service calls made (progress, and hang detection)
+  pendingIrq: 10, // simulated interrupts raised and not yet delivered
+  pressure: 11, // pages asked for by a Request 1 this actor waits on (0: none)
+  pressureSeq: 12, // bumped by the coordinator when that Request 1 chain has run
 } as const;
 export const ACTOR_WORDS = 16;
 export const ACTOR_FREE = 0;
