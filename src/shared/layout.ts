@@ -13,6 +13,7 @@
  *   regions       REGION_MAX x i32        block indexes of free physical regions
  *   instances     INSTANCE_MAX x 2 i32    instance data ranges (linear address, size)
  *   callbacks     CALLBACK_MAX x 4 i32    free-physical-region callbacks (actor, local id)
+ *   scenario      SCENARIO_WORDS x i32    words a scenario's devices share (their agreements)
  *   linearBits    bit per linear page     taken linear pages: shared+system arenas, then a
  *                                         private window per VM (linear.ts)
  *   deviceMemory  DEVICE_PAGES x 4 KiB    bytes of device memory above RAM
@@ -184,6 +185,7 @@ export const PRIVATE_BIT_WORDS = PRIVATE_WINDOW_PAGES / 32;
 export const INSTANCE_MAX = 64;
 export const CALLBACK_MAX = 32;
 export const CALLBACK_WORDS = 4;
+export const SCENARIO_WORDS = 4096;
 
 /** Device memory that is not RAM, above the top of RAM. VGA lives in the adapter hole. */
 export const DEVICE_WINDOWS = [
@@ -219,6 +221,7 @@ export function computeRegions(o: MachineOptions): Region[] {
     ['regions', REGION_MAX * 4, 8],
     ['instances', INSTANCE_MAX * 2 * 4, 8],
     ['callbacks', CALLBACK_MAX * CALLBACK_WORDS * 4, 8],
+    ['scenario', SCENARIO_WORDS * 4, 8],
     ['linearBits', (COMMON_BIT_WORDS + o.vmMax * PRIVATE_BIT_WORDS) * 4, 8],
     ['deviceMemory', DEVICE_PAGES * PAGE_SIZE, PAGE_SIZE],
     ['ram', o.ramPages * PAGE_SIZE, PAGE_SIZE],
@@ -279,6 +282,8 @@ export class Layout {
   readonly instances: Int32Array;
   readonly callbacks: Int32Array;
   readonly linearBits: Int32Array;
+  /** Words a scenario's devices and VMs share; the kernel never reads them. */
+  readonly scenarioWords: Int32Array;
   readonly deviceMemory: Uint8Array;
   readonly ram: Uint8Array;
   /** PTEs and PDEs: 32-bit words over the same bytes as `ram`. */
@@ -308,6 +313,7 @@ export class Layout {
     this.instances = i32('instances');
     this.callbacks = i32('callbacks');
     this.linearBits = i32('linearBits');
+    this.scenarioWords = i32('scenario');
     this.deviceMemory = new Uint8Array(sab, at('deviceMemory').offset, at('deviceMemory').bytes);
     this.ram = new Uint8Array(sab, at('ram').offset, at('ram').bytes);
     this.ramWords = new Uint32Array(sab, at('ram').offset, at('ram').bytes / 4);
