@@ -6,6 +6,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { LockingPolicies, type LockingPolicy, limits } from '../shared/config.js';
 import { formatStressReport } from './report.js';
+import { runCommand, type RunFlags } from './run_command.js';
 import { runStressWorkers } from './stress_run.js';
 
 function integer(name: string, min: number, max: number): (value: string) => number {
@@ -18,7 +19,7 @@ function integer(name: string, min: number, max: number): (value: string) => num
   };
 }
 
-interface RunFlags {
+interface StressFlags {
   workers: number;
   calls: number;
   locking: LockingPolicy;
@@ -29,7 +30,7 @@ interface RunFlags {
   json: boolean;
 }
 
-async function run(flags: RunFlags): Promise<number> {
+async function stress(flags: StressFlags): Promise<number> {
   if (flags.regionPages * (flags.shared ? 1 : flags.workers) > flags.ramPages / 2) {
     process.stderr.write(
       'error: --region-pages times the number of regions must fit in half of --ram-pages.\n',
@@ -51,16 +52,71 @@ async function run(flags: RunFlags): Promise<number> {
   return report.violations.length === 0 && report.errors.length === 0 ? 0 : 1;
 }
 
-function program(): Command {
-  const cli = new Command('vmmsim')
-    .description('A multi-core simulator of the Windows 3.1/95 VMM memory services.')
-    .exitOverride()
-    .configureOutput({ outputError: (text, write) => write(text) });
+function addRunCommand(cli: Command): void {
   cli
     .command('run')
-    .summary('stress the memory services on real threads and check every invariant')
+    .argument(
+      '[scenario]',
+      'a .json file naming built-in models, or a .ts/.js module ' +
+        '(default: the built-in default scenario)',
+    )
+    .summary('run a scenario on real threads, check every invariant, print a report')
     .description(
-      'Boots a machine, runs device workers that call the memory services on one ' +
+      'Runs a scenario: one worker thread per device and per VM, the control messages in DDK ' +
+        'order, a bounded workload with simulated interrupts and free-physical-region ' +
+        'callbacks, then the invariant checker. With no scenario, runs the built-in default ' +
+        '(scenarios/default.json). Exit code 0 when sound, 1 when an invariant broke or an ' +
+        'actor threw, exited or hung, 2 on bad input.',
+    )
+    .addOption(
+      new Option('--devices <n>', 'devices: the scenario list cut or repeated').argParser(
+        integer('--devices', 1, 64),
+      ),
+    )
+    .addOption(
+      new Option('--vms <n>', 'VMs: the scenario list cut or repeated').argParser(
+        integer('--vms', 0, 64),
+      ),
+    )
+    .addOption(
+      new Option('--calls <n>', 'service calls in all (default: the scenario budget)').argParser(
+        integer('--calls', 1, 1_000_000_000),
+      ),
+    )
+    .addOption(
+      new Option('--seconds <n>', 'wall-clock bound on the run phase').argParser(
+        integer('--seconds', 1, 86_400),
+      ),
+    )
+    .addOption(
+      new Option('--seed <n>', "seed of every actor's generator")
+        .default(1)
+        .argParser(integer('--seed', 0, 0xffffffff)),
+    )
+    .addOption(
+      new Option(
+        '--locking <policy>',
+        "locking policy (default: the scenario's, else fine)",
+      ).choices(LockingPolicies),
+    )
+    .addOption(
+      new Option('--hang-seconds <n>', 'an actor silent this long is hung')
+        .default(5)
+        .argParser(integer('--hang-seconds', 1, 600)),
+    )
+    .addOption(new Option('--no-progress', 'no progress bar'))
+    .addOption(new Option('--json', 'print the report as JSON').default(false))
+    .action(async (scenario: string | undefined, flags: RunFlags) => {
+      process.exitCode = await runCommand(scenario, flags);
+    });
+}
+
+function addStressCommand(cli: Command): void {
+  cli
+    .command('stress')
+    .summary('hammer the services from N workers with no scenario (a raw load test)')
+    .description(
+      'Boots a machine and runs device workers that call the memory services on one ' +
         'SharedArrayBuffer (_XchgFreePhysReg chains, _MapFreePhysReg/_UnmapFreePhysReg, ' +
         '_LinPageLock/_CopyPageTable/_LinPageUnLock, _PageAllocate/_PageFree), checks every ' +
         'invariant and prints a report. Exit code 0 when sound, 1 when an invariant broke, ' +
@@ -96,9 +152,18 @@ function program(): Command {
         .argParser(integer('--region-pages', 8, 4096)),
     )
     .addOption(new Option('--json', 'print the report as JSON').default(false))
-    .action(async (flags: RunFlags) => {
-      process.exitCode = await run(flags);
+    .action(async (flags: StressFlags) => {
+      process.exitCode = await stress(flags);
     });
+}
+
+function program(): Command {
+  const cli = new Command('vmmsim')
+    .description('A multi-core simulator of the Windows 3.1/95 VMM memory services.')
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(text) });
+  addRunCommand(cli);
+  addStressCommand(cli);
   return cli;
 }
 

@@ -64,6 +64,7 @@ export const H = {
   lockTimeouts: 30,
   blockHint: 31,
   nulPage: 32,
+  stop: 33, // the runtime asks every actor to stop its run
 } as const;
 export const HEADER_WORDS = 64;
 

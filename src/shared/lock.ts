@@ -227,3 +227,24 @@ export function heldLocks(layout: Layout): { lockId: number; holderActor: number
   }
   return held;
 }
+
+/**
+ * A bounded futex wait on any word of the buffer, for the runtime's hand-offs (a worker
+ * waiting for the coordinator). Never on the main thread: it would stop its event loop.
+ * Returns false when the wait timed out with the word unchanged.
+ */
+export function futexWait(
+  view: Int32Array,
+  index: number,
+  expected: number,
+  timeoutMs: number,
+): boolean {
+  assert(!isMainThread, 'futexWait: the main thread never blocks in Atomics.wait');
+  // Sleeps only while the word still holds `expected`: a change made before the wait is seen.
+  return Atomics.wait(view, index, expected, timeoutMs) !== 'timed-out';
+}
+
+/** Wakes every waiter on a word, after the word was changed. */
+export function futexWake(view: Int32Array, index: number): void {
+  Atomics.notify(view, index);
+}

@@ -105,8 +105,9 @@ export interface ScenarioDefinition {
   vms: VmDefinition[];
   /** How much work: service calls in all, and a wall-clock bound in seconds. */
   budget?: { calls?: number; seconds?: number };
-  /** Simulated hardware interrupts: one every `everyCalls` service calls of a device. */
-  interrupts?: { everyCalls: number };
+  /** Simulated hardware interrupts: the coordinator raises one in each device that has an
+   * interrupt handler every `everyMs` milliseconds. */
+  interrupts?: { everyMs: number };
 }
 
 export function defineScenario(scenario: ScenarioDefinition): ScenarioDefinition {

@@ -185,3 +185,9 @@ export function makeVmContext(
 }
 
 export type { Registers, RegistersIn, TwoRegisters };
+
+/** The DDK name of a service from the ordinal an actor's slot records. */
+export function serviceNameOf(ordinal: number): string {
+  if (ordinal === Int31.ordinal) return 'Int 31h';
+  return serviceTable.find((def) => def.ordinal === ordinal)?.name ?? '(none)';
+}

@@ -1,0 +1,427 @@
+/**
+ * The coordinator: runs one scenario on real threads. It creates the machine, starts one
+ * worker per device and per VM, sends the control messages in DDK order (devices in
+ * ascending init order, each message finished by every device before the next, the "…2"
+ * twins in descending order), creates and destroys the VMs, runs the workload while it
+ * raises interrupts and routes free-physical-region requests, and checks the invariants.
+ * The main thread never blocks: it polls words of the buffer and awaits its workers.
+ */
+import type { Violation } from '../shared/checker.js';
+import type { MachineOptions } from '../shared/config.js';
+import {
+  type ControlMessageName,
+  FREE_PHYS_REG_AVAILABLE,
+  FREE_PHYS_REG_NEEDED,
+  VNE_Closed,
+  VNE_CreateFail,
+  VNE_CrInitFail,
+  VNE_InitFail,
+} from '../shared/constants.js';
+import { createKernel, type Kernel } from '../shared/kernel.js';
+import { AC, ACTOR_WORDS, H } from '../shared/layout.js';
+import { futexWake, lockStats } from '../shared/lock.js';
+import {
+  type ActorFailure,
+  type ActorReport,
+  type ActorViolation,
+  CONTROL_TIMEOUT_MS,
+  type ScenarioSource,
+} from '../shared/protocol.js';
+import type { ScenarioDefinition } from '../shared/scenario.js';
+import { ActorFailureError, ActorHandle } from './worker_host.js';
+
+export interface RunOptions {
+  source: ScenarioSource;
+  scenario: ScenarioDefinition;
+  seed: number;
+  machine: Partial<MachineOptions>;
+  /** Service calls in all during the run phase. */
+  calls: number;
+  /** Wall-clock bound on the run phase. */
+  seconds: number;
+  interruptEveryMs: number;
+  /** An actor that makes no service call for this long while it should is hung. */
+  hangMs: number;
+  onProgress?: (calls: number, total: number) => void;
+}
+
+export interface PhaseMark {
+  message: string;
+  atMs: number;
+}
+
+export interface RunReport {
+  scenario: string;
+  seed: number;
+  machine: MachineOptions;
+  phases: PhaseMark[];
+  actors: ActorReport[];
+  calls: number;
+  runMs: number;
+  opsPerSecond: number;
+  byService: Record<string, number>;
+  failures: Record<string, number>;
+  interruptsTaken: number;
+  callbacks: { request0: number; request1: number; calls: number };
+  locks: ReturnType<typeof lockStats>;
+  violations: (Violation & { actorName?: string })[];
+  actorViolations: ActorViolation[];
+  droppedDevices: string[];
+  refusedVms: string[];
+  systemExit: boolean;
+  failure?: ActorFailure;
+}
+
+const vmHandleOf = (vm: ActorHandle): number =>
+  vm.startup.role.kind === 'vm' ? vm.startup.role.handle : 0;
+
+const SYSTEM_INIT: ControlMessageName[] = ['Sys_Critical_Init', 'Device_Init', 'Init_Complete'];
+const EXIT: [ControlMessageName, ControlMessageName][] = [
+  ['Sys_VM_Terminate', 'Sys_VM_Terminate2'],
+  ['System_Exit', 'System_Exit2'],
+  ['Sys_Critical_Exit', 'Sys_Critical_Exit2'],
+];
+
+export class Coordinator {
+  readonly kernel: Kernel;
+  private readonly devices: ActorHandle[] = [];
+  private readonly vms: ActorHandle[] = [];
+  private readonly phases: PhaseMark[] = [];
+  private readonly start = performance.now();
+  private request0 = 0;
+  private request1 = 0;
+  private callbackCalls = 0;
+  private chain: Promise<void> = Promise.resolve();
+  private lastPending = 0;
+  private readonly serving = new Set<number>();
+  private readonly finished = new Set<ActorHandle>();
+  private readonly report: Partial<RunReport> = {};
+
+  constructor(private readonly o: RunOptions) {
+    this.kernel = createKernel({ ...o.scenario.machine, ...o.machine });
+  }
+
+  private mark(message: string): void {
+    this.phases.push({ message, atMs: Math.round(performance.now() - this.start) });
+  }
+
+  private spawn(
+    role: { kind: 'device'; index: number } | { kind: 'vm'; index: number; handle: number },
+    label: string,
+  ): ActorHandle {
+    const seed = (this.o.seed * 1_000_003 + (role.kind === 'vm' ? 500 : 0) + role.index) >>> 0;
+    return new ActorHandle(
+      this.kernel.layout,
+      {
+        sab: this.kernel.sab,
+        scenario: this.o.source,
+        role,
+        seed,
+        pressureWaitMs: 1_000,
+      },
+      label,
+    );
+  }
+
+  private async startActor(handle: ActorHandle): Promise<void> {
+    const started = await handle.call('start', CONTROL_TIMEOUT_MS * 2, (api) => api.start());
+    handle.actor = started.actor;
+    handle.name = started.name;
+    handle.initOrder = started.initOrder;
+    handle.hasInterrupt = started.hasInterrupt;
+    handle.hasStep = started.hasStep;
+  }
+
+  /** Devices not dropped, in ascending init order (load order breaks ties). */
+  private ordered(descending = false): ActorHandle[] {
+    const live = this.devices.filter((d) => !d.dropped);
+    const sorted = live
+      .map((d, i) => ({ d, i }))
+      .sort((a, b) => a.d.initOrder - b.d.initOrder || a.i - b.i)
+      .map((x) => x.d);
+    return descending ? sorted.reverse() : sorted;
+  }
+
+  /** Sends one message to every device, one after the other; the devices that set carry. */
+  private async broadcast(
+    message: ControlMessageName,
+    vmHandle: number,
+    edx = 0,
+    descending = false,
+  ): Promise<ActorHandle[]> {
+    const carried: ActorHandle[] = [];
+    for (const device of this.ordered(descending)) {
+      if (message === 'Init_Complete') this.kernel.markInitCompleteReceived(device.actor);
+      const carry = await device.call(message, CONTROL_TIMEOUT_MS, (api) =>
+        api.control(message, vmHandle, edx),
+      );
+      if (carry) carried.push(device);
+    }
+    return carried;
+  }
+
+  private async initialize(): Promise<boolean> {
+    for (const message of SYSTEM_INIT) {
+      this.kernel.beginPhase(message);
+      this.mark(message);
+      for (const device of await this.broadcast(message, this.kernel.systemVmHandle)) {
+        device.dropped = true; // carry during init: the device is not loaded
+        this.kernel.dropDevice(device.actor);
+      }
+    }
+    this.kernel.completeInit();
+    this.noteFreeListGrew();
+    this.kernel.beginPhase('Sys_VM_Init');
+    this.mark('Sys_VM_Init');
+    const carried = await this.broadcast('Sys_VM_Init', this.kernel.systemVmHandle);
+    return carried.length === 0;
+  }
+
+  private async createVms(): Promise<void> {
+    const fail = {
+      Create_VM: VNE_CreateFail,
+      VM_Critical_Init: VNE_CrInitFail,
+      VM_Init: VNE_InitFail,
+    } as const;
+    for (let index = 0; index < this.o.scenario.vms.length; index++) {
+      const handle = this.kernel.newVmSpace();
+      let refused = false;
+      for (const message of ['Create_VM', 'VM_Critical_Init', 'VM_Init'] as const) {
+        if ((await this.broadcast(message, handle)).length === 0) continue;
+        await this.endVm(handle, false, fail[message]);
+        (this.report.refusedVms ??= []).push(`${this.o.scenario.vms[index]!.name} (${message})`);
+        refused = true;
+        break;
+      }
+      if (refused) continue;
+      const vm = this.spawn({ kind: 'vm', index, handle }, this.o.scenario.vms[index]!.name);
+      this.vms.push(vm);
+      await this.startActor(vm);
+    }
+    this.mark('VMs created');
+  }
+
+  private async endVm(handle: number, normal: boolean, vneFlags: number): Promise<void> {
+    const messages: [ControlMessageName, ControlMessageName][] = [
+      ...(normal
+        ? [['VM_Terminate', 'VM_Terminate2'] as [ControlMessageName, ControlMessageName]]
+        : []),
+      ['VM_Not_Executeable', 'VM_Not_Executeable2'],
+      ['Destroy_VM', 'Destroy_VM2'],
+    ];
+    for (const [message, twin] of messages) {
+      const edx = message === 'VM_Not_Executeable' ? vneFlags : 0;
+      await this.broadcast(message, handle, edx);
+      await this.broadcast(twin, handle, edx, true);
+    }
+    this.kernel.releaseVmSpace(handle);
+  }
+
+  // ---- the run phase
+
+  private noteFreeListGrew(): void {
+    Atomics.add(this.kernel.layout.header, H.callbackPending, 1);
+  }
+
+  /** Runs the callback chain in rotated order until one sets carry (in the owners' workers). */
+  private async runChain(request: number, count: number): Promise<void> {
+    const owners = this.kernel.callbackOwners();
+    const live = owners.filter((o) => this.devices.some((d) => d.actor === o.actor && !d.dropped));
+    if (live.length === 0) return;
+    const startAt = Atomics.add(this.kernel.layout.header, H.calbkRotation, 1) % live.length;
+    for (let i = 0; i < live.length; i++) {
+      const owner = live[(startAt + i) % live.length]!;
+      const device = this.devices.find((d) => d.actor === owner.actor)!;
+      this.callbackCalls += 1;
+      const carry = await device.call(`callback (Request ${request})`, CONTROL_TIMEOUT_MS, (api) =>
+        api.callback(owner.id, request, count),
+      );
+      if (carry) break;
+    }
+  }
+
+  /** One poll of the buffer: Request 0 notices, Request 1 waiters, interrupts. */
+  private poll(): void {
+    const l = this.kernel.layout;
+    const pending = Atomics.load(l.header, H.callbackPending);
+    if (pending !== this.lastPending) {
+      this.lastPending = pending;
+      this.request0 += 1;
+      this.chain = this.chain.then(() =>
+        this.runChain(FREE_PHYS_REG_AVAILABLE, Atomics.load(l.header, H.freeCount)),
+      );
+    }
+    for (const actor of [...this.devices, ...this.vms]) {
+      if (actor.actor < 0 || this.serving.has(actor.actor)) continue;
+      const base = actor.actor * ACTOR_WORDS;
+      const wanted = Atomics.load(l.actors, base + AC.pressure);
+      if (wanted === 0) continue;
+      this.serving.add(actor.actor);
+      this.request1 += 1;
+      this.chain = this.chain
+        .then(() => this.runChain(FREE_PHYS_REG_NEEDED, wanted))
+        .finally(() => {
+          this.serving.delete(actor.actor);
+          // The waiter sleeps on pressureSeq: bump it, then wake it.
+          Atomics.add(l.actors, base + AC.pressureSeq, 1);
+          futexWake(l.actors, base + AC.pressureSeq);
+        });
+    }
+  }
+
+  private raiseInterrupts(): void {
+    for (const device of this.devices) {
+      if (device.dropped || !device.hasInterrupt) continue;
+      Atomics.add(this.kernel.layout.actors, device.actor * ACTOR_WORDS + AC.pendingIrq, 1);
+    }
+  }
+
+  private callsSoFar(): number {
+    let calls = 0;
+    for (const actor of [...this.devices, ...this.vms]) {
+      if (actor.actor >= 0)
+        calls += this.kernel.layout.actors[actor.actor * ACTOR_WORDS + AC.calls]!;
+    }
+    return calls;
+  }
+
+  /** Watches the run: progress, hangs, the time bound. Rejects on a hung actor. */
+  private watch(runners: ActorHandle[], done: { value: boolean }): Promise<never> {
+    return new Promise<never>((_, reject) => {
+      const seen = new Map<ActorHandle, { calls: number; at: number }>();
+      let lastIrq = performance.now();
+      const startedAt = performance.now();
+      const timer = setInterval(() => {
+        if (done.value) return clearInterval(timer);
+        this.poll();
+        const now = performance.now();
+        if (now - lastIrq >= this.o.interruptEveryMs) {
+          this.raiseInterrupts();
+          lastIrq = now;
+        }
+        if (now - startedAt > this.o.seconds * 1000)
+          Atomics.store(this.kernel.layout.header, H.stop, 1);
+        this.o.onProgress?.(this.callsSoFar(), this.o.calls);
+        for (const actor of runners) {
+          const calls = this.kernel.layout.actors[actor.actor * ACTOR_WORDS + AC.calls]!;
+          const before = seen.get(actor);
+          if (before === undefined || before.calls !== calls) seen.set(actor, { calls, at: now });
+          else if (now - before.at > this.o.hangMs && !this.finished.has(actor)) {
+            clearInterval(timer);
+            reject(actor.failure('hung', `no service call for ${this.o.hangMs} ms`, '', 'run'));
+          }
+        }
+      }, 2);
+    });
+  }
+
+  private async runPhase(): Promise<ActorReport[]> {
+    this.mark('run');
+    const runners = [...this.ordered(), ...this.vms].filter((a) => a.hasStep);
+    const each = Math.max(1, Math.ceil(this.o.calls / Math.max(runners.length, 1)));
+    const done = { value: false };
+    const watcher = this.watch(runners, done);
+    try {
+      const runs = runners.map(async (actor) => {
+        const report = await actor.call('run', 0, (api) => api.run(each));
+        this.finished.add(actor);
+        return report;
+      });
+      return await Promise.race([Promise.all(runs), watcher]);
+    } finally {
+      done.value = true;
+      Atomics.store(this.kernel.layout.header, H.stop, 1);
+      await this.chain.catch(() => undefined);
+    }
+  }
+
+  // ---- the whole run
+
+  async run(): Promise<RunReport> {
+    let failure: ActorFailure | undefined;
+    let actorReports: ActorReport[] = [];
+    let runMs = 0;
+    let systemExit = false;
+    try {
+      this.o.scenario.devices.forEach((d, index) =>
+        this.devices.push(this.spawn({ kind: 'device', index }, d.name)),
+      );
+      await Promise.all(this.devices.map((d) => this.startActor(d)));
+      systemExit = !(await this.initialize());
+      if (!systemExit) {
+        await this.createVms();
+        const runStart = performance.now();
+        await this.runPhase();
+        runMs = performance.now() - runStart;
+        actorReports = await this.finishActors();
+        for (const vm of this.vms) await this.endVm(vmHandleOf(vm), true, VNE_Closed);
+      }
+      await this.exit();
+    } catch (error) {
+      if (!(error instanceof ActorFailureError)) throw error;
+      failure = error.failure;
+    } finally {
+      await Promise.all([...this.devices, ...this.vms].map((a) => a.stop()));
+    }
+    return this.buildReport(actorReports, runMs, systemExit, failure);
+  }
+
+  private async finishActors(): Promise<ActorReport[]> {
+    this.mark('finish');
+    const reports: ActorReport[] = [];
+    for (const actor of [...this.ordered(), ...this.vms]) {
+      reports.push(await actor.call('finish', CONTROL_TIMEOUT_MS, (api) => api.finish()));
+    }
+    return reports;
+  }
+
+  private async exit(): Promise<void> {
+    for (const [message, twin] of EXIT) {
+      this.kernel.beginPhase(message);
+      this.mark(message);
+      await this.broadcast(message, this.kernel.systemVmHandle);
+      await this.broadcast(twin, this.kernel.systemVmHandle, 0, true);
+    }
+  }
+
+  private buildReport(
+    actors: ActorReport[],
+    runMs: number,
+    systemExit: boolean,
+    failure?: ActorFailure,
+  ): RunReport {
+    const names = new Map([...this.devices, ...this.vms].map((a) => [a.actor, a.name]));
+    const sum = (key: 'byService' | 'failures'): Record<string, number> => {
+      const out: Record<string, number> = {};
+      for (const a of actors)
+        for (const [k, v] of Object.entries(a[key])) out[k] = (out[k] ?? 0) + v;
+      return out;
+    };
+    const calls = actors.reduce((n, a) => n + a.calls, 0);
+    const violations =
+      failure === undefined ? this.kernel.check({ final: true }) : this.kernel.check();
+    return {
+      scenario: this.o.scenario.name,
+      seed: this.o.seed,
+      machine: this.kernel.layout.options,
+      phases: this.phases,
+      actors,
+      calls,
+      runMs,
+      opsPerSecond: runMs > 0 ? calls / (runMs / 1000) : 0,
+      byService: sum('byService'),
+      failures: sum('failures'),
+      interruptsTaken: actors.reduce((n, a) => n + a.interruptsTaken, 0),
+      callbacks: { request0: this.request0, request1: this.request1, calls: this.callbackCalls },
+      locks: lockStats(this.kernel.layout),
+      violations: violations.map((v) =>
+        v.actor === undefined ? v : { ...v, actorName: names.get(v.actor) ?? `actor ${v.actor}` },
+      ),
+      actorViolations: actors.flatMap((a) => a.violations),
+      droppedDevices: this.devices.filter((d) => d.dropped).map((d) => d.name),
+      refusedVms: this.report.refusedVms ?? [],
+      systemExit,
+      ...(failure === undefined ? {} : { failure }),
+    };
+  }
+}

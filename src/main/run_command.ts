@@ -1,0 +1,129 @@
+/**
+ * `vmmsim run [scenario]`: resolves the scenario (the built-in default, a JSON file naming
+ * built-in models, or a TypeScript/JavaScript module), runs it on real threads with a
+ * progress bar, prints the report, and returns the exit code: 0 sound, 1 a violation or a
+ * failed actor, 2 bad input (checked before any worker starts).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, extname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import cliProgress from 'cli-progress';
+import { OptionError, resolveOptions, type LockingPolicy } from '../shared/config.js';
+import type { ScenarioSource } from '../shared/protocol.js';
+import { loadScenario, ScenarioError } from '../workers/scenario_load.js';
+import { Coordinator, type RunReport } from './coordinator.js';
+import { formatRunReport } from './run_report.js';
+
+export interface RunFlags {
+  devices?: number;
+  vms?: number;
+  calls?: number;
+  seconds?: number;
+  seed: number;
+  locking?: LockingPolicy;
+  json: boolean;
+  progress: boolean;
+  hangSeconds: number;
+}
+
+/** The folder of vmmsim's package.json, from sources or from dist/. */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
+  return dir;
+}
+
+export const DEFAULT_SCENARIO = 'scenarios/default.json';
+
+/** Reads a scenario path into a source; throws ScenarioError naming what is wrong. */
+export function scenarioSource(path: string | undefined, flags: RunFlags): ScenarioSource {
+  const file = path === undefined ? join(packageRoot(), DEFAULT_SCENARIO) : resolve(path);
+  if (!existsSync(file)) throw new ScenarioError(`scenario ${path}: no such file`);
+  const counts = {
+    ...(flags.devices === undefined ? {} : { devices: flags.devices }),
+    ...(flags.vms === undefined ? {} : { vms: flags.vms }),
+  };
+  const ext = extname(file);
+  if (ext === '.json') {
+    let json: unknown;
+    try {
+      json = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (error) {
+      throw new ScenarioError(`${file}: not valid JSON: ${(error as Error).message}`);
+    }
+    return { kind: 'json', path: file, json, ...counts };
+  }
+  if (['.ts', '.js', '.mjs', '.mts'].includes(ext))
+    return { kind: 'module', path: file, ...counts };
+  throw new ScenarioError(`${file}: a scenario is a .json file or a .ts/.js module`);
+}
+
+function progressBar(
+  enabled: boolean,
+): ((calls: number, total: number) => void) & { stop(): void } {
+  if (!enabled) return Object.assign(() => undefined, { stop: () => undefined });
+  const bar = new cliProgress.SingleBar(
+    {
+      format: 'run [{bar}] {percentage}% | {value}/{total} calls | {rate} calls/s',
+      hideCursor: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  const started = performance.now();
+  let begun = false;
+  const update = (calls: number, total: number): void => {
+    const rate = Math.round(calls / Math.max((performance.now() - started) / 1000, 0.001));
+    if (!begun) bar.start(total, 0, { rate });
+    begun = true;
+    bar.update(Math.min(calls, total), { rate });
+  };
+  return Object.assign(update, { stop: () => begun && bar.stop() });
+}
+
+/** Runs `vmmsim run`; returns the exit code. */
+export async function runCommand(path: string | undefined, flags: RunFlags): Promise<number> {
+  let source: ScenarioSource;
+  let report: RunReport;
+  try {
+    source = scenarioSource(path, flags);
+    const scenario = await loadScenario(source);
+    const machine = resolveOptions({
+      ...scenario.machine,
+      ...(flags.locking === undefined ? {} : { locking: flags.locking }),
+    });
+    if (scenario.devices.length + scenario.vms.length + 2 > machine.actorMax) {
+      throw new OptionError(
+        `the scenario has more devices and VMs than actorMax (${machine.actorMax}) allows`,
+      );
+    }
+    if (scenario.vms.length + 1 > machine.vmMax)
+      throw new OptionError(`--vms: the machine holds ${machine.vmMax - 1} VMs`);
+    const bar = progressBar(flags.progress && !flags.json && process.stderr.isTTY === true);
+    const coordinator = new Coordinator({
+      source,
+      scenario,
+      seed: flags.seed,
+      machine,
+      calls: flags.calls ?? scenario.budget?.calls ?? 100_000,
+      seconds: flags.seconds ?? scenario.budget?.seconds ?? 60,
+      interruptEveryMs: scenario.interrupts?.everyMs ?? 2,
+      hangMs: flags.hangSeconds * 1000,
+      onProgress: bar,
+    });
+    report = await coordinator.run().finally(() => bar.stop());
+  } catch (error) {
+    if (error instanceof ScenarioError || error instanceof OptionError) {
+      process.stderr.write(`error: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  process.stdout.write(
+    flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatRunReport(report)}\n`,
+  );
+  const sound =
+    report.failure === undefined &&
+    report.violations.length === 0 &&
+    report.actorViolations.length === 0;
+  return sound ? 0 : 1;
+}

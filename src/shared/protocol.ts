@@ -1,0 +1,78 @@
+/**
+ * The control plane between the coordinator and its actor workers: everything that crosses
+ * a thread boundary is declared here. Service calls never cross it: they run in the worker,
+ * on the shared buffer.
+ */
+import type { ControlMessageName } from './constants.js';
+
+/**
+ * Where a worker finds the scenario: a module to import, or validated JSON; and the device
+ * and VM counts asked for on the command line (the lists are cut or repeated to fit).
+ */
+export type ScenarioSource = (
+  { kind: 'module'; path: string } | { kind: 'json'; path: string; json: unknown }
+) & { devices?: number; vms?: number };
+
+/** Which actor of the scenario a worker runs. */
+export type ActorRole =
+  { kind: 'device'; index: number } | { kind: 'vm'; index: number; handle: number };
+
+/** What the coordinator hands a worker at start (workerData). */
+export interface ActorStartup {
+  sab: SharedArrayBuffer;
+  scenario: ScenarioSource;
+  role: ActorRole;
+  seed: number;
+  /** Bound on a Request 1 wait for callbacks in other workers. */
+  pressureWaitMs: number;
+}
+
+export interface ActorViolation {
+  actor: string;
+  message: string;
+  page?: number;
+  frame?: number;
+}
+
+/** What an actor reports at the end, or when asked. */
+export interface ActorReport {
+  name: string;
+  actor: number;
+  calls: number;
+  byService: Record<string, number>;
+  failures: Record<string, number>;
+  interruptsTaken: number;
+  callbacksRun: number;
+  steps: number;
+  violations: ActorViolation[];
+}
+
+/** An error that crossed from a worker: enough to name where it happened. */
+export interface ActorFailure {
+  actor: string;
+  phase: string;
+  lastService: string;
+  message: string;
+  stack: string;
+  kind: 'threw' | 'exited' | 'hung' | 'crashed';
+}
+
+/** The comlink API of an actor worker. */
+export interface ActorWorkerApi {
+  /** Creates the actor's context and program; its actor id and name. */
+  start(): Promise<{
+    actor: number;
+    name: string;
+    initOrder: number;
+    hasInterrupt: boolean;
+    hasStep: boolean;
+  }>;
+  control(message: ControlMessageName, vmHandle: number, edx: number): Promise<boolean>;
+  /** Runs step() until `calls` service calls were made or the stop word is set. */
+  run(calls: number): Promise<ActorReport>;
+  /** A free-physical-region callback registered in this worker; resolves to carry. */
+  callback(id: number, request: number, pageCount: number): Promise<boolean>;
+  finish(): Promise<ActorReport>;
+}
+
+export const CONTROL_TIMEOUT_MS = 5_000;

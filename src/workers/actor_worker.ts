@@ -1,0 +1,141 @@
+/**
+ * Worker entry for one device or one VM of a scenario. It attaches to the machine, builds the
+ * actor's program from the scenario, and answers the coordinator over comlink: control
+ * messages, the run, free-physical-region callbacks, the finish. Service calls run here, on
+ * the shared buffer. Interrupts arrive through a word of the actor's slot and are delivered
+ * at the next safe point (the next service call).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+import type { ControlMessageName } from '../shared/constants.js';
+import { attachKernel, type Kernel } from '../shared/kernel.js';
+import { AC, ACTOR_WORDS, H } from '../shared/layout.js';
+import type {
+  ActorReport,
+  ActorStartup,
+  ActorViolation,
+  ActorWorkerApi,
+} from '../shared/protocol.js';
+import {
+  type ActorHost,
+  type DeviceActor,
+  type DeviceProgram,
+  makeActor,
+  type VmActor,
+  type VmProgram,
+} from '../shared/scenario.js';
+import type { DeviceContext, VmContext } from '../shared/services/index.js';
+import { nodeEndpoint } from './endpoint.js';
+import { loadScenario } from './scenario_load.js';
+import { RemoteCallbacks } from './remote_callbacks.js';
+
+const startup = workerData as ActorStartup;
+const kernel: Kernel = attachKernel(startup.sab);
+const actors = kernel.layout.actors;
+let ctx: DeviceContext | VmContext | undefined;
+let program: DeviceProgram & VmProgram = {};
+let interruptsTaken = 0;
+let callbacksRun = 0;
+let steps = 0;
+const violations: ActorViolation[] = [];
+
+const host: ActorHost = {
+  async safePoint(): Promise<void> {
+    if (ctx === undefined || ctx.reenterCount !== 0 || program.interrupt === undefined) return;
+    const slot = ctx.actor * ACTOR_WORDS + AC.pendingIrq;
+    while (Atomics.load(actors, slot) > 0) {
+      Atomics.sub(actors, slot, 1);
+      interruptsTaken += 1;
+      const handler = program.interrupt.bind(program);
+      await ctx.atInterrupt(async () => handler(0));
+    }
+  },
+  violation(actor, message, details): void {
+    if (violations.length < 100) violations.push({ actor, message, ...details });
+  },
+};
+
+async function start(): ReturnType<ActorWorkerApi['start']> {
+  const scenario = await loadScenario(startup.scenario);
+  const role = startup.role;
+  const definition =
+    role.kind === 'device' ? scenario.devices[role.index] : scenario.vms[role.index];
+  if (definition === undefined) throw new Error(`scenario has no ${role.kind} ${role.index}`);
+  const extras = {
+    seed: startup.seed,
+    shared: kernel.layout.scenarioWords,
+    options: definition.options ?? {},
+  };
+  if (role.kind === 'device' && definition.kind === 'device') {
+    ctx = kernel.device(definition.name, { initOrder: definition.initOrder });
+    program = definition.create(makeActor<DeviceActor>(kernel, ctx, host, extras));
+  } else if (role.kind === 'vm' && definition.kind === 'vm') {
+    ctx = kernel.vm(role.handle);
+    program = definition.create(makeActor<VmActor>(kernel, ctx, host, extras));
+  }
+  if (ctx === undefined) throw new Error(`${role.kind} ${role.index} is not a ${role.kind}`);
+  kernel.setCallbackDispatcher(
+    new RemoteCallbacks(kernel.layout, ctx.actor, startup.pressureWaitMs),
+  );
+  const initOrder = definition.kind === 'device' ? definition.initOrder : 0;
+  return {
+    actor: ctx.actor,
+    name: ctx.name,
+    initOrder,
+    hasInterrupt: program.interrupt !== undefined,
+    hasStep: program.step !== undefined,
+  };
+}
+
+function report(): ActorReport {
+  const c = ctx!;
+  const byService: Record<string, number> = {};
+  const failures: Record<string, number> = {};
+  for (const [service, stats] of c.stats) {
+    byService[service] = stats.calls;
+    for (const [reason, count] of stats.failures) failures[`${service}: ${reason}`] = count;
+  }
+  return {
+    name: c.name,
+    actor: c.actor,
+    calls: c.callTotal,
+    byService,
+    failures,
+    interruptsTaken,
+    callbacksRun,
+    steps,
+    violations,
+  };
+}
+
+/** Lets the event loop run: comlink messages (callbacks, stop) are handled between steps. */
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+const api: ActorWorkerApi = {
+  start,
+  async control(message: ControlMessageName, vmHandle: number, edx: number): Promise<boolean> {
+    const carry = await program.control?.(message, vmHandle, edx);
+    return carry === true;
+  },
+  async run(calls: number): Promise<ActorReport> {
+    const c = ctx!;
+    const stopWord = H.stop;
+    while (c.callTotal < calls && Atomics.load(kernel.layout.header, stopWord) === 0) {
+      await host.safePoint();
+      await program.step?.();
+      steps += 1;
+      await yieldToEventLoop();
+    }
+    return report();
+  },
+  async callback(id: number, request: number, pageCount: number): Promise<boolean> {
+    callbacksRun += 1;
+    return kernel.runCallback(id, request, pageCount);
+  },
+  async finish(): Promise<ActorReport> {
+    await program.finish?.();
+    return report();
+  },
+};
+
+Comlink.expose(api, nodeEndpoint(parentPort!));
