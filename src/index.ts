@@ -30,3 +30,22 @@ export {
   type LockingPolicy,
 } from './shared/config.js';
 export * from './shared/constants.js';
+export {
+  defineScenario,
+  defineDevice,
+  defineVM,
+  makeActor,
+  type ScenarioDefinition,
+  type DeviceDefinition,
+  type VmDefinition,
+  type DeviceActor,
+  type VmActor,
+  type DeviceProgram,
+  type VmProgram,
+  type ActorHost,
+  type ScenarioCallback,
+} from './shared/scenario.js';
+export { runScenario, type ScenarioRunOptions } from './main/run_command.js';
+export type { RunReport } from './main/coordinator.js';
+export type { ActorReport, ActorFailure } from './shared/protocol.js';
+export { ScenarioError } from './workers/scenario_load.js';

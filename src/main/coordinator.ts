@@ -70,6 +70,8 @@ export interface RunReport {
   refusedVms: string[];
   systemExit: boolean;
   failure?: ActorFailure;
+  /** The first 256 words the scenario's actors share (their agreements, for debugging). */
+  sharedWords: number[];
 }
 
 const vmHandleOf = (vm: ActorHandle): number =>
@@ -420,6 +422,7 @@ export class Coordinator {
       actorViolations: actors.flatMap((a) => a.violations),
       droppedDevices: this.devices.filter((d) => d.dropped).map((d) => d.name),
       refusedVms: this.report.refusedVms ?? [],
+      sharedWords: Array.from(this.kernel.layout.scenarioWords.subarray(0, 256)),
       systemExit,
       ...(failure === undefined ? {} : { failure }),
     };

@@ -36,7 +36,10 @@ export function packageRoot(): string {
 export const DEFAULT_SCENARIO = 'scenarios/default.json';
 
 /** Reads a scenario path into a source; throws ScenarioError naming what is wrong. */
-export function scenarioSource(path: string | undefined, flags: RunFlags): ScenarioSource {
+export function scenarioSource(
+  path: string | undefined,
+  flags: { devices?: number; vms?: number },
+): ScenarioSource {
   const file = path === undefined ? join(packageRoot(), DEFAULT_SCENARIO) : resolve(path);
   if (!existsSync(file)) throw new ScenarioError(`scenario ${path}: no such file`);
   const counts = {
@@ -80,47 +83,64 @@ function progressBar(
   return Object.assign(update, { stop: () => begun && bar.stop() });
 }
 
+export interface ScenarioRunOptions extends Omit<RunFlags, 'json' | 'progress'> {
+  onProgress?: (calls: number, total: number) => void;
+}
+
+/**
+ * Runs a scenario file or module on real threads and returns the report (the library form
+ * of `vmmsim run`). Throws ScenarioError or OptionError, naming the problem, before any
+ * worker starts.
+ */
+export async function runScenario(
+  path: string | undefined,
+  o: ScenarioRunOptions,
+): Promise<RunReport> {
+  const source = scenarioSource(path, o);
+  const scenario = await loadScenario(source);
+  const locking = o.locking === undefined ? {} : { locking: o.locking };
+  const machine = resolveOptions({ ...scenario.machine, ...locking });
+  if (scenario.devices.length + scenario.vms.length + 2 > machine.actorMax) {
+    throw new OptionError(
+      `the scenario has more devices and VMs than actorMax (${machine.actorMax})`,
+    );
+  }
+  if (scenario.vms.length + 1 > machine.vmMax) {
+    throw new OptionError(
+      `--vms: the machine holds ${machine.vmMax - 1} VMs besides the system VM`,
+    );
+  }
+  const coordinator = new Coordinator({
+    source,
+    scenario,
+    seed: o.seed,
+    machine,
+    calls: o.calls ?? scenario.budget?.calls ?? 100_000,
+    seconds: o.seconds ?? scenario.budget?.seconds ?? 60,
+    interruptEveryMs: scenario.interrupts?.everyMs ?? 2,
+    hangMs: o.hangSeconds * 1000,
+    ...(o.onProgress === undefined ? {} : { onProgress: o.onProgress }),
+  });
+  return coordinator.run();
+}
+
 /** Runs `vmmsim run`; returns the exit code. */
 export async function runCommand(path: string | undefined, flags: RunFlags): Promise<number> {
-  let source: ScenarioSource;
+  const bar = progressBar(flags.progress && !flags.json && process.stderr.isTTY === true);
   let report: RunReport;
   try {
-    source = scenarioSource(path, flags);
-    const scenario = await loadScenario(source);
-    const machine = resolveOptions({
-      ...scenario.machine,
-      ...(flags.locking === undefined ? {} : { locking: flags.locking }),
-    });
-    if (scenario.devices.length + scenario.vms.length + 2 > machine.actorMax) {
-      throw new OptionError(
-        `the scenario has more devices and VMs than actorMax (${machine.actorMax}) allows`,
-      );
-    }
-    if (scenario.vms.length + 1 > machine.vmMax)
-      throw new OptionError(`--vms: the machine holds ${machine.vmMax - 1} VMs`);
-    const bar = progressBar(flags.progress && !flags.json && process.stderr.isTTY === true);
-    const coordinator = new Coordinator({
-      source,
-      scenario,
-      seed: flags.seed,
-      machine,
-      calls: flags.calls ?? scenario.budget?.calls ?? 100_000,
-      seconds: flags.seconds ?? scenario.budget?.seconds ?? 60,
-      interruptEveryMs: scenario.interrupts?.everyMs ?? 2,
-      hangMs: flags.hangSeconds * 1000,
-      onProgress: bar,
-    });
-    report = await coordinator.run().finally(() => bar.stop());
+    report = await runScenario(path, { ...flags, onProgress: bar });
   } catch (error) {
     if (error instanceof ScenarioError || error instanceof OptionError) {
       process.stderr.write(`error: ${error.message}\n`);
       return 2;
     }
     throw error;
+  } finally {
+    bar.stop();
   }
-  process.stdout.write(
-    flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatRunReport(report)}\n`,
-  );
+  const text = flags.json ? JSON.stringify(report, null, 2) : formatRunReport(report);
+  process.stdout.write(`${text}\n`);
   const sound =
     report.failure === undefined &&
     report.violations.length === 0 &&

@@ -25,6 +25,7 @@ import {
 import { heldLocks, lockName } from './lock.js';
 import { pageDirOf, pteIndex, SYSTEM_VM } from './page_table.js';
 import { pteFrame, ptePresent } from './pte.js';
+import { serviceTable } from './services/index.js';
 
 export type ViolationKind =
   | 'lock-held'
@@ -77,11 +78,32 @@ export function check(l: Layout, options: CheckOptions = {}): Violation[] {
     });
   }
   if (options.locksOnly) return out;
+  checkInterruptTime(l, out);
   checkFreeList(l, out);
   const claims = checkBlocks(l, out);
   checkFrames(l, claims, options, out);
   checkAllPtes(l, out);
   return out;
+}
+
+/** Synchronous services called at interrupt time: one violation per actor and service. */
+function checkInterruptTime(l: Layout, out: Violation[]): void {
+  for (let actor = 0; actor < l.options.actorMax; actor++) {
+    const base = actor * ACTOR_WORDS;
+    if (Atomics.load(l.actors, base + AC.violations) === 0) continue;
+    const low = Atomics.load(l.actors, base + AC.violationSlotsLow);
+    const high = Atomics.load(l.actors, base + AC.violationSlotsHigh);
+    for (let slot = 0; slot < 64; slot++) {
+      const bits = slot < 32 ? low : high;
+      if ((bits & (1 << (slot % 32))) === 0) continue;
+      const service = slot < serviceTable.length ? serviceTable[slot]!.name : 'Int 31h';
+      out.push({
+        kind: 'interrupt-time',
+        actor,
+        message: `actor ${actor} called ${service} from a nested interrupt: refused (synchronous)`,
+      });
+    }
+  }
 }
 
 function checkFreeList(l: Layout, out: Violation[]): void {

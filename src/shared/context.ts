@@ -40,8 +40,8 @@ export interface KernelHooks {
   pagesNeeded(count: number): boolean;
   /** Registers a callback of this actor; its id, or -1 when the table is full. */
   registerCallback(ctx: Context, callback: FreePhysRegCallback): number;
-  /** Records a rule violation (a synchronous service at interrupt time, …). */
-  violation(ctx: Context, message: string): void;
+  /** Records a synchronous service called at interrupt time (its slot in the table). */
+  violation(ctx: Context, serviceSlot: number): void;
 }
 
 /** A free-physical-region callback: returns true to set carry ("fully handled"). */
@@ -151,7 +151,7 @@ export class Context {
     if (this.slotNames[def.slot] === undefined) this.slotNames[def.slot] = def.name;
     this.l.actors[this.actor * ACTOR_WORDS + AC.lastService] = def.ordinal;
     if (!def.async && this.reenter !== 0) {
-      this.hooks.violation(this, `Synchronous service called from a nested interrupt: ${def.name}`);
+      this.hooks.violation(this, def.slot);
       return this.refuse(def.failure(), 'Synchronous service called from a nested interrupt');
     }
     if (def.initOnly && !inInitialization(this.l)) {

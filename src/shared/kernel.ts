@@ -16,6 +16,7 @@ import {
   VNE_Closed,
   VNE_CreateFail,
   VNE_CrInitFail,
+  SHARED_ARENA_FIRST_PAGE,
   VNE_InitFail,
 } from './constants.js';
 import { Context, type FreePhysRegCallback, type KernelHooks } from './context.js';
@@ -46,6 +47,7 @@ import {
 } from './services/index.js';
 import { takeInstanceSnapshot } from './services/v86_data_area.js';
 import { freeVmBlocks } from './services/page_free.js';
+import { dropAliasesOf } from './services/lin_page_lock.js';
 import {
   readLinear,
   writeLinear,
@@ -126,7 +128,6 @@ export class Kernel implements KernelHooks {
   private readonly devices: DeviceEntry[] = [];
   private readonly callbacks: CallbackEntry[] = [];
   private readonly vmContexts = new Map<number, VmContext>();
-  private readonly violations: Violation[] = [];
   private dispatching = false;
   private dispatcher: CallbackDispatcher | undefined;
   private sequenceIndex = -1;
@@ -334,7 +335,9 @@ export class Kernel implements KernelHooks {
 
   private releaseVm(vm: number): void {
     freeVmBlocks(this.host, vm);
-    teardownVmSpace(this.layout, this.host.locker, vm);
+    teardownVmSpace(this.layout, this.host.locker, vm, (v) =>
+      dropAliasesOf(this.host, v, 0, SHARED_ARENA_FIRST_PAGE),
+    );
     const ctx = this.vmContexts.get(vm);
     if (ctx !== undefined) {
       Atomics.store(this.layout.actors, ctx.actor * ACTOR_WORDS + AC.state, ACTOR_DEAD);
@@ -345,7 +348,7 @@ export class Kernel implements KernelHooks {
 
   /** The invariant violations of DESIGN.md §6 (empty when the machine is sound). */
   check(options: CheckOptions = {}): Violation[] {
-    return [...this.violations, ...check(this.layout, options)];
+    return check(this.layout, options);
   }
 
   readLinear(
@@ -446,14 +449,13 @@ export class Kernel implements KernelHooks {
     return id;
   }
 
-  violation(ctx: Context, message: string): void {
+  /** Records a rule violation in the actor's slot, where every thread's checker sees it. */
+  violation(ctx: Context, serviceSlot: number): void {
+    const base = ctx.actor * ACTOR_WORDS;
+    const word = serviceSlot < 32 ? AC.violationSlotsLow : AC.violationSlotsHigh;
     Atomics.add(this.layout.header, H.interruptViolations, 1);
-    Atomics.add(this.layout.actors, ctx.actor * ACTOR_WORDS + AC.violations, 1);
-    this.violations.push({
-      kind: 'interrupt-time',
-      message: `${ctx.name}: ${message}`,
-      actor: ctx.actor,
-    });
+    Atomics.or(this.layout.actors, base + word, 1 << (serviceSlot % 32));
+    Atomics.add(this.layout.actors, base + AC.violations, 1);
   }
 
   /**

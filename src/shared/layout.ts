@@ -96,6 +96,8 @@ export const AC = {
   pendingIrq: 10, // simulated interrupts raised and not yet delivered
   pressure: 11, // pages asked for by a Request 1 this actor waits on (0: none)
   pressureSeq: 12, // bumped by the coordinator when that Request 1 chain has run
+  violationSlotsLow: 13, // bit per service slot 0-31 called synchronously at interrupt time
+  violationSlotsHigh: 14, // … slots 32-63
 } as const;
 export const ACTOR_WORDS = 16;
 export const ACTOR_FREE = 0;

@@ -207,7 +207,7 @@ export function createVmSpace(l: Layout, locker: Locker, actor: number): number 
   const result = buildVmSpace(l, locker, vm, actor);
   locker.release(LOCK_VM_FIRST + vm);
   if (typeof result === 'string') {
-    teardownVmSpace(l, locker, vm);
+    teardownVmSpace(l, locker, vm, () => undefined); // a VM being made has no alias yet
     return result;
   }
   return vm;
@@ -294,11 +294,17 @@ function snapshotFrameOf(l: Layout, page: number): number {
  * Frees everything that belongs to `vm`: its blocks in any space, its private page tables
  * and its page directory. The VM slot becomes free.
  */
-export function teardownVmSpace(l: Layout, locker: Locker, vm: number): number[] {
+export function teardownVmSpace(
+  l: Layout,
+  locker: Locker,
+  vm: number,
+  dropAliases: (vm: number) => void,
+): number[] {
   locker.acquire(LOCK_VM_TABLE);
   l.vms[vm * VM_WORDS + VM.state] = 3; // being destroyed: no more common PDE updates
   locker.release(LOCK_VM_TABLE);
   const freed: number[] = [];
+  dropAliases(vm); // before the VM lock: deleting an alias takes page-table locks of lower rank
   locker.acquire(LOCK_VM_FIRST + vm);
   for (;;) {
     locker.acquire(LOCK_BLOCKS);

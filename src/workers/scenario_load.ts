@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { LockingPolicies } from '../shared/config.js';
 import type { ScenarioSource } from '../shared/protocol.js';
 import type { DeviceDefinition, ScenarioDefinition, VmDefinition } from '../shared/scenario.js';
-import { builtinModels, modelOptionSchemas } from './models/index.js';
+import { builtinModels, modelOptionSchemas } from './models_placeholder.js';
 
 /** A scenario file or module that is wrong: the message names the field. Exit code 2. */
 export class ScenarioError extends Error {

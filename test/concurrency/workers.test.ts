@@ -5,7 +5,13 @@
 import * as Comlink from 'comlink';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Worker } from 'node:worker_threads';
-import { createKernel, type Kernel, PageMapFreePhysReg, PG_SYS, type LockingPolicy } from '../../src/index.js';
+import {
+  createKernel,
+  type Kernel,
+  PageMapFreePhysReg,
+  PG_SYS,
+  type LockingPolicy,
+} from '../../src/index.js';
 import { spawnWorker } from '../../src/workers/spawn.js';
 import { nodeEndpoint } from '../../src/workers/endpoint.js';
 import type { StressWorkerApi } from '../../src/workers/stress_worker.js';
@@ -21,7 +27,10 @@ afterEach(async () => {
   live = [];
 });
 
-function bootWithRegions(locking: LockingPolicy, regionCount: number): { kernel: Kernel; regions: number[] } {
+function bootWithRegions(
+  locking: LockingPolicy,
+  regionCount: number,
+): { kernel: Kernel; regions: number[] } {
   const kernel = createKernel({ ramPages: 2048, locking });
   const setup = kernel.device('SETUP', { initOrder: 0 });
   kernel.systemControl('Sys_Critical_Init');
@@ -48,9 +57,13 @@ async function hammer(locking: LockingPolicy, shared: boolean, seed: number) {
     apis.map((api, i) =>
       api.run(
         {
-          name: `DEV${i}`, seed: seed + i, calls: CALLS_PER_WORKER,
-          regionFirstPage: regions[shared ? 0 : i]!, regionPageCount: REGION_PAGES,
-          shared, sharers: shared ? WORKERS : 1,
+          name: `DEV${i}`,
+          seed: seed + i,
+          calls: CALLS_PER_WORKER,
+          regionFirstPage: regions[shared ? 0 : i]!,
+          regionPageCount: REGION_PAGES,
+          shared,
+          sharers: shared ? WORKERS : 1,
         },
         i + 1,
       ),
@@ -60,7 +73,10 @@ async function hammer(locking: LockingPolicy, shared: boolean, seed: number) {
 }
 
 /** Every present page of a shared region holds a valid token, and no token twice. */
-function sharedRegionTokens(kernel: Kernel, first: number): { present: number; duplicates: number; invalid: number } {
+function sharedRegionTokens(
+  kernel: Kernel,
+  first: number,
+): { present: number; duplicates: number; invalid: number } {
   const seen = new Set<string>();
   let present = 0;
   let duplicates = 0;

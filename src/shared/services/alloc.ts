@@ -37,6 +37,7 @@ import {
 import { type ArenaValue, releaseLinear, reserveLinear, reserveLinearAt } from '../linear.js';
 import { ensureTable, pteIndex, writePteAt } from '../page_table.js';
 import { makePresent, makeReserved, pteFrame, ptePresent } from '../pte.js';
+import { dropAliasesOf } from './lin_page_lock.js';
 import { lockRange, ownsFrame, returnFrames, takeFrames, unlockRange } from './service.js';
 
 export interface PhysConstraint {
@@ -233,6 +234,7 @@ export function freeClaimedBlock(ctx: Context, block: number, spaceVm: number): 
   assert(blockState(l, block) === BLOCK_DYING, 'freeClaimedBlock: block not claimed');
   const base = blockWord(l, block, BK.basePage);
   const count = blockWord(l, block, BK.pageCount);
+  dropAliasesOf(ctx, blockWord(l, block, BK.space), base, count);
   const frames: number[] = [];
   const locks = lockRange(ctx, spaceVm, base, count);
   for (let page = base; page < base + count; page++) {

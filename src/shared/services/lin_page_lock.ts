@@ -174,6 +174,25 @@ function makeGlobalAlias(ctx: Context, first: number, count: number): number {
   return base;
 }
 
+/**
+ * Deletes the global aliases of any page of [first, first+count) in `space`: called before
+ * their frames are freed, so no alias outlives them. Caller holds no lock.
+ */
+export function dropAliasesOf(ctx: Context, space: number, first: number, count: number): void {
+  const l = ctx.l;
+  for (let block = 0; block < l.options.blockMax; block++) {
+    if (blockState(l, block) !== BLOCK_LIVE) continue;
+    if (
+      blockWord(l, block, BK.kind) !== BlockKind.GLOBAL_ALIAS ||
+      blockWord(l, block, BK.vm) !== space
+    )
+      continue;
+    const source = blockWord(l, block, BK.physPage);
+    if (source < first + count && first < source + blockWord(l, block, BK.pageCount))
+      deleteAlias(ctx, block);
+  }
+}
+
 function deleteAlias(ctx: Context, block: number): void {
   const l = ctx.l;
   const base = blockWord(l, block, BK.basePage);

@@ -3,7 +3,9 @@
  * Returns the ring-0 linear address of PhysAddr through an alias in the system arena, made
  * on demand and kept until shutdown (Win95); a later call whose range an existing alias
  * covers gets that alias. 0FFFFFFFFh when the range is not addressable (no memory behind a
- * page, nBytes 0, wrap past 4 GiB) or flags ≠ 0. Memory that is not RAM is mapped with PCD.
+ * page, nBytes 0, wrap past 4 GiB), flags ≠ 0, or the range touches RAM [I: the service is
+ * "only for device memory"; a lasting alias of RAM would outlive the frames' owners].
+ * The alias is mapped with PCD.
  */
 import { BLOCK_LIVE, blockState, blockWord, createBlock } from '../blocks.js';
 import { ERROR_DWORD, PG_SYS, PG_TYPE_SHIFT, P_PCD, P_WRITE } from '../constants.js';

@@ -5,24 +5,31 @@
  * Puts PhysAddr into the PTE of LinPgNum (a page of a free physical region); PhysAddr 0 makes
  * the page not present. Returns the previous physical address if the page was present, 0 if
  * it was not, 0FFFFFFFFh on error: flags ≠ 0; LinPgNum not in a free physical region;
- * PhysAddr not page-aligned [I]; PhysAddr not a RAM frame a caller may hold [I]; a page
- * mapped with PageFixed (the number of fixed pages cannot change).
+ * PhysAddr not page-aligned [I]; PhysAddr not a frame this caller holds [I: the seed's
+ * chain only ever puts back an address an earlier call returned; any other frame would be
+ * in two places at once]; a page mapped with PageFixed (the number of fixed pages cannot
+ * change).
  * Frame accounting [I]: a frame taken out is HELD by the caller until it puts it back in a
  * region; the free list does not change. Only the frame and P change in the PTE; the
  * region's permission and type bits stay.
  */
 import { ERROR_DWORD } from '../constants.js';
 import type { Context } from '../context.js';
-import { frameFixed, frameState, isRamFrame, setFrame } from '../frames.js';
+import { frameFixed, frameOwner, frameState, isRamFrame, setFrame } from '../frames.js';
 import { FrameState } from '../layout.js';
 import { pteIndex, spaceLockOf, SYSTEM_VM, writePteAt } from '../page_table.js';
 import { makeNotPresent, makePresent, pteFrame, ptePresent } from '../pte.js';
 import { regionOf } from './region.js';
 import { failDword, type ServiceDef } from './service.js';
 
-/** Frame states a caller may not insert: the kernel's own frames and free ones. */
-function insertable(state: number): boolean {
-  return state === FrameState.HELD || state === FrameState.REGION || state === FrameState.BLOCK;
+/** Whether `frame` was taken out of a region by this caller and not yet put back. */
+function heldBy(ctx: Context, frame: number): boolean {
+  const l = ctx.l;
+  return (
+    isRamFrame(l, frame) &&
+    frameState(l, frame) === FrameState.HELD &&
+    frameOwner(l, frame) === ctx.actor
+  );
 }
 
 export function xchgFreePhysReg(
@@ -47,8 +54,8 @@ export function xchgFreePhysReg(
     return ctx.refuse(ERROR_DWORD, 'physical address not page-aligned');
   }
   const inFrame = physAddr >>> 12;
-  if (physAddr !== 0 && !(isRamFrame(l, inFrame) && insertable(frameState(l, inFrame)))) {
-    return ctx.refuse(ERROR_DWORD, 'physical address is not a frame the caller can hold');
+  if (physAddr !== 0 && !heldBy(ctx, inFrame)) {
+    return ctx.refuse(ERROR_DWORD, 'physical address is not a frame this caller holds');
   }
   const lock = spaceLockOf(linPgNum, SYSTEM_VM);
   ctx.locker.acquire(lock);
