@@ -26,7 +26,6 @@ import {
   TVDANeedTilInitComplete,
   PG_HOOKED,
   PG_SYS,
-  PG_TYPE,
   PG_TYPE_SHIFT,
   PG_VM,
   P_ACC,
@@ -415,15 +414,15 @@ describe('_MapPhysToLinear', () => {
     expect(dev._MapPhysToLinear(0xe0002345, 16, 0)).toBe(linear + 0x2345);
   });
 
-  it('RAM is mapped without PCD', () => {
+  // [I] "Purpose: only for device memory" (reference §2.15): a lasting alias of RAM would
+  // outlive the block that owns the frames, so RAM is refused.
+  it('RAM is refused with 0FFFFFFFFh: the service is only for device memory', () => {
     const { kernel, dev } = withVm();
-    const linear = dev._MapPhysToLinear(0x100000, 4096, 0);
-    expect(linear).not.toBe(ERROR_DWORD);
-    expect(ptes(dev, linear >>> 12, 1)[0]! & (P_PRES | P_PCD | PG_TYPE)).toBe(
-      P_PRES | (PG_SYS << PG_TYPE_SHIFT),
-    );
-    kernel.writePhysical(0x100004, bytes(0x44));
-    expect(kernel.readLinear(null, linear + 4, 1)).toEqual(bytes(0x44));
+    const before = kernel.check();
+    expect(dev._MapPhysToLinear(0x100000, 4096, 0)).toBe(ERROR_DWORD);
+    expect(dev._MapPhysToLinear(0x9f000, 0x2000, 0)).toBe(ERROR_DWORD); // RAM, then VGA
+    expect(dev.lastError?.reason).toMatch(/RAM/);
+    expect(kernel.check()).toEqual(before);
   });
 
   it('returns 0FFFFFFFFh for an unaddressable range, nBytes 0, or flags ≠ 0', () => {

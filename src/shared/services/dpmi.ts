@@ -33,13 +33,11 @@ import {
 import type { Context } from '../context.js';
 import { isRamFrame } from '../frames.js';
 import { BK, BLOCK_WORDS, BlockKind, HOLE_END_PAGE, LOCK_BLOCKS, PAGE_SIZE } from '../layout.js';
-import { Arena, releaseLinear, reserveLinear } from '../linear.js';
-import { ensureTable, pteIndex, writePteAt } from '../page_table.js';
-import { makePresent } from '../pte.js';
-import { createBlock, destroyBlock } from '../blocks.js';
+import { Arena } from '../linear.js';
 import { allocateBlock, claimBlock, freeClaimedBlock } from './alloc.js';
 import { lockPages, unlockPages } from './lin_page_lock.js';
-import { lockRange, unlockRange, type ServiceDef } from './service.js';
+import { mapPhysPages, removeMapping, reserveMapping } from './mapping.js';
+import { type ServiceDef } from './service.js';
 
 export interface Registers {
   ax: number;
@@ -129,34 +127,33 @@ function mapPhysical(ctx: Context, regs: Registers): Registers {
 }
 
 function makeMapping(ctx: Context, firstPhys: number, count: number): number {
-  const l = ctx.l;
-  ctx.locker.acquire(LOCK_BLOCKS);
-  const base = reserveLinear(l, Arena.private, ctx.vm, count);
-  const block =
-    base < 0
-      ? -1
-      : createBlock(l, {
-          basePage: base,
-          pageCount: count,
-          pType: PG_VM,
-          vm: ctx.vm,
-          flags: 0,
-          kind: BlockKind.DPMI_MAPPING,
-          space: ctx.vm,
-          physPage: firstPhys,
-          actor: ctx.actor,
-          perms: USER_PERMS | P_PCD,
-        });
-  if (base >= 0 && block < 0) releaseLinear(l, ctx.vm, base, count);
-  ctx.locker.release(LOCK_BLOCKS);
-  if (block < 0) return -1;
-  const locks = lockRange(ctx, ctx.vm, base, count);
-  for (let i = 0; i < count; i++) {
-    const index = ensureTable(l, ctx.locker, ctx.vm, base + i);
-    if (index >= 0) writePteAt(l, index, makePresent(firstPhys + i, USER_PERMS | P_PCD));
+  const perms = USER_PERMS | P_PCD;
+  const made = reserveMapping(ctx, Arena.private, ctx.vm, {
+    pageCount: count,
+    pType: PG_VM,
+    vm: ctx.vm,
+    flags: 0,
+    kind: BlockKind.DPMI_MAPPING,
+    space: ctx.vm,
+    physPage: firstPhys,
+    actor: ctx.actor,
+    perms,
+  });
+  if (made === undefined) return -1;
+  if (
+    !mapPhysPages(
+      ctx,
+      ctx.vm,
+      made.base,
+      (i) => firstPhys + i,
+      count,
+      () => perms,
+    )
+  ) {
+    removeMapping(ctx, made.block, ctx.vm);
+    return -1;
   }
-  unlockRange(ctx, locks);
-  return block;
+  return made.block;
 }
 
 function unmapPhysical(ctx: Context, regs: Registers): Registers {
@@ -177,24 +174,8 @@ function unmapPhysical(ctx: Context, regs: Registers): Registers {
   ctx.locker.release(LOCK_BLOCKS);
   if (block < 0)
     return dpmiError(ctx, regs, DPMI_INVALID_LINEAR_ADDRESS, 'not an address 0800h returned');
-  if (last) removeMapping(ctx, block);
+  if (last) removeMapping(ctx, block, ctx.vm);
   return withRegs(regs, {});
-}
-
-function removeMapping(ctx: Context, block: number): void {
-  const l = ctx.l;
-  const base = blockWord(l, block, BK.basePage);
-  const count = blockWord(l, block, BK.pageCount);
-  const locks = lockRange(ctx, ctx.vm, base, count);
-  for (let page = base; page < base + count; page++) {
-    const index = pteIndex(l, ctx.vm, page);
-    if (index >= 0) writePteAt(l, index, 0);
-  }
-  unlockRange(ctx, locks);
-  ctx.locker.acquire(LOCK_BLOCKS);
-  releaseLinear(l, ctx.vm, base, count);
-  destroyBlock(l, block);
-  ctx.locker.release(LOCK_BLOCKS);
 }
 
 function allocateMemory(ctx: Context, regs: Registers): Registers {

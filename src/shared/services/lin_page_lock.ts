@@ -31,17 +31,10 @@ import {
 import type { Context } from '../context.js';
 import { frameLockCount, frameState, isRamFrame, lockFrame, unlockFrame } from '../frames.js';
 import { BK, BlockKind, FrameState, LOCK_BLOCKS } from '../layout.js';
-import { Arena, releaseLinear, reserveLinear } from '../linear.js';
-import {
-  COMMON_SPACE,
-  ensureTable,
-  pteIndex,
-  spaceOf,
-  SYSTEM_VM,
-  writePteAt,
-} from '../page_table.js';
-import { makePresent, pteFrame, ptePresent } from '../pte.js';
-import { createBlock, destroyBlock } from '../blocks.js';
+import { Arena } from '../linear.js';
+import { COMMON_SPACE, pteIndex, spaceOf, SYSTEM_VM, writePteAt } from '../page_table.js';
+import { pteFrame, ptePresent } from '../pte.js';
+import { mapPhysPages, removeMapping, reserveMapping } from './mapping.js';
 import { fail0, lockRange, unlockRange, validPageRange, type ServiceDef } from './service.js';
 
 const lockable = (ctx: Context, frame: number): boolean => {
@@ -137,41 +130,26 @@ export function linPageLock(
 /** Maps the frames of [first, first+count) again in the system arena; the alias page or -1. */
 function makeGlobalAlias(ctx: Context, first: number, count: number): number {
   const l = ctx.l;
-  ctx.locker.acquire(LOCK_BLOCKS);
-  const base = reserveLinear(l, Arena.system, SYSTEM_VM, count);
-  const block =
-    base < 0
-      ? -1
-      : createBlock(l, {
-          basePage: base,
-          pageCount: count,
-          pType: PG_SYS,
-          vm: -1,
-          flags: PAGEMAPGLOBAL,
-          kind: BlockKind.GLOBAL_ALIAS,
-          space: COMMON_SPACE,
-          physPage: first,
-          actor: ctx.actor,
-          perms: P_WRITE | (PG_SYS << PG_TYPE_SHIFT),
-        });
-  if (base >= 0 && block < 0) releaseLinear(l, SYSTEM_VM, base, count);
-  ctx.locker.release(LOCK_BLOCKS);
-  if (block < 0) return -1;
-  const locks = lockRange(ctx, ctx.vm, first, count, [base, count]);
-  let ok = true;
-  for (let i = 0; i < count && ok; i++) {
-    const source = l.ramWords[pteIndex(l, ctx.vm, first + i)]!;
-    const index = ensureTable(l, ctx.locker, SYSTEM_VM, base + i);
-    ok = index >= 0;
-    if (ok)
-      writePteAt(l, index, makePresent(pteFrame(source), P_WRITE | (PG_SYS << PG_TYPE_SHIFT)));
-  }
-  unlockRange(ctx, locks);
-  if (!ok) {
-    deleteAlias(ctx, block);
+  const perms = P_WRITE | (PG_SYS << PG_TYPE_SHIFT);
+  const made = reserveMapping(ctx, Arena.system, SYSTEM_VM, {
+    pageCount: count,
+    pType: PG_SYS,
+    vm: spaceOf(first, ctx.vm),
+    flags: PAGEMAPGLOBAL,
+    kind: BlockKind.GLOBAL_ALIAS,
+    space: COMMON_SPACE,
+    physPage: first,
+    actor: ctx.actor,
+    perms,
+  });
+  if (made === undefined) return -1;
+  // The source pages' locks are held while their frames are read: they cannot move meanwhile.
+  const source = (i: number): number => pteFrame(l.ramWords[pteIndex(l, ctx.vm, first + i)]!);
+  if (!mapPhysPages(ctx, SYSTEM_VM, made.base, source, count, () => perms, [first, count])) {
+    removeMapping(ctx, made.block, SYSTEM_VM);
     return -1;
   }
-  return base;
+  return made.base;
 }
 
 /**
@@ -194,19 +172,7 @@ export function dropAliasesOf(ctx: Context, space: number, first: number, count:
 }
 
 function deleteAlias(ctx: Context, block: number): void {
-  const l = ctx.l;
-  const base = blockWord(l, block, BK.basePage);
-  const count = blockWord(l, block, BK.pageCount);
-  const locks = lockRange(ctx, SYSTEM_VM, base, count);
-  for (let page = base; page < base + count; page++) {
-    const index = pteIndex(l, SYSTEM_VM, page);
-    if (index >= 0) writePteAt(l, index, 0);
-  }
-  unlockRange(ctx, locks);
-  ctx.locker.acquire(LOCK_BLOCKS);
-  releaseLinear(l, SYSTEM_VM, base, count);
-  destroyBlock(l, block);
-  ctx.locker.release(LOCK_BLOCKS);
+  removeMapping(ctx, block, SYSTEM_VM);
 }
 
 export function linPageUnLock(

@@ -7,15 +7,15 @@
  * "only for device memory"; a lasting alias of RAM would outlive the frames' owners].
  * The alias is mapped with PCD.
  */
-import { BLOCK_LIVE, blockState, blockWord, createBlock } from '../blocks.js';
+import { BLOCK_LIVE, blockState, blockWord } from '../blocks.js';
 import { ERROR_DWORD, PG_SYS, PG_TYPE_SHIFT, P_PCD, P_WRITE } from '../constants.js';
 import type { Context } from '../context.js';
 import { isRamFrame } from '../frames.js';
-import { BK, BlockKind, LOCK_BLOCKS, LOCK_MISC } from '../layout.js';
-import { Arena, releaseLinear, reserveLinear } from '../linear.js';
-import { COMMON_SPACE, ensureTable, SYSTEM_VM, writePteAt } from '../page_table.js';
-import { makePresent } from '../pte.js';
-import { failDword, isDword, lockRange, unlockRange, type ServiceDef } from './service.js';
+import { BK, BlockKind, LOCK_MISC } from '../layout.js';
+import { Arena } from '../linear.js';
+import { COMMON_SPACE, SYSTEM_VM } from '../page_table.js';
+import { mapPhysPages, removeMapping, reserveMapping } from './mapping.js';
+import { failDword, isDword, type ServiceDef } from './service.js';
 
 function findAlias(ctx: Context, firstPhys: number, count: number): number {
   for (let block = 0; block < ctx.l.options.blockMax; block++) {
@@ -33,36 +33,33 @@ function findAlias(ctx: Context, firstPhys: number, count: number): number {
 }
 
 function makeAlias(ctx: Context, firstPhys: number, count: number): number {
-  const l = ctx.l;
-  ctx.locker.acquire(LOCK_BLOCKS);
-  const base = reserveLinear(l, Arena.system, SYSTEM_VM, count);
-  const block =
-    base < 0
-      ? -1
-      : createBlock(l, {
-          basePage: base,
-          pageCount: count,
-          pType: PG_SYS,
-          vm: -1,
-          flags: 0,
-          kind: BlockKind.PHYS_MAP,
-          space: COMMON_SPACE,
-          physPage: firstPhys,
-          actor: ctx.actor,
-          perms: P_WRITE | (PG_SYS << PG_TYPE_SHIFT),
-        });
-  if (base >= 0 && block < 0) releaseLinear(l, SYSTEM_VM, base, count);
-  ctx.locker.release(LOCK_BLOCKS);
-  if (block < 0) return -1;
-  const locks = lockRange(ctx, SYSTEM_VM, base, count);
-  for (let i = 0; i < count; i++) {
-    const index = ensureTable(l, ctx.locker, SYSTEM_VM, base + i);
-    if (index < 0) break; // the alias stays partly mapped; reads of the rest fault
-    const cache = isRamFrame(l, firstPhys + i) ? 0 : P_PCD;
-    writePteAt(l, index, makePresent(firstPhys + i, P_WRITE | cache | (PG_SYS << PG_TYPE_SHIFT)));
+  const perms = P_WRITE | P_PCD | (PG_SYS << PG_TYPE_SHIFT);
+  const made = reserveMapping(ctx, Arena.system, SYSTEM_VM, {
+    pageCount: count,
+    pType: PG_SYS,
+    vm: -1,
+    flags: 0,
+    kind: BlockKind.PHYS_MAP,
+    space: COMMON_SPACE,
+    physPage: firstPhys,
+    actor: ctx.actor,
+    perms,
+  });
+  if (made === undefined) return -1;
+  if (
+    !mapPhysPages(
+      ctx,
+      SYSTEM_VM,
+      made.base,
+      (i) => firstPhys + i,
+      count,
+      () => perms,
+    )
+  ) {
+    removeMapping(ctx, made.block, SYSTEM_VM);
+    return -1;
   }
-  unlockRange(ctx, locks);
-  return base;
+  return made.base;
 }
 
 export function mapPhysToLinear(
@@ -83,6 +80,7 @@ export function mapPhysToLinear(
   const firstPhys = Math.floor(physAddr / 4096);
   const count = Math.floor((physAddr + nBytes - 1) / 4096) - firstPhys + 1;
   for (let p = firstPhys; p < firstPhys + count; p++) {
+    if (isRamFrame(ctx.l, p)) return ctx.refuse(ERROR_DWORD, 'range is RAM: only device memory');
     if (ctx.l.physicalBytes(p) === undefined)
       return ctx.refuse(ERROR_DWORD, 'range not addressable: no memory there');
   }

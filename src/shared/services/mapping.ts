@@ -1,0 +1,72 @@
+/**
+ * Blocks that map frames they do not own — global aliases (_LinPageLock PAGEMAPGLOBAL),
+ * _MapPhysToLinear aliases, DPMI 0800h mappings: reserving their linear pages, writing their
+ * PTEs, and removing them. The frames' owners (or device memory) stay where they are.
+ */
+import { blockWord, createBlock, destroyBlock, type BlockFields } from '../blocks.js';
+import type { Context } from '../context.js';
+import { BK, LOCK_BLOCKS } from '../layout.js';
+import { type ArenaValue, releaseLinear, reserveLinear } from '../linear.js';
+import { ensureTable, pteIndex, writePteAt } from '../page_table.js';
+import { makePresent } from '../pte.js';
+import { lockRange, unlockRange } from './service.js';
+
+/** Reserves `pageCount` linear pages in `arena` and makes the block; undefined if either fails. */
+export function reserveMapping(
+  ctx: Context,
+  arena: ArenaValue,
+  spaceVm: number,
+  fields: Omit<BlockFields, 'basePage'>,
+): { block: number; base: number } | undefined {
+  const l = ctx.l;
+  ctx.locker.acquire(LOCK_BLOCKS);
+  const base = reserveLinear(l, arena, spaceVm, fields.pageCount);
+  const block = base < 0 ? -1 : createBlock(l, { ...fields, basePage: base });
+  if (base >= 0 && block < 0) releaseLinear(l, spaceVm, base, fields.pageCount);
+  ctx.locker.release(LOCK_BLOCKS);
+  return block < 0 ? undefined : { block, base };
+}
+
+/**
+ * Maps `physPages[i]` at page base+i of `vm` with `perms(physPage)`; false (the block half
+ * mapped, to be removed) when a page table cannot be made. `extraLocks` names a range whose
+ * locks must be held too (the pages an alias copies from).
+ */
+export function mapPhysPages(
+  ctx: Context,
+  vm: number,
+  base: number,
+  physPages: readonly number[] | ((i: number) => number),
+  count: number,
+  perms: (physPage: number) => number,
+  extraLocks?: [number, number],
+): boolean {
+  const l = ctx.l;
+  const locks = lockRange(ctx, vm, base, count, extraLocks);
+  let ok = true;
+  for (let i = 0; i < count && ok; i++) {
+    const phys = typeof physPages === 'function' ? physPages(i) : physPages[i]!;
+    const index = ensureTable(l, ctx.locker, vm, base + i);
+    ok = index >= 0;
+    if (ok) writePteAt(l, index, makePresent(phys, perms(phys)));
+  }
+  unlockRange(ctx, locks);
+  return ok;
+}
+
+/** Clears a mapping block's PTEs, releases its linear pages and the block. No lock held. */
+export function removeMapping(ctx: Context, block: number, vm: number): void {
+  const l = ctx.l;
+  const base = blockWord(l, block, BK.basePage);
+  const count = blockWord(l, block, BK.pageCount);
+  const locks = lockRange(ctx, vm, base, count);
+  for (let page = base; page < base + count; page++) {
+    const index = pteIndex(l, vm, page);
+    if (index >= 0) writePteAt(l, index, 0);
+  }
+  unlockRange(ctx, locks);
+  ctx.locker.acquire(LOCK_BLOCKS);
+  releaseLinear(l, vm, base, count);
+  destroyBlock(l, block);
+  ctx.locker.release(LOCK_BLOCKS);
+}
