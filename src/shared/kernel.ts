@@ -295,7 +295,7 @@ export class Kernel implements KernelHooks {
   }
 
   /** A context for an existing VM (on this thread), by its handle. */
-  vm(handle: number): VmContext {
+  vm(handle: number, name?: string): VmContext {
     const vm = vmOfHandle(this.layout, handle);
     assert(vm >= 0, `vm: ${handle.toString(16)}h is not a live VM handle`);
     let ctx = this.vmContexts.get(vm);
@@ -304,7 +304,7 @@ export class Kernel implements KernelHooks {
         this.layout,
         this,
         this.claimActor(ACTOR_VM, vm, 0),
-        `VM ${vm}`,
+        name ?? `VM ${vm}`,
         vm,
         handle,
       );

@@ -70,7 +70,7 @@ async function start(): ReturnType<ActorWorkerApi['start']> {
     ctx = kernel.device(definition.name, { initOrder: definition.initOrder });
     program = definition.create(makeActor<DeviceActor>(kernel, ctx, host, extras));
   } else if (role.kind === 'vm' && definition.kind === 'vm') {
-    ctx = kernel.vm(role.handle);
+    ctx = kernel.vm(role.handle, definition.name);
     program = definition.create(makeActor<VmActor>(kernel, ctx, host, extras));
   }
   if (ctx === undefined) throw new Error(`${role.kind} ${role.index} is not a ${role.kind}`);

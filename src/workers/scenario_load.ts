@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { LockingPolicies } from '../shared/config.js';
 import type { ScenarioSource } from '../shared/protocol.js';
 import type { DeviceDefinition, ScenarioDefinition, VmDefinition } from '../shared/scenario.js';
-import { builtinModels, modelOptionSchemas } from './models_placeholder.js';
+import { builtinModels, modelOptionSchemas } from './models/index.js';
 
 /** A scenario file or module that is wrong: the message names the field. Exit code 2. */
 export class ScenarioError extends Error {
@@ -69,6 +69,19 @@ function describeIssues(path: string, error: z.ZodError): string {
   return `${path}: ${field}: ${issue.message}`;
 }
 
+/** The options a model factory gets: the entry's name and init order, then its options. */
+function modelOptions(entry: {
+  name?: string;
+  initOrder?: number;
+  options?: Record<string, unknown>;
+}) {
+  return {
+    ...(entry.name === undefined ? {} : { name: entry.name }),
+    ...(entry.initOrder === undefined ? {} : { initOrder: entry.initOrder }),
+    ...entry.options,
+  };
+}
+
 /** Checks JSON against the schema and each model's options; throws ScenarioError. */
 export function validateScenarioJson(path: string, json: unknown): ScenarioJson {
   const parsed = jsonSchema.safeParse(json);
@@ -78,11 +91,11 @@ export function validateScenarioJson(path: string, json: unknown): ScenarioJson 
     ...parsed.data.vms.map((v, i) => ({ where: `vms.${i}`, ...v })),
   ];
   for (const entry of entries) {
-    const schema = modelOptionSchemas[entry.model]!;
-    const options = schema.safeParse(entry.options ?? {});
+    const options = modelOptionSchemas[entry.model]!.safeParse(modelOptions(entry));
     if (!options.success) {
       const issue = options.error.issues[0]!;
-      const field = [entry.where, 'options', ...issue.path].join('.');
+      const inOptions = issue.path[0] !== 'name' && issue.path[0] !== 'initOrder';
+      const field = [entry.where, ...(inOptions ? ['options'] : []), ...issue.path].join('.');
       throw new ScenarioError(`${path}: ${field}: ${issue.message}`);
     }
   }
@@ -91,8 +104,7 @@ export function validateScenarioJson(path: string, json: unknown): ScenarioJson 
 
 function fromJson(data: ScenarioJson): ScenarioDefinition {
   const devices = data.devices.map((d, i) => {
-    const options = { name: d.name ?? `DEV${i}`, initOrder: d.initOrder, ...d.options };
-    const definition = builtinModels[d.model]!(options);
+    const definition = builtinModels[d.model]!(modelOptions(d));
     if (definition.kind !== 'device')
       throw new ScenarioError(`devices.${i}: ${d.model} is a VM model`);
     return definition;

@@ -72,6 +72,11 @@ class Cache implements DeviceProgram {
     this.writer = dev.random.nextU32();
   }
 
+  /** The region's first linear page; -1 until Sys_Critical_Init made it. */
+  get regionFirstPage(): number {
+    return this.firstPage;
+  }
+
   async control(message: ControlMessageName): Promise<boolean> {
     if (message === 'Sys_Critical_Init') return this.createRegion();
     if (message === 'Device_Init' && this.firstPage >= 0) {
@@ -250,7 +255,8 @@ class Cache implements DeviceProgram {
     if (token === undefined) return;
     const page = this.firstPage + index;
     const bytes = await this.dev.readLinear(page * 4096, TOKEN_BYTES);
-    if (!sameBytes(bytes, token)) this.dev.violation(`cached page ${hex(page)} lost its data`, { page });
+    if (!sameBytes(bytes, token))
+      this.dev.violation(`cached page ${hex(page)} lost its data`, { page });
   }
 
   /** The region's PTEs must agree with the cache's own record of what is mapped. */
@@ -261,12 +267,15 @@ class Cache implements DeviceProgram {
       return;
     }
     ptes.forEach((pte, i) => {
-      if (this.busy.has(i) || (pte & P_PRES) !== 0 === (this.state[i] !== 'absent')) return;
+      if (this.busy.has(i) || ((pte & P_PRES) !== 0) === (this.state[i] !== 'absent')) return;
       const page = this.firstPage + i;
-      this.dev.violation(`cached page ${hex(page)} is ${this.state[i]} but its PTE is ${hex(pte)}`, {
-        page,
-        frame: pte >>> 12,
-      });
+      this.dev.violation(
+        `cached page ${hex(page)} is ${this.state[i]} but its PTE is ${hex(pte)}`,
+        {
+          page,
+          frame: pte >>> 12,
+        },
+      );
     });
   }
 }
