@@ -100,14 +100,17 @@ export async function runScenario(
   const scenario = await loadScenario(source);
   const locking = o.locking === undefined ? {} : { locking: o.locking };
   const machine = resolveOptions({ ...scenario.machine, ...locking });
-  if (scenario.devices.length + scenario.vms.length + 2 > machine.actorMax) {
-    throw new OptionError(
-      `the scenario has more devices and VMs than actorMax (${machine.actorMax})`,
-    );
-  }
   if (scenario.vms.length + 1 > machine.vmMax) {
     throw new OptionError(
-      `--vms: the machine holds ${machine.vmMax - 1} VMs besides the system VM`,
+      `too many VMs (${scenario.vms.length}): the machine holds ${machine.vmMax - 1} ` +
+        `besides the system VM (machine.vmMax is ${machine.vmMax})`,
+    );
+  }
+  const actors = scenario.devices.length + scenario.vms.length;
+  if (actors + 2 > machine.actorMax) {
+    throw new OptionError(
+      `too many devices and VMs (${actors}): machine.actorMax (${machine.actorMax}) allows ` +
+        `${machine.actorMax - 2}`,
     );
   }
   const coordinator = new Coordinator({

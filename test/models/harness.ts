@@ -110,6 +110,7 @@ export class Harness {
     }
     this.kernel.completeInit();
     this.kernel.freeListGrew();
+    this.kernel.beginPhase('Sys_VM_Init');
     await this.broadcast('Sys_VM_Init', this.kernel.systemVmHandle);
   }
 
@@ -250,11 +251,17 @@ export class Harness {
   private liveDevices(descending = false): Member[] {
     const order = this.devices
       .filter((m) => !m.dropped)
-      .sort((a, b) => a.initOrder - b.initOrder || this.devices.indexOf(a) - this.devices.indexOf(b));
+      .sort(
+        (a, b) => a.initOrder - b.initOrder || this.devices.indexOf(a) - this.devices.indexOf(b),
+      );
     return descending ? order.reverse() : order;
   }
 
-  private async control(m: Member, message: ControlMessageName, vmHandle: number): Promise<boolean> {
+  private async control(
+    m: Member,
+    message: ControlMessageName,
+    vmHandle: number,
+  ): Promise<boolean> {
     let carry = false;
     const task = Promise.resolve(m.program.control?.(message, vmHandle, 0)).then((c) => {
       carry = c === true;

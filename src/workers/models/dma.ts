@@ -102,7 +102,9 @@ class BusMasterDma implements DeviceProgram {
     const absent = ptes.findIndex((pte) => (pte & P_PRES) === 0);
     if (absent >= 0) {
       const page = firstPage + absent;
-      this.dev.violation(`locked page ${hex(page)} is not present: no address to program`, { page });
+      this.dev.violation(`locked page ${hex(page)} is not present: no address to program`, {
+        page,
+      });
       return this.unlock(buffer);
     }
     if (this.o.unlockEarly) await this.unlock(buffer); // planted: the addresses go stale

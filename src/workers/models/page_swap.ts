@@ -21,7 +21,7 @@ import {
   type DeviceProgram,
 } from '../../shared/scenario.js';
 import { makeToken, TOKEN_BYTES } from '../stress_workload.js';
-import { claimPage, hex, publishSwapRegion, releaseClaim, sameBytes } from './shared_words.js';
+import { hex, publishSwapRegion, RegionClaims, sameBytes } from './shared_words.js';
 
 export const pageSwapOptionsSchema = z.strictObject({
   name: z.string().min(1).max(8).default('PAGESWAP'),
@@ -50,7 +50,6 @@ interface Held {
 class PageSwap implements DeviceProgram {
   readonly counters = { moves: 0, chains: 0, interrupts: 0, plantedPage: -1, plantedFrame: -1 };
   private firstPage = -1;
-  private pinBase = -1;
   /** Region page index → the frame the device expects there (0: not present). */
   private readonly frames: number[];
   private readonly tokens: (Uint8Array | undefined)[];
@@ -58,10 +57,11 @@ class PageSwap implements DeviceProgram {
   private readonly queue: DiskOp[] = [];
   /** A chain is under way: a disk completion arriving meanwhile is queued, not nested. */
   private chainBusy = false;
-  /** Pages this device has claimed (the same pages carry MOVING in the shared pin words). */
-  private readonly mine = new Set<number>();
+  /** Pages are moved only while claimed, and claimed only if no DMA device pinned them. */
+  private claims: RegionClaims;
   private planted = false;
-  private finished = false;
+  /** From Init_Complete (the region mapped) to finish: disk completions do work. */
+  private running = false;
   private tokenCount = 0;
   private readonly writer: number;
 
@@ -72,6 +72,7 @@ class PageSwap implements DeviceProgram {
     this.frames = new Array<number>(o.regionPages).fill(0);
     this.tokens = new Array<Uint8Array | undefined>(o.regionPages).fill(undefined);
     this.writer = dev.random.nextU32();
+    this.claims = new RegionClaims(dev.shared, -1, o.regionPages);
   }
 
   async control(message: ControlMessageName): Promise<boolean> {
@@ -80,7 +81,8 @@ class PageSwap implements DeviceProgram {
       const { eax } = await this.dev._PageAllocate(n, PG_SYS, 0, 0, 0, 0, 0, PageMapFreePhysReg);
       if (eax === 0) return true; // no region: the device fails to load
       this.firstPage = eax >>> 12;
-      this.pinBase = publishSwapRegion(this.dev.shared, this.o.name, this.firstPage, n);
+      const pinBase = publishSwapRegion(this.dev.shared, this.o.name, this.firstPage, n);
+      this.claims = new RegionClaims(this.dev.shared, pinBase, n);
     }
     if (message === 'Init_Complete' && this.firstPage >= 0) await this.mapInitial();
     return false;
@@ -101,7 +103,7 @@ class PageSwap implements DeviceProgram {
     this.counters.interrupts += 1;
     if ((await this.dev.Get_VMM_Reenter_Count()) === 0)
       this.dev.violation('interrupt handler ran with a reenter count of 0');
-    if (this.firstPage < 0 || this.chainBusy || this.finished) return;
+    if (!this.running || this.chainBusy) return;
     this.chainBusy = true;
     try {
       const plantDue = this.counters.interrupts >= PLANT_AT_INTERRUPT;
@@ -118,7 +120,7 @@ class PageSwap implements DeviceProgram {
   /** The end: the write in flight completes, so no frame stays held (but a planted one). */
   async finish(): Promise<void> {
     if (this.firstPage < 0) return;
-    this.finished = true; // a completion arriving from now on starts nothing
+    this.running = false; // a completion arriving from now on starts nothing
     this.chainBusy = true;
     try {
       if (this.held !== null) await this.completeChain();
@@ -127,7 +129,7 @@ class PageSwap implements DeviceProgram {
       this.chainBusy = false;
     }
     for (let i = 0; i < this.o.regionPages; i++) {
-      if (this.frames[i] === 0 || !this.claim(i)) continue;
+      if (this.frames[i] === 0 || !this.claims.claim(i)) continue;
       await this.verify(i, this.tokens[i]).finally(() => this.release([i]));
     }
   }
@@ -149,6 +151,7 @@ class PageSwap implements DeviceProgram {
       this.tokens[i] = token;
       await this.dev.writeLinear((this.firstPage + i) * 4096, token);
     }
+    this.running = true;
   }
 
   /** Write-behind: a page's frame goes out to the disk; it comes back on a later completion. */
@@ -193,9 +196,9 @@ class PageSwap implements DeviceProgram {
   /** Seed 001's Comments: move present pages down into the lowest holes. */
   private async compact(moves: number): Promise<void> {
     for (let m = 0; m < moves; m++) {
-      const low = this.claimFirst((i) => this.frames[i] === 0, 1);
+      const low = this.claims.claimFrom(0, (i) => this.frames[i] === 0);
       if (low === undefined) return;
-      const high = this.claimFirst((i) => this.frames[i] !== 0 && i > low, -1);
+      const high = this.claims.claimHighest((i) => this.frames[i] !== 0 && i > low);
       if (high === undefined) return this.release([low]);
       const out = await this.xchg(high, 0);
       const token = this.tokens[high];
@@ -263,7 +266,7 @@ class PageSwap implements DeviceProgram {
     if ((await this.dev._CopyPageTable(this.firstPage, ptes.length, ptes, 0)) === 0) return;
     ptes.forEach((pte, i) => {
       const frame = (pte & P_PRES) === 0 ? 0 : pte >>> 12;
-      if (frame === this.frames[i] || this.claimed(i)) return;
+      if (frame === this.frames[i] || this.claims.has(i)) return;
       const page = this.firstPage + i;
       const expected = hex(this.frames[i]! * 4096);
       this.dev.violation(`page ${hex(page)} maps ${hex(frame * 4096)}, expected ${expected}`, {
@@ -273,44 +276,12 @@ class PageSwap implements DeviceProgram {
     });
   }
 
-  // ---- claims: a page is moved only while claimed, and only if no DMA device pinned it
-
-  /** Claims a page for one operation of this device (never two at once), if unpinned. */
-  private claim(index: number): boolean {
-    if (this.mine.has(index)) return false;
-    if (this.pinBase >= 0 && !claimPage(this.dev.shared, this.pinBase + index)) return false;
-    this.mine.add(index);
-    return true;
-  }
-
-  private claimed(index: number): boolean {
-    return this.mine.has(index);
+  private claimRandom(wanted: (index: number) => boolean): number | undefined {
+    return this.claims.claimFrom(this.dev.random.int(this.o.regionPages), wanted);
   }
 
   private release(indexes: number[]): void {
-    for (const index of indexes) {
-      this.mine.delete(index);
-      if (this.pinBase >= 0) releaseClaim(this.dev.shared, this.pinBase + index);
-    }
-  }
-
-  private claimRandom(wanted: (index: number) => boolean): number | undefined {
-    const start = this.dev.random.int(this.o.regionPages);
-    for (let k = 0; k < this.o.regionPages; k++) {
-      const index = (start + k) % this.o.regionPages;
-      if (wanted(index) && this.claim(index)) return index;
-    }
-    return undefined;
-  }
-
-  /** The lowest (direction 1) or highest (-1) page that is wanted and can be claimed. */
-  private claimFirst(wanted: (index: number) => boolean, direction: 1 | -1): number | undefined {
-    const n = this.o.regionPages;
-    for (let k = 0; k < n; k++) {
-      const index = direction === 1 ? k : n - 1 - k;
-      if (wanted(index) && this.claim(index)) return index;
-    }
-    return undefined;
+    this.claims.release(indexes);
   }
 }
 

@@ -129,13 +129,59 @@ export function findSwapRegion(shared: Int32Array, name?: string): SwapRegion | 
   return undefined;
 }
 
-/** Page-swap side: claims an unpinned page for a move; false if pinned or claimed. */
-export const claimPage = (shared: Int32Array, pinWord: number): boolean =>
-  Atomics.compareExchange(shared, pinWord, 0, SWAP_WORDS.MOVING) === 0;
+/**
+ * The page-swap device's side of the pin words: it claims a page (CAS 0 -> MOVING) before
+ * moving it and releases it after. A page is claimed for one operation of the device at a
+ * time, even when the region could not be published (pinBase -1: nobody pins it).
+ */
+export class RegionClaims {
+  private readonly mine = new Set<number>();
 
-export function releaseClaim(shared: Int32Array, pinWord: number): void {
-  const was = Atomics.compareExchange(shared, pinWord, SWAP_WORDS.MOVING, 0);
-  assert(was === SWAP_WORDS.MOVING, 'releaseClaim: page was not claimed');
+  constructor(
+    private readonly shared: Int32Array,
+    private readonly pinBase: number,
+    private readonly pageCount: number,
+  ) {}
+
+  /** Claims region page `index`; false if a DMA device pinned it or it is claimed already. */
+  claim(index: number): boolean {
+    if (this.mine.has(index)) return false;
+    const word = this.pinBase + index;
+    if (this.pinBase >= 0 && Atomics.compareExchange(this.shared, word, 0, SWAP_WORDS.MOVING) !== 0)
+      return false;
+    this.mine.add(index);
+    return true;
+  }
+
+  has(index: number): boolean {
+    return this.mine.has(index);
+  }
+
+  release(indexes: readonly number[]): void {
+    for (const index of indexes) {
+      assert(this.mine.delete(index), 'RegionClaims.release: page was not claimed');
+      if (this.pinBase < 0) continue;
+      const was = Atomics.compareExchange(this.shared, this.pinBase + index, SWAP_WORDS.MOVING, 0);
+      assert(was === SWAP_WORDS.MOVING, 'RegionClaims.release: pin word changed under a claim');
+    }
+  }
+
+  /** Claims a wanted page, searching from `start` (a random one spreads the moves). */
+  claimFrom(start: number, wanted: (index: number) => boolean): number | undefined {
+    for (let k = 0; k < this.pageCount; k++) {
+      const index = (start + k) % this.pageCount;
+      if (wanted(index) && this.claim(index)) return index;
+    }
+    return undefined;
+  }
+
+  /** Claims the highest wanted page. */
+  claimHighest(wanted: (index: number) => boolean): number | undefined {
+    for (let index = this.pageCount - 1; index >= 0; index--) {
+      if (wanted(index) && this.claim(index)) return index;
+    }
+    return undefined;
+  }
 }
 
 /** DMA side: pins a page that is not being moved; false if the page-swap device holds it. */

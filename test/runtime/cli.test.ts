@@ -1,0 +1,123 @@
+// The command line as a user runs it: the built CLI, its exit codes (0 sound, 1 a violation,
+// 2 bad input before any work), and errors that name the option or the field.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const root = join(import.meta.dirname, '..', '..');
+const cli = join(root, 'dist', 'src', 'main', 'cli.js');
+const scratch = mkdtempSync(join(tmpdir(), 'vmmsim-cli-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+function vmmsim(...args: string[]) {
+  const result = spawnSync(process.execPath, [cli, ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  return { code: result.status, out: result.stdout, err: result.stderr };
+}
+
+function scenarioFile(name: string, content: unknown): string {
+  const file = join(scratch, name);
+  writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
+  return file;
+}
+
+describe('vmmsim run: exit codes', () => {
+  it('runs the built-in default scenario and exits 0 when sound', () => {
+    const { code, out } = vmmsim('run', '--calls', '5000', '--no-progress');
+    expect(out).toContain('vmmsim run: default');
+    expect(out).toContain('Invariants: sound');
+    expect(code).toBe(0);
+  });
+
+  it('exits 1 on a planted bug and names the device, the page and the frame', () => {
+    const { code, out } = vmmsim(
+      'run',
+      'scenarios/planted-lost-frame.json',
+      '--calls',
+      '20000',
+      '--no-progress',
+    );
+    expect(out).toMatch(
+      /\[lost-frame\] device PAGESWAP: frame [0-9A-F]+h taken from page [0-9A-F]+h/,
+    );
+    expect(code).toBe(1);
+  });
+
+  it('--json prints the report as JSON', () => {
+    const { code, out } = vmmsim('run', '--calls', '2000', '--json');
+    expect(code).toBe(0);
+    expect(JSON.parse(out)).toMatchObject({ scenario: 'default', violations: [] });
+  });
+});
+
+describe('vmmsim run: bad input is exit 2, one sentence naming the problem, no stack', () => {
+  const cases: [string, () => string[], RegExp][] = [
+    [
+      'a scenario file that does not exist',
+      () => ['run', join(scratch, 'nope.json')],
+      /nope\.json: no such file/,
+    ],
+    [
+      'a file that is not JSON',
+      () => ['run', scenarioFile('broken.json', '{ "name": ')],
+      /not valid JSON/,
+    ],
+    [
+      'an unknown model, naming the field',
+      () => [
+        'run',
+        scenarioFile('model.json', { name: 'x', devices: [{ model: 'floppy' }], vms: [] }),
+      ],
+      /devices\.0\.model/,
+    ],
+    [
+      'a model option of the wrong type, naming it',
+      () => [
+        'run',
+        scenarioFile('opt.json', {
+          name: 'x',
+          devices: [{ model: 'cache', options: { regionPages: 'many' } }],
+          vms: [],
+        }),
+      ],
+      /devices\.0\.options\.regionPages/,
+    ],
+    [
+      'an unknown top-level key',
+      () => [
+        'run',
+        scenarioFile('key.json', { name: 'x', devices: [{ model: 'cache' }], vms: [], cpus: 4 }),
+      ],
+      /cpus|Unrecognized key/,
+    ],
+    ['--calls 0', () => ['run', '--calls', '0'], /--calls must be an integer from 1/],
+    ['--locking coarse', () => ['run', '--locking', 'coarse'], /--locking.*coarse.*global, fine/],
+    [
+      '--vms beyond the machine',
+      () => ['run', '--vms', '64'],
+      /too many VMs \(64\): the machine holds 31/,
+    ],
+    ['an unknown option', () => ['run', '--turbo'], /unknown option '--turbo'/],
+  ];
+  it.each(cases)('%s', (_title, args, message) => {
+    const { code, err, out } = vmmsim(...args());
+    expect(err).toMatch(message);
+    expect(err).not.toMatch(/\n\s+at /); // no stack trace
+    expect(out).toBe('');
+    expect(code).toBe(2);
+  });
+
+  it('--help answers: the commands, the options, the exit codes', () => {
+    const top = vmmsim('--help');
+    expect(top.code).toBe(0);
+    expect(top.out).toMatch(/run \[options\] \[scenario\]/);
+    const run = vmmsim('run', '--help');
+    expect(run.out).toMatch(/--locking <policy>/);
+    expect(run.out).toMatch(/Exit code 0 when sound, 1\s+when an invariant broke/);
+  });
+});
