@@ -34,6 +34,7 @@ const kernel: Kernel = attachKernel(startup.sab);
 const actors = kernel.layout.actors;
 let ctx: DeviceContext | VmContext | undefined;
 let program: DeviceProgram & VmProgram = {};
+let remote: RemoteCallbacks | undefined;
 let interruptsTaken = 0;
 let callbacksRun = 0;
 let steps = 0;
@@ -74,9 +75,8 @@ async function start(): ReturnType<ActorWorkerApi['start']> {
     program = definition.create(makeActor<VmActor>(kernel, ctx, host, extras));
   }
   if (ctx === undefined) throw new Error(`${role.kind} ${role.index} is not a ${role.kind}`);
-  kernel.setCallbackDispatcher(
-    new RemoteCallbacks(kernel.layout, ctx.actor, startup.pressureWaitMs),
-  );
+  remote = new RemoteCallbacks(kernel.layout, ctx.actor, startup.pressureWaitMs);
+  kernel.setCallbackDispatcher(remote);
   const initOrder = definition.kind === 'device' ? definition.initOrder : 0;
   return {
     actor: ctx.actor,
@@ -130,7 +130,12 @@ const api: ActorWorkerApi = {
   },
   async callback(id: number, request: number, pageCount: number): Promise<boolean> {
     callbacksRun += 1;
-    return kernel.runCallback(id, request, pageCount);
+    remote!.inCallback += 1;
+    try {
+      return await kernel.runCallback(id, request, pageCount);
+    } finally {
+      remote!.inCallback -= 1;
+    }
   },
   async finish(): Promise<ActorReport> {
     await program.finish?.();

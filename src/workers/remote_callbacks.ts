@@ -11,6 +11,12 @@ import { AC, ACTOR_WORDS, H, type Layout } from '../shared/layout.js';
 import { futexWait } from '../shared/lock.js';
 
 export class RemoteCallbacks implements CallbackDispatcher {
+  /**
+   * Callbacks of this worker running now. Pages they free are not a new notice: as in the
+   * VMM, the surplus is reported by the next Request 0 that another insertion causes.
+   */
+  inCallback = 0;
+
   constructor(
     private readonly l: Layout,
     private readonly actor: number,
@@ -18,6 +24,7 @@ export class RemoteCallbacks implements CallbackDispatcher {
   ) {}
 
   freeListGrew(): void {
+    if (this.inCallback > 0) return;
     Atomics.add(this.l.header, H.callbackPending, 1);
   }
 
