@@ -49,3 +49,11 @@ export { runScenario, type ScenarioRunOptions } from './main/run_command.js';
 export type { RunReport } from './main/coordinator.js';
 export type { ActorReport, ActorFailure } from './shared/protocol.js';
 export { ScenarioError } from './workers/scenario_load.js';
+export {
+  cacheDevice,
+  pageSwapDevice,
+  busMasterDmaDevice,
+  v86DataDevice,
+  dosVm,
+  builtinModels,
+} from './workers/models/index.js';

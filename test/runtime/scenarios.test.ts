@@ -55,6 +55,18 @@ describe('scenarios: the default one', () => {
   });
 });
 
+describe('scenarios: a TypeScript module', () => {
+  it('scenarios/example.ts (its own device beside built-in models) runs sound', async () => {
+    const report = await runScenario(join(scenarios, 'example.ts'), { ...quick, calls: 8_000 });
+    expect(report.failure).toBeUndefined();
+    expect(report.violations).toEqual([]);
+    expect(report.actorViolations).toEqual([]);
+    expect(
+      report.actors.find((a) => a.name === 'SCANNER')?.byService['_LinPageLock'],
+    ).toBeGreaterThan(0);
+  });
+});
+
 describe('scenarios: planted bugs are found', () => {
   it('a device that loses a frame it took out with _XchgFreePhysReg: lost frame, its page, frame and device', async () => {
     const report = await runScenario(join(scenarios, 'planted-lost-frame.json'), quick);
