@@ -1,10 +1,12 @@
 /**
- * Built-in device model "dma" (seed 002): a bus-master DMA device. Each step is one transfer
- * done by the DDK recipe: lock the pages, _CopyPageTable for their physical addresses,
- * program the hardware (the bytes land at those physical addresses a little later), verify
- * through the linear pages that they arrived, unlock. Its buffer is its own PG_SYS block or
- * pages of a page-swap device's region, pinned in the shared words (shared_words.ts).
- * Planted bug (unlockEarly): it unlocks right after _CopyPageTable, before the transfer.
+ * Built-in device model "dma" (seed 002): a bus-master DMA device doing transfers by the DDK
+ * recipe: lock the pages, _CopyPageTable for their physical addresses, program the hardware,
+ * and when the I/O has completed, check through the linear pages that the bytes arrived and
+ * unlock. A transfer takes time: it is started in one step and completes in the device's
+ * next step (or its finish), so other actors run, on other threads, while it is in flight.
+ * Its buffer is its own PG_SYS block or pages of a page-swap device's region, pinned in the
+ * shared words (shared_words.ts). Planted bug (unlockEarly): it unlocks right after
+ * _CopyPageTable, before the transfer has run.
  */
 import { z } from 'zod';
 import { type ControlMessageName, PG_SYS, P_PRES } from '../../shared/constants.js';
@@ -36,8 +38,7 @@ export const dmaOptionsSchema = z.strictObject({
 export type DmaOptions = z.input<typeof dmaOptionsSchema>;
 type DmaConfig = z.output<typeof dmaOptionsSchema>;
 
-/** Safe points a transfer spans: before the data lands, and after. */
-const SAFE_POINTS_BEFORE = 1;
+/** Safe points between the data landing and its check. */
 const SAFE_POINTS_AFTER = 2;
 
 /** The pages of one transfer, and the pin words it holds (region buffers only). */
@@ -47,11 +48,19 @@ interface DmaBuffer {
   pinWords: number[];
 }
 
+/** A transfer the hardware is doing: it completes at the device's next step. */
+interface Transfer {
+  buffer: DmaBuffer;
+  ptes: Uint32Array;
+  inRegion: boolean;
+}
+
 class BusMasterDma implements DeviceProgram {
   readonly counters = { transfers: 0, regionTransfers: 0, pinRefused: 0, lockRefused: 0 };
   private ownAddress = 0;
   private region: SwapRegion | undefined;
   private payloadCount = 0;
+  private inFlight: Transfer | undefined;
 
   constructor(
     private readonly dev: DeviceActor,
@@ -65,26 +74,29 @@ class BusMasterDma implements DeviceProgram {
     return eax === 0; // no buffer: the device fails to load
   }
 
-  /** One transfer into a buffer of its own or of the page-swap device's region. */
+  /** Completes the transfer in flight, then starts one into a buffer of its own or the region's. */
   async step(): Promise<void> {
     if (this.ownAddress === 0) return;
+    if (this.inFlight !== undefined) await this.complete(this.inFlight);
     const buffer = (await this.regionBuffer()) ?? {
       firstPage: this.ownAddress >>> 12,
       pages: this.o.bufferPages,
       pinWords: [],
     };
-    await this.transfer(buffer);
+    await this.start(buffer);
   }
 
+  /** The end: the transfer in flight completes (its pages unlocked), the buffer is freed. */
   async finish(): Promise<void> {
     if (this.ownAddress === 0) return;
+    if (this.inFlight !== undefined) await this.complete(this.inFlight);
     if ((await this.dev._PageFree(this.ownAddress, 0)) === 0)
       this.dev.violation(`_PageFree of the DMA buffer: ${this.dev.lastError?.reason}`);
     this.ownAddress = 0;
   }
 
-  /** Seed 002's recipe, with the transfer in the middle. */
-  private async transfer(buffer: DmaBuffer): Promise<void> {
+  /** Seed 002 steps 1-3: lock, copy the page table, program the hardware with its addresses. */
+  private async start(buffer: DmaBuffer): Promise<void> {
     const { firstPage, pages } = buffer;
     const inRegion = buffer.pinWords.length > 0;
     if ((await this.dev._LinPageLock(firstPage, pages, 0)) === 0) {
@@ -102,14 +114,20 @@ class BusMasterDma implements DeviceProgram {
     const absent = ptes.findIndex((pte) => (pte & P_PRES) === 0);
     if (absent >= 0) {
       const page = firstPage + absent;
-      this.dev.violation(`locked page ${hex(page)} is not present: no address to program`, {
-        page,
-      });
+      const what = `locked page ${hex(page)} is not present: no address to program`;
+      this.dev.violation(what, { page });
       return this.unlock(buffer);
     }
     if (this.o.unlockEarly) await this.unlock(buffer); // planted: the addresses go stale
-    for (let i = 0; i < SAFE_POINTS_BEFORE; i++) await this.dev.Get_VMM_Reenter_Count();
-    const payloads = Array.from({ length: pages }, () => this.payload());
+    await this.dev.Get_VMM_Reenter_Count(); // programmed: the transfer runs from now on
+    this.inFlight = { buffer, ptes, inRegion };
+  }
+
+  /** The hardware is done: the bytes land at the programmed addresses; step 4, unlock. */
+  private async complete(transfer: Transfer): Promise<void> {
+    this.inFlight = undefined;
+    const { buffer, ptes } = transfer;
+    const payloads = Array.from({ length: buffer.pages }, () => this.payload());
     payloads.forEach((bytes, i) => {
       const physical = (ptes[i]! & ~0xfff) >>> 0;
       this.dev.writePhysical(physical + SWAP_WORDS.dataOffset, bytes);
@@ -118,7 +136,7 @@ class BusMasterDma implements DeviceProgram {
     await this.verify(buffer, ptes, payloads);
     if (!this.o.unlockEarly) await this.unlock(buffer);
     this.counters.transfers += 1;
-    if (inRegion) this.counters.regionTransfers += 1;
+    if (transfer.inRegion) this.counters.regionTransfers += 1;
   }
 
   /** The bytes the hardware wrote must be in the linear pages the transfer was for. */

@@ -31,6 +31,7 @@ import {
   patternBytes,
   readV86Blocks,
   sameBytes,
+  V86_WORDS,
   vmEntries,
 } from './shared_words.js';
 
@@ -48,7 +49,8 @@ const COPROCESSOR = 0xc0000000;
 const COPROCESSOR_BYTES = 0x10000;
 const MAPPINGS_MAX = 4;
 const BLOCKS_MAX = 4;
-const TOUCH_BYTES = 32;
+/** Each VM touches its own 16 bytes of a device page (lane = VM handle bits 12-19). */
+const TOUCH_BYTES = 16;
 
 interface Mapping {
   linear: number;
@@ -84,7 +86,7 @@ class DosVm implements VmProgram {
     private readonly vm: VmActor,
     private readonly o: DosVmConfig,
   ) {
-    this.lane = (vm.handle >>> 12) & 0x3f; // each VM touches its own bytes of shared devices
+    this.lane = (vm.handle >>> 12) & 0xff; // distinct for every VM the machine can hold
     this.writer = vm.random.nextU32();
   }
 
@@ -136,8 +138,7 @@ class DosVm implements VmProgram {
     const mapping = { linear: pair(out.bx, out.cx), bytes };
     this.mappings.push(mapping);
     this.counters.mapped += 1;
-    const at =
-      mapping.linear + this.vm.random.int(bytes / 4096) * 4096 + this.lane * TOUCH_BYTES * 2;
+    const at = mapping.linear + this.vm.random.int(bytes / 4096) * 4096 + this.lane * TOUCH_BYTES;
     const wrote = patternBytes(this.writer ^ this.counters.mapped, TOUCH_BYTES);
     await this.vm.writeLinear(at, wrote);
     if (!sameBytes(await this.vm.readLinear(at, TOUCH_BYTES), wrote))
@@ -256,7 +257,7 @@ class DosVm implements VmProgram {
     this.counters.instanceChecks += 1;
     const length = blocks.instanceBytes;
     const bytes = await this.vm.readLinear(blocks.instanceAddress, length);
-    const applied = mine.state === 2;
+    const applied = mine.state === V86_WORDS.APPLIED;
     const wanted = patternBytes(applied ? mine.seed : blocks.initSeed, length);
     if (!sameBytes(bytes, wanted)) {
       const other = entries.find(
