@@ -66,6 +66,14 @@ function violations(r: RunReport): string[] {
   return lines;
 }
 
+/** The phase timeline, a few marks per line. */
+function phases(r: RunReport): string[] {
+  const marks = r.phases.map((p) => `${p.message} ${p.atMs} ms`);
+  const lines: string[] = [];
+  for (let i = 0; i < marks.length; i += 4) lines.push(`  ${marks.slice(i, i + 4).join(' · ')}`);
+  return ['Phases:', ...lines];
+}
+
 export function formatRunReport(r: RunReport): string {
   const lines: string[] = [];
   const m = r.machine;
@@ -74,7 +82,7 @@ export function formatRunReport(r: RunReport): string {
   );
   lines.push(`  ${r.actors.length} actors on their own threads`);
   lines.push('');
-  lines.push('Phases: ' + r.phases.map((p) => `${p.message} ${p.atMs}ms`).join(' · '));
+  lines.push(...phases(r));
   if (r.droppedDevices.length > 0)
     lines.push(`Dropped (carry at init): ${r.droppedDevices.join(', ')}`);
   if (r.refusedVms.length > 0) lines.push(`VMs not created (carry): ${r.refusedVms.join(', ')}`);

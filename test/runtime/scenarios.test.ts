@@ -25,7 +25,7 @@ describe('scenarios: the default one', () => {
         '_LinPageLock',
         '_CopyPageTable',
         '_Allocate_Global_V86_Data_Area',
-        'Int31',
+        'Int 31h',
         '_SetFreePhysRegCalBk',
       ]) {
         expect(report.byService[service], service).toBeGreaterThan(0);

@@ -238,7 +238,7 @@ function lockRegion(ctx: Context, regs: Registers, lock: boolean): Registers {
 }
 
 export const Int31: ServiceDef = {
-  name: 'Int31',
+  name: 'Int 31h',
   ordinal: 0x31,
   slot: -1,
   async: false,

@@ -99,7 +99,7 @@ class DosVm implements VmProgram {
     else if (roll < 54) await this.toggleLock();
     else if (roll < 64) await this.freeBlock(this.blocks);
     else if (roll < 72) await this.verifyBlocks();
-    else if (roll < 84) await this.pressOn();
+    else if (roll < 89) await this.pressOn();
     else if (roll < 92) await this.checkRefusals();
     else await this.checkInstanceData();
   }
@@ -182,7 +182,7 @@ class DosVm implements VmProgram {
     if (block === undefined) return;
     const [bx, cx] = split(block.handle);
     const [si, di] = split(block.pages * 4096);
-    if (!block.locked && this.vm.random.chance(1, 4)) {
+    if (!block.locked && this.vm.random.chance(1, 20)) {
       const out = await this.vm.int31({ ax: 0x0601, bx, cx, si, di });
       this.expectError(out, 0x0601, DPMI_INVALID_STATE);
       return;
