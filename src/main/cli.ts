@@ -5,6 +5,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { LockingPolicies, type LockingPolicy, limits } from '../shared/config.js';
+import { addRaceCommands } from './race_commands.js';
 import { formatStressReport } from './report.js';
 import { runCommand, type RunFlags } from './run_command.js';
 import { runStressWorkers } from './stress_run.js';
@@ -164,6 +165,7 @@ function program(): Command {
     .configureOutput({ outputError: (text, write) => write(text) });
   addRunCommand(cli);
   addStressCommand(cli);
+  addRaceCommands(cli, integer);
   return cli;
 }
 

@@ -17,3 +17,14 @@ export function spawnWorker(name: string, workerData: Record<string, unknown>): 
   }
   return new Worker(new URL(`./${name}.js`, import.meta.url), { workerData });
 }
+
+/** The module file and workerData that make piscina run `src/workers/<name>` as its task. */
+export function poolTask(name: string): { filename: string; workerData: Record<string, unknown> } {
+  if (fromSources) {
+    return {
+      filename: new URL('./piscina_bootstrap.mjs', import.meta.url).href,
+      workerData: { vmmsimEntry: new URL(`./${name}.ts`, import.meta.url).href },
+    };
+  }
+  return { filename: new URL(`./${name}.js`, import.meta.url).href, workerData: {} };
+}

@@ -1,0 +1,462 @@
+/**
+ * Controlled mode: one scenario run with every actor a coroutine on this thread, and every
+ * service call a scheduling point where the scheduler picks which actor moves next. The
+ * same scenario code as on real threads; the decisions and the seed make the schedule, so
+ * a run repeats exactly. Control messages, callbacks and the finish run without choices.
+ * It is not the free-running coordinator (coordinator.ts) and starts no thread.
+ */
+import type { Violation } from '../shared/checker.js';
+import {
+  type ControlMessageName,
+  FREE_PHYS_REG_AVAILABLE,
+  FREE_PHYS_REG_NEEDED,
+  VNE_Closed,
+} from '../shared/constants.js';
+import { createKernel, type Kernel } from '../shared/kernel.js';
+import { H } from '../shared/layout.js';
+import type { ActorViolation } from '../shared/protocol.js';
+import {
+  type ActorHost,
+  type DeviceActor,
+  type DeviceProgram,
+  makeActor,
+  type ScenarioDefinition,
+  type VmActor,
+  type VmProgram,
+} from '../shared/scenario.js';
+import type { Context } from '../shared/context.js';
+import { ReplayDivergence, type Scheduler } from './schedulers/scheduler.js';
+
+export interface ControlledOptions {
+  seed: number;
+  /** Scheduling decisions at most in the run phase. */
+  stepsMax: number;
+  /** Run the full checker every this many steps (1: after every step; 0: only at the end). */
+  checkEvery: number;
+  /** Chance, in 1/1024 per step, that the scheduler raises an interrupt in a device. */
+  interruptPer1024: number;
+}
+
+export type FailureKind = 'violation' | 'data' | 'assertion' | 'threw' | 'hung' | 'divergence';
+
+export interface ControlledFailure {
+  kind: FailureKind;
+  message: string;
+  step: number;
+  actor?: string;
+}
+
+export interface ControlledResult {
+  decisions: number[];
+  steps: number;
+  traceHash: string;
+  actorNames: string[];
+  failure?: ControlledFailure;
+}
+
+interface Actor {
+  name: string;
+  ctx: Context;
+  program: DeviceProgram & VmProgram;
+  isDevice: boolean;
+  parked: (() => void) | undefined;
+  done: boolean;
+  pendingIrq: number;
+}
+
+const INIT: ControlMessageName[] = ['Sys_Critical_Init', 'Device_Init', 'Init_Complete'];
+const EXIT: [ControlMessageName, ControlMessageName][] = [
+  ['Sys_VM_Terminate', 'Sys_VM_Terminate2'],
+  ['System_Exit', 'System_Exit2'],
+  ['Sys_Critical_Exit', 'Sys_Critical_Exit2'],
+];
+const TURN_TIMEOUT_MS = 2_000;
+
+/** FNV-1a over 32-bit words: the trace hash of a run. */
+class TraceHash {
+  private h = 0x811c9dc5;
+  add(value: number): void {
+    for (let shift = 0; shift < 32; shift += 8) {
+      this.h = Math.imul(this.h ^ ((value >>> shift) & 0xff), 0x01000193) >>> 0;
+    }
+  }
+  get hex(): string {
+    return this.h.toString(16).padStart(8, '0');
+  }
+}
+
+export class ControlledRun {
+  readonly kernel: Kernel;
+  private readonly actors: Actor[] = [];
+  private readonly violations: ActorViolation[] = [];
+  private readonly decisions: number[] = [];
+  private readonly hash = new TraceHash();
+  private passthrough = true;
+  private stopping = false;
+  private turnDone: (() => void) | undefined;
+  private failure: ControlledFailure | undefined;
+  private request0 = false;
+  private request1 = 0;
+  private step = 0;
+
+  constructor(
+    private readonly scenario: ScenarioDefinition,
+    private readonly o: ControlledOptions,
+    private readonly scheduler: Scheduler,
+  ) {
+    this.kernel = createKernel(scenario.machine ?? {});
+    this.kernel.setCallbackDispatcher({
+      freeListGrew: () => void (this.request0 = true),
+      pagesNeeded: (count) => {
+        this.request1 = Math.max(this.request1, count);
+        return false; // the chain runs at the next scheduling point; this allocation fails
+      },
+    });
+  }
+
+  /** The host of actor `index`: its safe points are the scheduling points. */
+  private host(index: number): ActorHost {
+    return {
+      safePoint: () => this.safePoint(index),
+      violation: (actor, message, details) => {
+        this.violations.push({ actor, message, ...details });
+      },
+    };
+  }
+
+  private async safePoint(index: number): Promise<void> {
+    const actor = this.actors[index]!;
+    if (actor.ctx.reenterCount === 0 && actor.pendingIrq > 0 && actor.program.interrupt) {
+      actor.pendingIrq -= 1;
+      const handler = actor.program.interrupt.bind(actor.program);
+      await actor.ctx.atInterrupt(async () => handler(0));
+    }
+    if (this.passthrough || actor.ctx.reenterCount > 0) return;
+    // Park: this actor waits here until the scheduler picks it.
+    await new Promise<void>((resume) => {
+      actor.parked = resume;
+      this.turnDone?.();
+    });
+  }
+
+  private addDevice(index: number): void {
+    const def = this.scenario.devices[index]!;
+    const ctx = this.kernel.device(def.name, { initOrder: def.initOrder });
+    const extras = {
+      seed: this.actorSeed(index),
+      shared: this.kernel.layout.scenarioWords,
+      options: def.options ?? {},
+    };
+    const program = def.create(
+      makeActor<DeviceActor>(this.kernel, ctx, this.host(this.actors.length), extras),
+    );
+    this.actors.push({
+      name: def.name,
+      ctx,
+      program,
+      isDevice: true,
+      parked: undefined,
+      done: false,
+      pendingIrq: 0,
+    });
+  }
+
+  private actorSeed(index: number): number {
+    return (this.o.seed * 1_000_003 + index) >>> 0;
+  }
+
+  /** Devices not dropped, ascending init order; a stable sort keeps load order for ties. */
+  private devicesInOrder(descending = false): Actor[] {
+    const devices = this.actors.filter((a) => a.isDevice && !this.dropped.has(a));
+    const sorted = devices.sort((x, y) => this.initOrderOf(x) - this.initOrderOf(y));
+    return descending ? sorted.reverse() : sorted;
+  }
+
+  private readonly dropped = new Set<Actor>();
+
+  private initOrderOf(actor: Actor): number {
+    return this.scenario.devices.find((d) => d.name === actor.name)?.initOrder ?? 0;
+  }
+
+  private async broadcast(
+    message: ControlMessageName,
+    vmHandle: number,
+    edx = 0,
+    descending = false,
+  ): Promise<Actor[]> {
+    const carried: Actor[] = [];
+    for (const device of this.devicesInOrder(descending)) {
+      if (message === 'Init_Complete') this.kernel.markInitCompleteReceived(device.ctx.actor);
+      if ((await device.program.control?.(message, vmHandle, edx)) === true) carried.push(device);
+    }
+    return carried;
+  }
+
+  /** Boot, VMs, the controlled run, finish and exit; the result with its failure, if any. */
+  async run(): Promise<ControlledResult> {
+    try {
+      this.scenario.devices.forEach((_, i) => this.addDevice(i));
+      const vmHandles = await this.boot();
+      if (vmHandles !== undefined) {
+        await this.runPhase();
+        await this.finishAll(vmHandles);
+      }
+    } catch (error) {
+      this.fail(error);
+    }
+    if (this.failure === undefined) this.checkNow({ final: true });
+    return {
+      decisions: this.decisions,
+      steps: this.step,
+      traceHash: this.hash.hex,
+      actorNames: this.actors.map((a) => a.name),
+      ...(this.failure === undefined ? {} : { failure: this.failure }),
+    };
+  }
+
+  private async boot(): Promise<number[] | undefined> {
+    for (const message of INIT) {
+      this.kernel.beginPhase(message);
+      for (const device of await this.broadcast(message, this.kernel.systemVmHandle)) {
+        this.dropped.add(device);
+        this.kernel.dropDevice(device.ctx.actor);
+      }
+    }
+    this.kernel.completeInit();
+    await this.runChains(true);
+    this.kernel.beginPhase('Sys_VM_Init');
+    if ((await this.broadcast('Sys_VM_Init', this.kernel.systemVmHandle)).length > 0)
+      return undefined;
+    const handles: number[] = [];
+    for (let index = 0; index < this.scenario.vms.length; index++) {
+      const handle = this.kernel.newVmSpace();
+      if (await this.refusedVm(handle)) continue;
+      const def = this.scenario.vms[index]!;
+      const ctx = this.kernel.vm(handle, def.name);
+      const extras = {
+        seed: this.actorSeed(500 + index),
+        shared: this.kernel.layout.scenarioWords,
+        options: def.options ?? {},
+      };
+      const program = def.create(
+        makeActor<VmActor>(this.kernel, ctx, this.host(this.actors.length), extras),
+      );
+      this.actors.push({
+        name: def.name,
+        ctx,
+        program,
+        isDevice: false,
+        parked: undefined,
+        done: false,
+        pendingIrq: 0,
+      });
+      handles.push(handle);
+    }
+    return handles;
+  }
+
+  private async refusedVm(handle: number): Promise<boolean> {
+    for (const message of ['Create_VM', 'VM_Critical_Init', 'VM_Init'] as const) {
+      if ((await this.broadcast(message, handle)).length === 0) continue;
+      await this.endVm(handle, false, 0);
+      return true;
+    }
+    return false;
+  }
+
+  private async endVm(handle: number, normal: boolean, vne: number): Promise<void> {
+    const messages: [ControlMessageName, ControlMessageName][] = [
+      ...(normal
+        ? [['VM_Terminate', 'VM_Terminate2'] as [ControlMessageName, ControlMessageName]]
+        : []),
+      ['VM_Not_Executeable', 'VM_Not_Executeable2'],
+      ['Destroy_VM', 'Destroy_VM2'],
+    ];
+    for (const [message, twin] of messages) {
+      const edx = message === 'VM_Not_Executeable' ? vne : 0;
+      await this.broadcast(message, handle, edx);
+      await this.broadcast(twin, handle, edx, true);
+    }
+    this.kernel.releaseVmSpace(handle);
+  }
+
+  /** Runs the queued Request 0 / Request 1 chains, without scheduling choices. */
+  private async runChains(request0Only = false): Promise<void> {
+    const owners = this.kernel.callbackOwners().filter((o) => {
+      const owner = this.actors.find((a) => a.ctx.actor === o.actor);
+      return owner !== undefined && !this.dropped.has(owner);
+    });
+    const chain = async (request: number, count: number): Promise<void> => {
+      if (owners.length === 0) return;
+      const start = Atomics.add(this.kernel.layout.header, H.calbkRotation, 1) % owners.length;
+      for (let i = 0; i < owners.length; i++) {
+        if (await this.kernel.runCallback(owners[(start + i) % owners.length]!.id, request, count))
+          break;
+      }
+    };
+    const was = this.passthrough;
+    this.passthrough = true;
+    if (this.request1 > 0 && !request0Only) {
+      const count = this.request1;
+      this.request1 = 0;
+      await chain(FREE_PHYS_REG_NEEDED, count);
+    }
+    if (this.request0 || request0Only) {
+      this.request0 = false;
+      const free = Atomics.load(this.kernel.layout.header, H.freeCount);
+      if (free > 0) await chain(FREE_PHYS_REG_AVAILABLE, free);
+      this.request0 = false;
+    }
+    this.passthrough = was;
+  }
+
+  private startTasks(): Actor[] {
+    const runners = this.actors.filter((a) => a.program.step !== undefined && !this.dropped.has(a));
+    for (const actor of runners) {
+      const loop = async (): Promise<void> => {
+        while (!this.stopping) await actor.program.step!();
+      };
+      loop()
+        .catch((error: unknown) => this.fail(error, actor))
+        .finally(() => {
+          actor.done = true;
+          this.turnDone?.();
+        });
+    }
+    return runners;
+  }
+
+  /** Waits until the actor that was let go parks again, finishes, or the bound passes. */
+  private async turn(actor: Actor): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const settled = await Promise.race([
+      new Promise<boolean>((resolve) => (this.turnDone = () => resolve(true))),
+      new Promise<boolean>(
+        (resolve) => (timer = setTimeout(() => resolve(false), TURN_TIMEOUT_MS)),
+      ),
+    ]);
+    clearTimeout(timer);
+    this.turnDone = undefined;
+    if (!settled)
+      this.failure ??= {
+        kind: 'hung',
+        message: `${actor.name} neither reached a service call nor finished`,
+        step: this.step,
+        actor: actor.name,
+      };
+    return settled;
+  }
+
+  private async runPhase(): Promise<void> {
+    this.passthrough = false;
+    const runners = this.startTasks();
+    await Promise.resolve(); // every task runs to its first scheduling point
+    while (this.step < this.o.stepsMax && this.failure === undefined) {
+      const runnable = runners.flatMap((a) =>
+        a.parked !== undefined && !a.done ? [this.actors.indexOf(a)] : [],
+      );
+      if (runnable.length === 0) break;
+      this.maybeInterrupt();
+      const pick = this.scheduler.next(runnable, this.step);
+      this.decisions.push(pick);
+      const actor = this.actors[pick]!;
+      const resume = actor.parked!;
+      actor.parked = undefined;
+      resume();
+      if (!(await this.turn(actor))) break;
+      this.afterStep(actor);
+      await this.runChains();
+    }
+    await this.drain(runners);
+  }
+
+  private maybeInterrupt(): void {
+    if (this.o.interruptPer1024 <= 0) return;
+    const seedMix = Math.imul(this.step + 1, 0x9e3779b1) ^ this.o.seed;
+    if ((seedMix >>> 0) % 1024 >= this.o.interruptPer1024) return;
+    const devices = this.actors.filter((a) => a.isDevice && a.program.interrupt !== undefined);
+    if (devices.length > 0) devices[(seedMix >>> 10) % devices.length]!.pendingIrq += 1;
+  }
+
+  private afterStep(actor: Actor): void {
+    this.step += 1;
+    this.hash.add(this.actors.indexOf(actor));
+    this.hash.add(actor.ctx.callTotal);
+    this.hash.add(Atomics.load(this.kernel.layout.header, H.freeCount));
+    const v = this.violations[0];
+    if (v !== undefined) {
+      this.failure ??= {
+        kind: 'data',
+        message: `${v.actor}: ${v.message}`,
+        step: this.step,
+        actor: v.actor,
+      };
+    } else if (this.o.checkEvery > 0 && this.step % this.o.checkEvery === 0) {
+      this.checkNow({});
+    }
+  }
+
+  /** Lets every parked actor finish its current step without choices. */
+  private async drain(runners: Actor[]): Promise<void> {
+    this.stopping = true;
+    this.passthrough = true;
+    for (const actor of runners) {
+      const resume = actor.parked;
+      actor.parked = undefined;
+      resume?.();
+      if (!actor.done && !(await this.turn(actor))) return;
+    }
+  }
+
+  private async finishAll(vmHandles: number[]): Promise<void> {
+    if (this.failure !== undefined) return;
+    for (const actor of this.actors) await actor.program.finish?.();
+    await this.runChains();
+    for (const handle of vmHandles) await this.endVm(handle, true, VNE_Closed);
+    for (const [message, twin] of EXIT) {
+      this.kernel.beginPhase(message);
+      await this.broadcast(message, this.kernel.systemVmHandle);
+      await this.broadcast(twin, this.kernel.systemVmHandle, 0, true);
+    }
+  }
+
+  private checkNow(options: { final?: boolean }): void {
+    const found: Violation[] = this.kernel.check(options);
+    const v = found[0];
+    if (v !== undefined)
+      this.failure ??= { kind: 'violation', message: `[${v.kind}] ${v.message}`, step: this.step };
+    const d = this.violations[0];
+    if (d !== undefined)
+      this.failure ??= {
+        kind: 'data',
+        message: `${d.actor}: ${d.message}`,
+        step: this.step,
+        actor: d.actor,
+      };
+  }
+
+  private fail(error: unknown, actor?: Actor): void {
+    const e = error as Error;
+    const kind: FailureKind =
+      e instanceof ReplayDivergence
+        ? 'divergence'
+        : e?.name === 'AssertionError'
+          ? 'assertion'
+          : 'threw';
+    this.failure ??= {
+      kind,
+      message: e?.message ?? String(error),
+      step: this.step,
+      ...(actor === undefined ? {} : { actor: actor.name }),
+    };
+  }
+}
+
+/** One controlled run of `scenario` under `scheduler`. */
+export function runControlled(
+  scenario: ScenarioDefinition,
+  options: ControlledOptions,
+  scheduler: Scheduler,
+): Promise<ControlledResult> {
+  return new ControlledRun(scenario, options, scheduler).run();
+}

@@ -1,0 +1,179 @@
+/**
+ * `vmmsim hunt`: many seeded controlled runs of one scenario, in parallel on a piscina pool
+ * (one run per seed, batches of seeds per task). Each failure is replayed once more on this
+ * thread to prove it deterministic, then written as a replay file. It stops at the first
+ * failure unless asked to keep going, and can take one shard of the seed space.
+ */
+import { mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { Piscina } from 'piscina';
+import type { ScenarioDefinition } from '../shared/scenario.js';
+import type { ScenarioSource } from '../shared/protocol.js';
+import { poolTask } from '../workers/spawn.js';
+import type { HuntRunResult, HuntTask } from '../workers/hunt_worker.js';
+import { type ControlledFailure, type ControlledResult, runControlled } from './controlled.js';
+import { writeReplayFile } from './replay_file.js';
+import { ReplayScheduler } from './schedulers/replay.js';
+
+export interface HuntOptions {
+  runs: number;
+  seedStart: number;
+  scheduler: 'pct' | 'random';
+  depth: number;
+  stepsMax: number;
+  checkEvery: number;
+  interruptPer1024: number;
+  keepGoing: boolean;
+  shard: { index: number; count: number };
+  jobs: number;
+  outDir: string;
+  onProgress?: (done: number, total: number, failures: number) => void;
+}
+
+export interface FoundFailure {
+  seed: number;
+  steps: number;
+  failure: ControlledFailure;
+  deterministic: boolean;
+  replayPath: string;
+}
+
+export interface HuntReport {
+  scenario: string;
+  runs: number;
+  elapsedMs: number;
+  runsPerSecond: number;
+  jobs: number;
+  failures: FoundFailure[];
+}
+
+const BATCH = 20;
+
+/** The seeds of this shard, in order. */
+export function shardSeeds(o: Pick<HuntOptions, 'runs' | 'seedStart' | 'shard'>): number[] {
+  const seeds: number[] = [];
+  for (let k = 0; k < o.runs; k++)
+    if (k % o.shard.count === o.shard.index) seeds.push(o.seedStart + k);
+  return seeds;
+}
+
+/** A failure's signature: its kind and message with the numbers taken out. */
+export function signature(failure: ControlledFailure): string {
+  return `${failure.kind}:${failure.message.replace(/[0-9A-Fa-f]+h\b|\d+/g, '#')}`;
+}
+
+export class Hunt {
+  private readonly found: FoundFailure[] = [];
+  private readonly signatures = new Set<string>();
+  private readonly candidates: HuntRunResult[] = [];
+  private stop = false;
+
+  constructor(
+    private readonly source: ScenarioSource,
+    private readonly scenario: ScenarioDefinition,
+    private readonly o: HuntOptions,
+  ) {}
+
+  async run(): Promise<HuntReport> {
+    const seeds = shardSeeds(this.o);
+    const jobs = Math.max(1, Math.min(this.o.jobs || availableParallelism(), 64));
+    const pool = new Piscina({ ...poolTask('hunt_worker'), minThreads: jobs, maxThreads: jobs });
+    const started = performance.now();
+    let done = 0;
+    try {
+      const batches: number[][] = [];
+      for (let i = 0; i < seeds.length; i += BATCH) batches.push(seeds.slice(i, i + BATCH));
+      let next = 0;
+      const lane = async (): Promise<void> => {
+        while (!this.stop && next < batches.length) {
+          const batch = batches[next++]!;
+          const results = (await pool.run(this.task(batch))) as HuntRunResult[];
+          done += results.length;
+          for (const r of results) if (r.found !== undefined) this.candidates.push(r);
+          if (this.candidates.length > 0 && !this.o.keepGoing) this.stop = true;
+          this.o.onProgress?.(done, seeds.length, this.candidates.length);
+        }
+      };
+      await Promise.all(Array.from({ length: jobs * 2 }, lane));
+    } finally {
+      await pool.destroy();
+    }
+    // The lowest seed of each distinct failure (of the first one only, unless keepGoing):
+    // the batches in flight when the first failure arrived are finished and compared too.
+    this.candidates.sort((a, b) => a.seed - b.seed);
+    for (const c of this.candidates) {
+      if (!this.o.keepGoing && this.found.length > 0) break;
+      await this.onFailure(c.seed, c.found!);
+    }
+    const elapsedMs = performance.now() - started;
+    return {
+      scenario: this.scenario.name,
+      runs: done,
+      elapsedMs,
+      jobs,
+      runsPerSecond: done / Math.max(elapsedMs / 1000, 0.001),
+      failures: this.found,
+    };
+  }
+
+  private task(seeds: number[]): HuntTask {
+    return {
+      source: this.source,
+      seeds,
+      scheduler: this.o.scheduler,
+      depth: this.o.depth,
+      options: {
+        stepsMax: this.o.stepsMax,
+        checkEvery: this.o.checkEvery,
+        interruptPer1024: this.o.interruptPer1024,
+      },
+    };
+  }
+
+  /** Replays a failure once more here; writes its replay file when it is a new one. */
+  private async onFailure(seed: number, found: ControlledResult): Promise<void> {
+    const failure = found.failure!;
+    const key = signature(failure);
+    if (this.signatures.has(key)) return;
+    this.signatures.add(key);
+    const options = {
+      seed,
+      stepsMax: this.o.stepsMax,
+      checkEvery: this.o.checkEvery,
+      interruptPer1024: this.o.interruptPer1024,
+    };
+    const again = await runControlled(
+      this.scenario,
+      options,
+      new ReplayScheduler(found.decisions, found.actorNames),
+    );
+    const deterministic =
+      again.traceHash === found.traceHash &&
+      again.failure?.kind === failure.kind &&
+      again.failure?.message === failure.message;
+    mkdirSync(this.o.outDir, { recursive: true });
+    const slug = this.scenario.name
+      .replace(/[^a-z0-9]+/gi, '-')
+      .replace(/^-|-$/g, '')
+      .toLowerCase();
+    const replayPath = join(this.o.outDir, `${slug}-seed${seed}.replay.json`);
+    writeReplayFile(replayPath, {
+      format: 'vmmsim-replay',
+      version: 1,
+      scenario: { kind: this.source.kind, path: this.source.path },
+      scheduler: this.o.scheduler,
+      seed,
+      options: {
+        stepsMax: this.o.stepsMax,
+        checkEvery: this.o.checkEvery,
+        interruptPer1024: this.o.interruptPer1024,
+      },
+      decisions: found.decisions,
+      actorNames: found.actorNames,
+      traceHash: found.traceHash,
+      failure,
+    });
+    this.found.push({ seed, steps: found.steps, failure, deterministic, replayPath });
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * The replay scheduler: follows a saved list of decisions exactly, and stops with a
+ * ReplayDivergence the moment it cannot (never carries on with a guess).
+ */
+import { ReplayDivergence, type Scheduler } from './scheduler.js';
+
+export class ReplayScheduler implements Scheduler {
+  readonly name = 'replay' as const;
+
+  constructor(
+    private readonly decisions: readonly number[],
+    private readonly actorNames: readonly string[],
+  ) {}
+
+  next(runnable: readonly number[], step: number): number {
+    const expected = this.decisions[step];
+    if (expected === undefined || !runnable.includes(expected)) {
+      throw new ReplayDivergence(step, expected, runnable, this.actorNames);
+    }
+    return expected;
+  }
+
+  get length(): number {
+    return this.decisions.length;
+  }
+}
