@@ -107,6 +107,9 @@ function addRunCommand(cli: Command): void {
     )
     .addOption(new Option('--no-progress', 'no progress bar'))
     .addOption(new Option('--json', 'print the report as JSON').default(false))
+    .addOption(
+      new Option('--trace <file>', 'write a Chrome trace event file (open it in Perfetto)'),
+    )
     .action(async (scenario: string | undefined, flags: RunFlags) => {
       process.exitCode = await runCommand(scenario, flags);
     });

@@ -26,6 +26,7 @@ import {
 } from '../shared/scenario.js';
 import type { Context } from '../shared/context.js';
 import { ReplayDivergence, type Scheduler } from './schedulers/scheduler.js';
+import type { Trace } from '../shared/trace.js';
 
 export interface ControlledOptions {
   seed: number;
@@ -35,6 +36,8 @@ export interface ControlledOptions {
   checkEvery: number;
   /** Chance, in 1/1024 per step, that the scheduler raises an interrupt in a device. */
   interruptPer1024: number;
+  /** Collects Chrome trace events when given (the virtual clock: 1 µs per call). */
+  trace?: Trace;
 }
 
 export type FailureKind = 'violation' | 'data' | 'assertion' | 'threw' | 'hung' | 'divergence';
@@ -98,6 +101,7 @@ export class ControlledRun {
   private request0 = false;
   private request1 = 0;
   private step = 0;
+  private clock = 0;
 
   constructor(
     private readonly scenario: ScenarioDefinition,
@@ -120,7 +124,16 @@ export class ControlledRun {
       safePoint: () => this.safePoint(index),
       violation: (actor, message, details) => {
         this.violations.push({ actor, message, ...details });
+        this.o.trace?.instant(index + 1, `violation: ${message}`, this.clock, { ...details }, true);
       },
+      ...(this.o.trace === undefined
+        ? {}
+        : {
+            onCall: (service: string, args: unknown[], result: unknown) => {
+              this.clock += 2;
+              this.o.trace!.call(index + 1, service, this.clock - 1, 1, args, result);
+            },
+          }),
     };
   }
 
@@ -129,7 +142,9 @@ export class ControlledRun {
     if (actor.ctx.reenterCount === 0 && actor.pendingIrq > 0 && actor.program.interrupt) {
       actor.pendingIrq -= 1;
       const handler = actor.program.interrupt.bind(actor.program);
+      const from = this.clock;
       await actor.ctx.atInterrupt(async () => handler(0));
+      this.o.trace?.slice(index + 1, 'interrupt', from, Math.max(this.clock - from, 1));
     }
     if (this.passthrough || actor.ctx.reenterCount > 0) return;
     // Park: this actor waits here until the scheduler picks it.
@@ -194,6 +209,7 @@ export class ControlledRun {
 
   /** Boot, VMs, the controlled run, finish and exit; the result with its failure, if any. */
   async run(): Promise<ControlledResult> {
+    const trace = this.o.trace;
     try {
       this.scenario.devices.forEach((_, i) => this.addDevice(i));
       const vmHandles = await this.boot();
@@ -205,6 +221,11 @@ export class ControlledRun {
       this.fail(error);
     }
     if (this.failure === undefined) this.checkNow({ final: true });
+    if (trace !== undefined) {
+      this.actors.forEach((a, i) => trace.track(i + 1, a.name));
+      const f = this.failure;
+      if (f !== undefined) trace.instant(0, `${f.kind}: ${f.message}`, this.clock + 1, {}, true);
+    }
     return {
       decisions: this.decisions,
       steps: this.step,
@@ -290,8 +311,13 @@ export class ControlledRun {
       if (owners.length === 0) return;
       const start = Atomics.add(this.kernel.layout.header, H.calbkRotation, 1) % owners.length;
       for (let i = 0; i < owners.length; i++) {
-        if (await this.kernel.runCallback(owners[(start + i) % owners.length]!.id, request, count))
-          break;
+        const owner = owners[(start + i) % owners.length]!;
+        const from = this.clock;
+        const carry = await this.kernel.runCallback(owner.id, request, count);
+        const tid = this.actors.findIndex((a) => a.ctx.actor === owner.actor) + 1;
+        const dur = Math.max(this.clock - from, 1);
+        this.o.trace?.slice(tid, `callback Request ${request}`, from, dur, { count, carry });
+        if (carry) break;
       }
     };
     const was = this.passthrough;
@@ -380,6 +406,9 @@ export class ControlledRun {
 
   private afterStep(actor: Actor): void {
     this.step += 1;
+    this.clock += 5;
+    const free = Atomics.load(this.kernel.layout.header, H.freeCount);
+    this.o.trace?.counter('free pages', this.clock, free);
     this.hash.add(this.actors.indexOf(actor));
     this.hash.add(actor.ctx.callTotal);
     this.hash.add(Atomics.load(this.kernel.layout.header, H.freeCount));

@@ -29,6 +29,7 @@ import {
 } from '../shared/protocol.js';
 import type { ScenarioDefinition } from '../shared/scenario.js';
 import { ActorFailureError, ActorHandle } from './worker_host.js';
+import type { Trace } from '../shared/trace.js';
 
 export interface RunOptions {
   source: ScenarioSource;
@@ -43,6 +44,8 @@ export interface RunOptions {
   /** An actor that makes no service call for this long while it should is hung. */
   hangMs: number;
   onProgress?: (calls: number, total: number) => void;
+  /** Collects a Chrome trace of the run: every service call of every actor. */
+  trace?: Trace;
 }
 
 export interface PhaseMark {
@@ -107,22 +110,25 @@ export class Coordinator {
     this.phases.push({ message, atMs: Math.round(performance.now() - this.start) });
   }
 
+  private readonly traceOrigin = performance.timeOrigin + performance.now();
+
   private spawn(
     role: { kind: 'device'; index: number } | { kind: 'vm'; index: number; handle: number },
     label: string,
   ): ActorHandle {
     const seed = (this.o.seed * 1_000_003 + (role.kind === 'vm' ? 500 : 0) + role.index) >>> 0;
-    return new ActorHandle(
-      this.kernel.layout,
-      {
-        sab: this.kernel.sab,
-        scenario: this.o.source,
-        role,
-        seed,
-        pressureWaitMs: 1_000,
-      },
-      label,
-    );
+    const tid = (role.kind === 'vm' ? 100 : 1) + role.index;
+    const traced = this.o.trace === undefined ? {} : { trace: { origin: this.traceOrigin, tid } };
+    this.o.trace?.track(tid, label);
+    const startup = {
+      sab: this.kernel.sab,
+      scenario: this.o.source,
+      role,
+      seed,
+      pressureWaitMs: 1_000,
+      ...traced,
+    };
+    return new ActorHandle(this.kernel.layout, startup, label);
   }
 
   private async startActor(handle: ActorHandle): Promise<void> {
@@ -304,6 +310,12 @@ export class Coordinator {
         if (now - startedAt > this.o.seconds * 1000)
           Atomics.store(this.kernel.layout.header, H.stop, 1);
         this.o.onProgress?.(this.callsSoFar(), this.o.calls);
+        const free = Atomics.load(this.kernel.layout.header, H.freeCount);
+        this.o.trace?.counter(
+          'free pages',
+          (performance.timeOrigin + now - this.traceOrigin) * 1000,
+          free,
+        );
         for (const actor of runners) {
           const calls = this.kernel.layout.actors[actor.actor * ACTOR_WORDS + AC.calls]!;
           const before = seen.get(actor);
@@ -372,7 +384,11 @@ export class Coordinator {
     this.mark('finish');
     const reports: ActorReport[] = [];
     for (const actor of [...this.ordered(), ...this.vms]) {
-      reports.push(await actor.call('finish', CONTROL_TIMEOUT_MS, (api) => api.finish()));
+      const { trace, ...report } = await actor.call('finish', CONTROL_TIMEOUT_MS, (api) =>
+        api.finish(),
+      );
+      if (trace !== undefined) this.o.trace?.events.push(...trace);
+      reports.push(report);
     }
     return reports;
   }
@@ -384,6 +400,18 @@ export class Coordinator {
       await this.broadcast(message, this.kernel.systemVmHandle);
       await this.broadcast(twin, this.kernel.systemVmHandle, 0, true);
     }
+  }
+
+  /** Violations and the failure as instant events at the end of the trace. */
+  private traceEnd(failure?: ActorFailure): void {
+    const trace = this.o.trace;
+    if (trace === undefined) return;
+    const at = (performance.timeOrigin + performance.now() - this.traceOrigin) * 1000;
+    for (const v of this.kernel.check({ final: failure === undefined })) {
+      trace.instant(0, `[${v.kind}] ${v.message}`, at, {}, true);
+    }
+    if (failure !== undefined)
+      trace.instant(0, `${failure.actor} ${failure.kind}: ${failure.message}`, at, {}, true);
   }
 
   private buildReport(
@@ -400,6 +428,7 @@ export class Coordinator {
       return out;
     };
     const calls = actors.reduce((n, a) => n + a.calls, 0);
+    this.traceEnd(failure);
     const violations =
       failure === undefined ? this.kernel.check({ final: true }) : this.kernel.check();
     return {

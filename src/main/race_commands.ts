@@ -12,6 +12,7 @@ import { Hunt, type HuntReport } from './hunt.js';
 import { ReplayFileError } from './replay_file.js';
 import { replayFile, shrinkFile } from './replay_command.js';
 import { scenarioSource } from './run_command.js';
+import { Trace } from '../shared/trace.js';
 
 type IntegerParser = (value: string) => number;
 
@@ -94,8 +95,13 @@ async function hunt(path: string | undefined, flags: HuntFlags): Promise<number>
   return report.failures.length === 0 ? 0 : 1;
 }
 
-async function replay(path: string): Promise<number> {
-  const { replay: file, result, reproduced } = await replayFile(path);
+async function replay(path: string, tracePath: string | undefined): Promise<number> {
+  const trace = tracePath === undefined ? undefined : new Trace();
+  const { replay: file, result, reproduced } = await replayFile(path, trace);
+  if (trace !== undefined && tracePath !== undefined) {
+    trace.write(tracePath);
+    process.stdout.write(`trace: ${trace.events.length} events written to ${tracePath}\n`);
+  }
   const f = result.failure;
   process.stdout.write(
     `replay: ${relative(process.cwd(), path) || path}: seed ${file.seed}, ` +
@@ -215,7 +221,8 @@ function addReplayCommands(cli: Command): void {
         'are the same. A schedule that cannot be followed stops and says where. Exit code 0 ' +
         'when no failure happens, 1 when one does, 2 on bad input.',
     )
-    .action((path: string) => guarded(() => replay(path)));
+    .option('--trace <file>', 'write a Chrome trace event JSON file (open it in Perfetto)')
+    .action((path: string, flags: { trace?: string }) => guarded(() => replay(path, flags.trace)));
   cli
     .command('shrink')
     .argument('<file>', 'a failing replay file')

@@ -10,6 +10,7 @@ import { signature } from './hunt.js';
 import { type ReplayFile, readReplayFile, writeReplayFile } from './replay_file.js';
 import { scenarioSource } from './run_command.js';
 import { ReplayScheduler } from './schedulers/replay.js';
+import type { Trace } from '../shared/trace.js';
 
 export interface Replayed {
   replay: ReplayFile;
@@ -26,20 +27,22 @@ function runDecisions(
   scenario: ScenarioDefinition,
   replay: ReplayFile,
   decisions: number[],
+  trace?: Trace,
 ): Promise<ControlledResult> {
   const options = {
     ...replay.options,
     seed: replay.seed,
     stepsMax: Math.min(replay.options.stepsMax, decisions.length),
+    ...(trace === undefined ? {} : { trace }),
   };
   return runControlled(scenario, options, new ReplayScheduler(decisions, replay.actorNames));
 }
 
 /** Replays a file once. Throws ReplayFileError or ScenarioError on bad input. */
-export async function replayFile(path: string): Promise<Replayed> {
+export async function replayFile(path: string, trace?: Trace): Promise<Replayed> {
   const replay = readReplayFile(path);
   const scenario = await scenarioOf(replay);
-  const result = await runDecisions(scenario, replay, replay.decisions);
+  const result = await runDecisions(scenario, replay, replay.decisions, trace);
   const reproduced =
     result.traceHash === replay.traceHash &&
     result.failure?.kind === replay.failure.kind &&

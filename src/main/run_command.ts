@@ -13,6 +13,7 @@ import type { ScenarioSource } from '../shared/protocol.js';
 import { loadScenario, ScenarioError } from '../workers/scenario_load.js';
 import { Coordinator, type RunReport } from './coordinator.js';
 import { formatRunReport } from './run_report.js';
+import { Trace } from '../shared/trace.js';
 
 export interface RunFlags {
   devices?: number;
@@ -24,6 +25,8 @@ export interface RunFlags {
   json: boolean;
   progress: boolean;
   hangSeconds: number;
+  /** Write a Chrome trace event file here. */
+  trace?: string;
 }
 
 /** The folder of vmmsim's package.json, from sources or from dist/. */
@@ -83,8 +86,10 @@ function progressBar(
   return Object.assign(update, { stop: () => begun && bar.stop() });
 }
 
-export interface ScenarioRunOptions extends Omit<RunFlags, 'json' | 'progress'> {
+export interface ScenarioRunOptions extends Omit<RunFlags, 'json' | 'progress' | 'trace'> {
   onProgress?: (calls: number, total: number) => void;
+  /** Collect a Chrome trace of every service call into this. */
+  trace?: Trace;
 }
 
 /**
@@ -123,6 +128,7 @@ export async function runScenario(
     interruptEveryMs: scenario.interrupts?.everyMs ?? 2,
     hangMs: o.hangSeconds * 1000,
     ...(o.onProgress === undefined ? {} : { onProgress: o.onProgress }),
+    ...(o.trace === undefined ? {} : { trace: o.trace }),
   });
   return coordinator.run();
 }
@@ -132,7 +138,13 @@ export async function runCommand(path: string | undefined, flags: RunFlags): Pro
   const bar = progressBar(flags.progress && !flags.json && process.stderr.isTTY === true);
   let report: RunReport;
   try {
-    report = await runScenario(path, { ...flags, onProgress: bar });
+    const { trace: tracePath, ...rest } = flags;
+    const trace = tracePath === undefined ? undefined : new Trace();
+    report = await runScenario(path, { ...rest, onProgress: bar, ...(trace ? { trace } : {}) });
+    if (trace !== undefined && tracePath !== undefined) {
+      trace.write(tracePath);
+      process.stderr.write(`trace: ${trace.events.length} events written to ${tracePath}\n`);
+    }
   } catch (error) {
     if (error instanceof ScenarioError || error instanceof OptionError) {
       process.stderr.write(`error: ${error.message}\n`);

@@ -4,6 +4,7 @@
  * on the shared buffer.
  */
 import type { ControlMessageName } from './constants.js';
+import type { TraceEvent } from './trace.js';
 
 /**
  * Where a worker finds the scenario: a module to import, or validated JSON; and the device
@@ -25,6 +26,8 @@ export interface ActorStartup {
   seed: number;
   /** Bound on a Request 1 wait for callbacks in other workers. */
   pressureWaitMs: number;
+  /** Trace every service call: wall-clock µs since `traceOrigin` (performance.timeOrigin ms). */
+  trace?: { origin: number; tid: number };
 }
 
 export interface ActorViolation {
@@ -45,6 +48,8 @@ export interface ActorReport {
   callbacksRun: number;
   steps: number;
   violations: ActorViolation[];
+  /** Chrome trace events of this actor when the run is traced. */
+  trace?: TraceEvent[];
 }
 
 /** An error that crossed from a worker: enough to name where it happened. */

@@ -125,6 +125,8 @@ export interface ActorHost {
   /** Called before every service call: delivers pending interrupts. */
   safePoint(): Promise<void>;
   violation(actor: string, message: string, details?: { page?: number; frame?: number }): void;
+  /** Called after every service call when tracing: the call, its arguments, its result. */
+  onCall?(service: string, args: unknown[], result: unknown): void;
 }
 
 /**
@@ -165,7 +167,9 @@ export function makeActor<T extends DeviceActor | VmActor>(
   for (const name of serviceNames(ctx)) {
     actor[name] = async (...args: unknown[]) => {
       await host.safePoint();
-      return services[name]!(...args);
+      const result = services[name]!(...args);
+      host.onCall?.(name, args, result);
+      return result;
     };
   }
   return actor as T;

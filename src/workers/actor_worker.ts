@@ -28,6 +28,7 @@ import type { DeviceContext, VmContext } from '../shared/services/index.js';
 import { nodeEndpoint } from './endpoint.js';
 import { loadScenario } from './scenario_load.js';
 import { RemoteCallbacks } from './remote_callbacks.js';
+import { Trace } from '../shared/trace.js';
 
 const startup = workerData as ActorStartup;
 const kernel: Kernel = attachKernel(startup.sab);
@@ -39,6 +40,11 @@ let interruptsTaken = 0;
 let callbacksRun = 0;
 let steps = 0;
 const violations: ActorViolation[] = [];
+const trace = startup.trace === undefined ? undefined : new Trace(200_000);
+const tid = startup.trace?.tid ?? 0;
+/** Microseconds since the coordinator's origin, on the wall clock every thread shares. */
+const now = (): number =>
+  (performance.timeOrigin + performance.now() - (startup.trace?.origin ?? 0)) * 1000;
 
 const host: ActorHost = {
   async safePoint(): Promise<void> {
@@ -48,12 +54,23 @@ const host: ActorHost = {
       Atomics.sub(actors, slot, 1);
       interruptsTaken += 1;
       const handler = program.interrupt.bind(program);
+      const from = now();
       await ctx.atInterrupt(async () => handler(0));
+      trace?.slice(tid, 'interrupt', from, Math.max(now() - from, 1));
     }
   },
   violation(actor, message, details): void {
     if (violations.length < 100) violations.push({ actor, message, ...details });
+    trace?.instant(tid, `violation: ${message}`, now(), { ...details }, true);
   },
+  ...(trace === undefined
+    ? {}
+    : {
+        onCall(service: string, args: unknown[], result: unknown): void {
+          const at = now();
+          trace.call(tid, service, at, 1, args, result);
+        },
+      }),
 };
 
 async function start(): ReturnType<ActorWorkerApi['start']> {
@@ -105,6 +122,7 @@ function report(): ActorReport {
     callbacksRun,
     steps,
     violations,
+    ...(trace === undefined ? {} : { trace: trace.events }),
   };
 }
 
@@ -131,10 +149,14 @@ const api: ActorWorkerApi = {
   async callback(id: number, request: number, pageCount: number): Promise<boolean> {
     callbacksRun += 1;
     remote!.inCallback += 1;
+    const from = now();
     try {
       return await kernel.runCallback(id, request, pageCount);
     } finally {
       remote!.inCallback -= 1;
+      trace?.slice(tid, `callback Request ${request}`, from, Math.max(now() - from, 1), {
+        pageCount,
+      });
     }
   },
   async finish(): Promise<ActorReport> {

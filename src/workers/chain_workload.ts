@@ -5,9 +5,12 @@
  * walks the same pages in the same order. It is not the stress workload: nothing is checked
  * between calls (that would be what is timed); the caller checks the machine at the end.
  */
-import { ERROR_DWORD } from '../shared/constants.js';
-import type { Kernel } from '../shared/kernel.js';
-import { H } from '../shared/layout.js';
+import type { LockingPolicy } from '../shared/config.js';
+import { ERROR_DWORD, PageMapFreePhysReg, PG_SYS } from '../shared/constants.js';
+import { createKernel, type Kernel } from '../shared/kernel.js';
+import { H, PTES_PER_TABLE } from '../shared/layout.js';
+import { spaceLockOf, SYSTEM_VM } from '../shared/page_table.js';
+import type { DeviceContext } from '../shared/services/index.js';
 
 export interface ChainPlan {
   name: string;
@@ -21,13 +24,64 @@ export interface ChainPlan {
 export interface ChainResult {
   name: string;
   actor: number;
-  /** _XchgFreePhysReg calls made (every call this device made). */
+  /** _XchgFreePhysReg calls made in this run. */
   calls: number;
   chains: number;
   /** Calls that returned 0FFFFFFFFh: none on a sound run. */
   refusals: number;
   firstRefusal: string;
   elapsedMs: number;
+}
+
+export interface ChainMachineOptions {
+  /** Windows to make: one per device (own regions), or one that every device shares. */
+  windowCount: number;
+  windowPageCount: number;
+  locking: LockingPolicy;
+}
+
+export interface ChainWindow {
+  firstPage: number;
+  pageCount: number;
+  /** The page-table lock its pages take under fine locking. */
+  lockId: number;
+}
+
+/**
+ * Boots a machine for chains: one free physical region per window, made during init, each
+ * window inside one page table of its own (so under fine locking two windows never share a
+ * lock), every window page mapped but the last. Ends in Sys_VM_Init, where devices run.
+ */
+export function bootChainMachine(o: ChainMachineOptions): {
+  kernel: Kernel;
+  windows: ChainWindow[];
+} {
+  const span = PTES_PER_TABLE + o.windowPageCount;
+  const ramPages = Math.max(4096, 1024 + o.windowCount * (o.windowPageCount + 4));
+  const kernel = createKernel({ ramPages, locking: o.locking, actorMax: 128 });
+  const setup = kernel.device('SETUP', { initOrder: 0 });
+  kernel.systemControl('Sys_Critical_Init');
+  const windows: ChainWindow[] = [];
+  for (let i = 0; i < o.windowCount; i++) {
+    const { eax } = setup._PageAllocate(span, PG_SYS, 0, 0, 0, 0, 0, PageMapFreePhysReg);
+    if (eax === 0) throw new Error(`chains: no region: ${setup.lastError?.reason}`);
+    const base = eax >>> 12;
+    const fits = (base % PTES_PER_TABLE) + o.windowPageCount <= PTES_PER_TABLE;
+    const firstPage = fits ? base : (base | (PTES_PER_TABLE - 1)) + 1;
+    windows.push({
+      firstPage,
+      pageCount: o.windowPageCount,
+      lockId: spaceLockOf(firstPage, SYSTEM_VM),
+    });
+  }
+  kernel.systemControl('Device_Init');
+  kernel.systemControl('Init_Complete');
+  kernel.systemControl('Sys_VM_Init');
+  for (const w of windows) {
+    if (setup._MapFreePhysReg(w.firstPage, w.pageCount - 1, 0) === 0)
+      throw new Error(`chains: _MapFreePhysReg: ${setup.lastError?.reason}`);
+  }
+  return { kernel, windows };
 }
 
 /** Pages a chain visits: a fixed odd stride through the window, so every page comes up. */
@@ -53,15 +107,15 @@ export class ChainCursor {
 }
 
 /**
- * Runs chains until the stop word of `kernel` is set: each takes a page out (the frame is
- * then held by this device) and moves frames along until a call puts the held frame into a
- * page that was not present (it returns 0). A refusal ends the run: the frame it held would
- * be lost, and the checker says so.
+ * Runs chains as `dev` until the stop word of its machine is set: each takes a page out (the
+ * frame is then held by this device) and moves frames along until a call puts the held
+ * frame into a page that was not present (it returns 0). A refusal ends the run: the frame
+ * it held would be lost, and the checker says so. Calls counts this run's calls only.
  */
-export function runChains(kernel: Kernel, plan: ChainPlan): ChainResult {
-  const dev = kernel.device(plan.name);
-  const header = kernel.layout.header;
+export function runChains(dev: DeviceContext, plan: ChainPlan): ChainResult {
+  const header = dev.l.header;
   const cursor = new ChainCursor(plan.windowFirstPage, plan.windowPageCount, plan.startOffset);
+  const callsBefore = dev.callTotal;
   let chains = 0;
   let refusals = 0;
   const start = performance.now();
@@ -75,7 +129,7 @@ export function runChains(kernel: Kernel, plan: ChainPlan): ChainResult {
   return {
     name: plan.name,
     actor: dev.actor,
-    calls: dev.callTotal,
+    calls: dev.callTotal - callsBefore,
     chains,
     refusals,
     firstRefusal: refusals === 0 ? '' : (dev.lastError?.reason ?? ''),

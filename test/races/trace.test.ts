@@ -1,0 +1,50 @@
+// --trace: Chrome trace event JSON that Perfetto opens — a track per device and VM, a slice
+// per service call with its arguments and result, interrupts, callbacks, violations as
+// instant events, and a counter of free pages; from a replay and from a run on real threads.
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runControlled } from '../../src/main/controlled.js';
+import { PctScheduler } from '../../src/main/schedulers/pct.js';
+import { runScenario } from '../../src/index.js';
+import { Trace, type TraceEvent } from '../../src/shared/trace.js';
+import { loadScenario } from '../../src/workers/scenario_load.js';
+
+const root = join(import.meta.dirname, '..', '..');
+const of = (events: TraceEvent[], ph: TraceEvent['ph']) => events.filter((e) => e.ph === ph);
+
+describe('--trace', () => {
+  it('a controlled run: tracks, service slices with arguments and result, the violation, free pages', async () => {
+    const scenario = await loadScenario({
+      kind: 'module',
+      path: join(root, 'scenarios/races/dropped-frame.ts'),
+    });
+    const trace = new Trace();
+    const options = { seed: 723, stepsMax: 200, checkEvery: 0, interruptPer1024: 0, trace };
+    const result = await runControlled(scenario, options, new PctScheduler(723, 2, 200, 3));
+    expect(result.failure?.message).toMatch(/lost-frame/);
+    const names = of(trace.events, 'M').map((e) => e.args!['name']);
+    expect(names).toEqual(['SWAPPER', 'FILLER']);
+    const xchg = of(trace.events, 'X').find((e) => e.name === '_XchgFreePhysReg')!;
+    expect(xchg.args).toMatchObject({ args: expect.any(Array), result: expect.anything() });
+    expect(of(trace.events, 'i').some((e) => /lost-frame/.test(e.name) && e.s === 'g')).toBe(true);
+    expect(of(trace.events, 'C').every((e) => typeof e.args!['free pages'] === 'number')).toBe(
+      true,
+    );
+    expect(() => JSON.stringify({ traceEvents: trace.events })).not.toThrow();
+  });
+
+  it('a run on real threads: every actor on its own track, its calls in wall-clock order', async () => {
+    const trace = new Trace();
+    const report = await runScenario(undefined, { seed: 2, hangSeconds: 10, calls: 4000, trace });
+    expect(report.failure).toBeUndefined();
+    const tracks = of(trace.events, 'M').map((e) => e.args!['name']);
+    expect(tracks).toEqual(
+      expect.arrayContaining(['PAGESWAP', 'VCACHE', 'BUSMSTR', 'V86DATA', 'VM1']),
+    );
+    const slices = of(trace.events, 'X').filter((e) => e.cat === 'service');
+    expect(slices.length).toBeGreaterThanOrEqual(report.calls * 0.9);
+    expect(of(trace.events, 'X').some((e) => e.name === 'interrupt')).toBe(true);
+    expect(of(trace.events, 'X').some((e) => e.name.startsWith('callback Request'))).toBe(true);
+    expect(of(trace.events, 'C').length).toBeGreaterThan(0);
+  });
+});
