@@ -110,6 +110,12 @@ function addRunCommand(cli: Command): void {
     .addOption(
       new Option('--trace <file>', 'write a Chrome trace event file (open it in Perfetto)'),
     )
+    .addOption(
+      new Option(
+        '--record <file>',
+        'keep the order of calls; a violation becomes this replay file',
+      ),
+    )
     .action(async (scenario: string | undefined, flags: RunFlags) => {
       process.exitCode = await runCommand(scenario, flags);
     });

@@ -46,6 +46,8 @@ export interface RunOptions {
   onProgress?: (calls: number, total: number) => void;
   /** Collects a Chrome trace of the run: every service call of every actor. */
   trace?: Trace;
+  /** Keep the order in which run-phase calls took effect (report.recorded). */
+  record?: boolean;
 }
 
 export interface PhaseMark {
@@ -75,6 +77,8 @@ export interface RunReport {
   failure?: ActorFailure;
   /** The first 256 words the scenario's actors share (their agreements, for debugging). */
   sharedWords: number[];
+  /** With record: the actor (controlled-mode index) of each run-phase call, in ticket order. */
+  recorded?: number[];
 }
 
 const vmHandleOf = (vm: ActorHandle): number =>
@@ -127,6 +131,7 @@ export class Coordinator {
       seed,
       pressureWaitMs: 1_000,
       ...traced,
+      ...(this.o.record === true ? { record: true } : {}),
     };
     return new ActorHandle(this.kernel.layout, startup, label);
   }
@@ -349,6 +354,20 @@ export class Coordinator {
     }
   }
 
+  private recorded: number[] | undefined;
+
+  /** Run-phase calls in ticket order, as controlled-mode actor indexes (devices, then VMs). */
+  private order(reports: ActorReport[]): number[] | undefined {
+    if (this.o.record !== true) return undefined;
+    const all = [...this.devices, ...this.vms];
+    const byTicket: [number, number][] = [];
+    for (const r of reports) {
+      const index = all.findIndex((a) => a.actor === r.actor);
+      for (const ticket of r.tickets ?? []) byTicket.push([ticket, index]);
+    }
+    return byTicket.sort((a, b) => a[0] - b[0]).map(([, index]) => index);
+  }
+
   // ---- the whole run
 
   async run(): Promise<RunReport> {
@@ -365,7 +384,7 @@ export class Coordinator {
       if (!systemExit) {
         await this.createVms();
         const runStart = performance.now();
-        await this.runPhase();
+        this.recorded = this.order(await this.runPhase());
         runMs = performance.now() - runStart;
         actorReports = await this.finishActors();
         for (const vm of this.vms) await this.endVm(vmHandleOf(vm), true, VNE_Closed);
@@ -452,6 +471,7 @@ export class Coordinator {
       droppedDevices: this.devices.filter((d) => d.dropped).map((d) => d.name),
       refusedVms: this.report.refusedVms ?? [],
       sharedWords: Array.from(this.kernel.layout.scenarioWords.subarray(0, 256)),
+      ...(this.recorded === undefined ? {} : { recorded: this.recorded }),
       systemExit,
       ...(failure === undefined ? {} : { failure }),
     };

@@ -14,6 +14,7 @@ import { loadScenario, ScenarioError } from '../workers/scenario_load.js';
 import { Coordinator, type RunReport } from './coordinator.js';
 import { formatRunReport } from './run_report.js';
 import { Trace } from '../shared/trace.js';
+import { bridgeRecorded } from './record.js';
 
 export interface RunFlags {
   devices?: number;
@@ -27,6 +28,8 @@ export interface RunFlags {
   hangSeconds: number;
   /** Write a Chrome trace event file here. */
   trace?: string;
+  /** Keep the order of calls; on a violation, write it as a replay file here. */
+  record?: string;
 }
 
 /** The folder of vmmsim's package.json, from sources or from dist/. */
@@ -86,7 +89,12 @@ function progressBar(
   return Object.assign(update, { stop: () => begun && bar.stop() });
 }
 
-export interface ScenarioRunOptions extends Omit<RunFlags, 'json' | 'progress' | 'trace'> {
+export interface ScenarioRunOptions extends Omit<
+  RunFlags,
+  'json' | 'progress' | 'trace' | 'record'
+> {
+  /** Keep the order in which run-phase calls took effect (report.recorded). */
+  record?: boolean;
   onProgress?: (calls: number, total: number) => void;
   /** Collect a Chrome trace of every service call into this. */
   trace?: Trace;
@@ -129,8 +137,29 @@ export async function runScenario(
     hangMs: o.hangSeconds * 1000,
     ...(o.onProgress === undefined ? {} : { onProgress: o.onProgress }),
     ...(o.trace === undefined ? {} : { trace: o.trace }),
+    ...(o.record === true ? { record: true } : {}),
   });
   return coordinator.run();
+}
+
+/** A violation seen on real threads, carried over to a controlled replay file when it can. */
+async function bridge(path: string | undefined, flags: RunFlags, report: RunReport): Promise<void> {
+  const source = scenarioSource(path, flags);
+  const bridged = await bridgeRecorded(source, await loadScenario(source), report, flags.record!);
+  const f = bridged?.result.failure;
+  if (bridged?.written === true && f !== undefined) {
+    process.stdout.write(
+      `\nrecorded: ${report.recorded!.length} calls in the order they took effect; under the ` +
+        `controlled scheduler that order fails too (${f.kind}: ${f.message})\n` +
+        `  replay file: ${flags.record}\n  reproduce:   npx vmmsim replay ${flags.record}\n`,
+    );
+    return;
+  }
+  process.stdout.write(
+    `\nrecorded: the order of calls did not reproduce the failure under the controlled ` +
+      `scheduler${f ? ` (${f.kind}: ${f.message})` : ''}; it depended on interrupt or callback ` +
+      `timing. Hunt for it: npx vmmsim hunt ${path ?? ''}\n`,
+  );
 }
 
 /** Runs `vmmsim run`; returns the exit code. */
@@ -138,9 +167,15 @@ export async function runCommand(path: string | undefined, flags: RunFlags): Pro
   const bar = progressBar(flags.progress && !flags.json && process.stderr.isTTY === true);
   let report: RunReport;
   try {
-    const { trace: tracePath, ...rest } = flags;
+    const { trace: tracePath, record, ...rest } = flags;
     const trace = tracePath === undefined ? undefined : new Trace();
-    report = await runScenario(path, { ...rest, onProgress: bar, ...(trace ? { trace } : {}) });
+    const recording = record === undefined ? {} : { record: true };
+    report = await runScenario(path, {
+      ...rest,
+      onProgress: bar,
+      ...(trace ? { trace } : {}),
+      ...recording,
+    });
     if (trace !== undefined && tracePath !== undefined) {
       trace.write(tracePath);
       process.stderr.write(`trace: ${trace.events.length} events written to ${tracePath}\n`);
@@ -154,11 +189,14 @@ export async function runCommand(path: string | undefined, flags: RunFlags): Pro
   } finally {
     bar.stop();
   }
-  const text = flags.json ? JSON.stringify(report, null, 2) : formatRunReport(report);
+  const { recorded, ...shown } = report;
+  const text = flags.json ? JSON.stringify(shown, null, 2) : formatRunReport(report);
   process.stdout.write(`${text}\n`);
   const sound =
     report.failure === undefined &&
     report.violations.length === 0 &&
     report.actorViolations.length === 0;
+  if (!sound && flags.record !== undefined && recorded !== undefined)
+    await bridge(path, flags, report);
   return sound ? 0 : 1;
 }

@@ -57,6 +57,11 @@ export class Context {
   private readonly slotNames: string[] = [];
   private readonly failures = new Map<string, Map<string, number>>();
   lastError: Refusal | undefined;
+  /**
+   * When set (vmmsim run --record), the global ticket of each task-time call, taken as the
+   * call starts: the order in which calls took effect across threads.
+   */
+  recording: number[] | undefined;
   /** The DDK name of the service this context is in, for traces and failure reports. */
   service = '';
   private reenter = 0;
@@ -156,6 +161,9 @@ export class Context {
     }
     if (def.initOnly && !inInitialization(this.l)) {
       return this.refuse(def.failure(), 'only available during initialization');
+    }
+    if (this.recording !== undefined && this.reenter === 0) {
+      this.recording.push(Atomics.add(this.l.header, H.ticket, 1));
     }
     const impl = def.impl as (ctx: Context, ...rest: unknown[]) => unknown;
     const result = impl(this, a, b, c, d, e, f, g, h);

@@ -28,6 +28,8 @@ export interface ActorStartup {
   pressureWaitMs: number;
   /** Trace every service call: wall-clock µs since `traceOrigin` (performance.timeOrigin ms). */
   trace?: { origin: number; tid: number };
+  /** Record the ticket of every task-time service call of the run phase. */
+  record?: boolean;
 }
 
 export interface ActorViolation {
@@ -50,6 +52,8 @@ export interface ActorReport {
   violations: ActorViolation[];
   /** Chrome trace events of this actor when the run is traced. */
   trace?: TraceEvent[];
+  /** Tickets of this actor's run-phase calls when the run is recorded. */
+  tickets?: number[];
 }
 
 /** An error that crossed from a worker: enough to name where it happened. */

@@ -138,13 +138,16 @@ const api: ActorWorkerApi = {
   async run(calls: number): Promise<ActorReport> {
     const c = ctx!;
     const stopWord = H.stop;
+    if (startup.record === true) c.recording = [];
     while (c.callTotal < calls && Atomics.load(kernel.layout.header, stopWord) === 0) {
       await host.safePoint();
       await program.step?.();
       steps += 1;
       await yieldToEventLoop();
     }
-    return report();
+    const tickets = c.recording;
+    c.recording = undefined;
+    return { ...report(), ...(tickets === undefined ? {} : { tickets }) };
   },
   async callback(id: number, request: number, pageCount: number): Promise<boolean> {
     callbacksRun += 1;

@@ -19,6 +19,8 @@ export interface ChainPlan {
   windowPageCount: number;
   /** Where in the window this device starts, so that sharers do not walk in step. */
   startOffset: number;
+  /** Stop after the chain that reaches this many calls (a warm-up); 0: only the stop word. */
+  callsMax: number;
 }
 
 export interface ChainResult {
@@ -110,7 +112,7 @@ export class ChainCursor {
  * Runs chains as `dev` until the stop word of its machine is set: each takes a page out (the
  * frame is then held by this device) and moves frames along until a call puts the held
  * frame into a page that was not present (it returns 0). A refusal ends the run: the frame
- * it held would be lost, and the checker says so. Calls counts this run's calls only.
+ * it held would be lost, and the checker says so. Counts this run's calls only.
  */
 export function runChains(dev: DeviceContext, plan: ChainPlan): ChainResult {
   const header = dev.l.header;
@@ -119,7 +121,8 @@ export function runChains(dev: DeviceContext, plan: ChainPlan): ChainResult {
   let chains = 0;
   let refusals = 0;
   const start = performance.now();
-  while (refusals === 0 && Atomics.load(header, H.stop) === 0) {
+  const callsEnd = plan.callsMax === 0 ? Infinity : callsBefore + plan.callsMax;
+  while (refusals === 0 && Atomics.load(header, H.stop) === 0 && dev.callTotal < callsEnd) {
     let held = dev._XchgFreePhysReg(cursor.next(), 0, 0);
     while (held !== 0 && held !== ERROR_DWORD) held = dev._XchgFreePhysReg(cursor.next(), held, 0);
     if (held === ERROR_DWORD) refusals += 1;
