@@ -353,30 +353,59 @@ export class ControlledRun {
   }
 
   /** Waits until the actor that was let go parks again, finishes, or the bound passes. */
+  /**
+   * Waits until the actor that was let go parks again or finishes. One watchdog timer per
+   * run (not one per turn: a turn is microseconds) ends a turn that makes no progress.
+   */
   private async turn(actor: Actor): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const settled = await Promise.race([
-      new Promise<boolean>((resolve) => (this.turnDone = () => resolve(true))),
-      new Promise<boolean>(
-        (resolve) => (timer = setTimeout(() => resolve(false), TURN_TIMEOUT_MS)),
-      ),
-    ]);
-    clearTimeout(timer);
+    const settled = await new Promise<boolean>((resolve) => {
+      this.turnDone = () => resolve(true);
+      this.turnTimeout = () => resolve(false);
+    });
     this.turnDone = undefined;
-    if (!settled)
-      this.failure ??= {
-        kind: 'hung',
-        message: `${actor.name} neither reached a service call nor finished`,
-        step: this.step,
-        actor: actor.name,
-      };
+    this.turnTimeout = undefined;
+    if (!settled) {
+      const message = `${actor.name} neither reached a service call nor finished`;
+      this.failure ??= { kind: 'hung', message, step: this.step, actor: actor.name };
+    }
     return settled;
+  }
+
+  private turnTimeout: (() => void) | undefined;
+  private turnsStarted = 0;
+
+  /** Fails the turn in progress if no turn started since the last tick. */
+  private watchdog(): NodeJS.Timeout {
+    let seen = -1;
+    const timer = setInterval(() => {
+      if (this.turnTimeout !== undefined && seen === this.turnsStarted) this.turnTimeout();
+      seen = this.turnsStarted;
+    }, TURN_TIMEOUT_MS);
+    timer.unref();
+    return timer;
   }
 
   private async runPhase(): Promise<void> {
     this.passthrough = false;
+    const watchdog = this.watchdog();
+    try {
+      await this.controlledSteps();
+    } finally {
+      clearInterval(watchdog);
+    }
+  }
+
+  private async controlledSteps(): Promise<void> {
     const runners = this.startTasks();
-    await Promise.resolve(); // every task runs to its first scheduling point
+    // Every task runs to its first scheduling point (a few microtask hops each) before the
+    // first decision, so that the first runnable set never depends on promise depth.
+    for (
+      let hop = 0;
+      hop < 10_000 && runners.some((a) => a.parked === undefined && !a.done);
+      hop++
+    ) {
+      await Promise.resolve();
+    }
     while (this.step < this.o.stepsMax && this.failure === undefined) {
       const runnable = runners.flatMap((a) =>
         a.parked !== undefined && !a.done ? [this.actors.indexOf(a)] : [],
@@ -388,6 +417,7 @@ export class ControlledRun {
       const actor = this.actors[pick]!;
       const resume = actor.parked!;
       actor.parked = undefined;
+      this.turnsStarted += 1;
       resume();
       if (!(await this.turn(actor))) break;
       this.afterStep(actor);
@@ -431,8 +461,10 @@ export class ControlledRun {
     this.passthrough = true;
     for (const actor of runners) {
       const resume = actor.parked;
+      if (resume === undefined) continue; // finished, or stuck outside a service call
       actor.parked = undefined;
-      resume?.();
+      this.turnsStarted += 1;
+      resume();
       if (!actor.done && !(await this.turn(actor))) return;
     }
   }

@@ -153,9 +153,14 @@ const api: ActorWorkerApi = {
     callbacksRun += 1;
     remote!.inCallback += 1;
     const from = now();
+    // Callback calls are not decisions of a controlled schedule (callbacks run between
+    // steps there), so they are left out of a recording.
+    const recording = ctx!.recording;
+    ctx!.recording = undefined;
     try {
       return await kernel.runCallback(id, request, pageCount);
     } finally {
+      ctx!.recording = recording;
       remote!.inCallback -= 1;
       trace?.slice(tid, `callback Request ${request}`, from, Math.max(now() - from, 1), {
         pageCount,

@@ -34,6 +34,10 @@ describe('run --record', () => {
     expect(bridged?.written).toBe(true);
     expect(bridged?.result.failure?.message).toMatch(/lost-frame/);
     const again = await replayFile(file);
+    expect({ hash: again.result.traceHash, failure: again.result.failure?.message }).toEqual({
+      hash: again.replay.traceHash,
+      failure: again.replay.failure.message,
+    });
     expect(again.reproduced).toBe(true);
   });
 
