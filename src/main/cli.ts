@@ -179,6 +179,11 @@ function program(): Command {
 }
 
 async function main(argv: string[]): Promise<void> {
+  // A reader that goes away (| head) ends the output, not the program with a stack trace.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
   try {
     await program().parseAsync(argv);
   } catch (error) {

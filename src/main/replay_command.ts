@@ -75,6 +75,17 @@ export async function shrinkFile(path: string, outPath: string): Promise<Shrunk>
   };
   let best = [...replay.decisions];
   let bestResult = (await fails(best)) ?? (await runDecisions(scenario, replay, best));
+  // The shortest failing prefix first (binary search: a race that happened stays happened).
+  for (let lo = 1, hi = best.length; lo < hi;) {
+    const mid = Math.floor((lo + hi) / 2);
+    const result = await fails(best.slice(0, mid));
+    if (result === undefined) lo = mid + 1;
+    else {
+      hi = mid;
+      best = best.slice(0, mid);
+      bestResult = result;
+    }
+  }
   for (let chunks = 2; best.length > 1 && chunks <= best.length;) {
     const size = Math.ceil(best.length / chunks);
     let cut = false;

@@ -176,7 +176,15 @@ export async function loadScenario(source: ScenarioSource): Promise<ScenarioDefi
       register();
       tsxRegistered = true;
     }
-    const module = (await import(pathToFileURL(source.path).href)) as { default?: unknown };
+    let module: { default?: unknown };
+    try {
+      module = (await import(pathToFileURL(source.path).href)) as { default?: unknown };
+    } catch (error) {
+      const e = error as Error;
+      throw new ScenarioError(
+        `${source.path}: the module cannot be loaded: ${e.message.split('\n')[0]}`,
+      );
+    }
     scenario = checkDefinition(source.path, module.default);
   }
   return {
