@@ -34,13 +34,26 @@ const swapper = defineDevice({
 const filler = defineDevice({
   name: 'FILLER',
   initOrder: 0x200,
-  create: (dev) => ({
-    async step() {
-      const page = dev.shared[REGION]! + dev.random.int(PAGES);
-      if ((await dev._MapFreePhysReg(page, 1, 0)) === 0) return;
-      await dev._UnmapFreePhysReg(page, 1, 0);
-    },
-  }),
+  create: (dev) => {
+    let mapped = -1;
+    return {
+      // Fills the first hole for one step, then gives it back: the page SWAPPER may be
+      // about to use.
+      async step() {
+        if (mapped >= 0) {
+          await dev._UnmapFreePhysReg(mapped, 1, 0);
+          mapped = -1;
+          return;
+        }
+        const first = dev.shared[REGION]!;
+        const ptes = new Uint32Array(PAGES);
+        await dev._CopyPageTable(first, PAGES, ptes, 0);
+        const hole = ptes.findIndex((pte) => (pte & 1) === 0);
+        if (hole >= 0 && (await dev._MapFreePhysReg(first + hole, 1, 0)) !== 0)
+          mapped = first + hole;
+      },
+    };
+  },
 });
 
 export default defineScenario({

@@ -74,6 +74,10 @@ const EXIT: [ControlMessageName, ControlMessageName][] = [
   ['Sys_Critical_Exit', 'Sys_Critical_Exit2'],
 ];
 const TURN_TIMEOUT_MS = 2_000;
+/** Service calls in a row allowed outside scheduling points before a run is called hung. */
+const UNSCHEDULED_CALLS_MAX = 200_000;
+/** Decisions allowed after stepsMax for the actors to finish the steps they are in. */
+const TAIL_STEPS_MAX = 5_000;
 
 /** FNV-1a over 32-bit words: the trace hash of a run. */
 class TraceHash {
@@ -102,6 +106,7 @@ export class ControlledRun {
   private request1 = 0;
   private step = 0;
   private clock = 0;
+  private unscheduledCalls = 0;
 
   constructor(
     private readonly scenario: ScenarioDefinition,
@@ -146,7 +151,18 @@ export class ControlledRun {
       await actor.ctx.atInterrupt(async () => handler(0));
       this.o.trace?.slice(index + 1, 'interrupt', from, Math.max(this.clock - from, 1));
     }
-    if (this.passthrough || actor.ctx.reenterCount > 0) return;
+    if (this.passthrough || actor.ctx.reenterCount > 0) {
+      // Calls without a scheduling point (control, callbacks, finish, interrupt handlers)
+      // are bounded: a loop there would spin in microtasks where no timer can stop it.
+      this.unscheduledCalls += 1;
+      if (this.unscheduledCalls > UNSCHEDULED_CALLS_MAX) {
+        throw new Error(
+          `${actor.name}: ${UNSCHEDULED_CALLS_MAX} service calls without a scheduling point`,
+        );
+      }
+      return;
+    }
+    this.unscheduledCalls = 0;
     // Park: this actor waits here until the scheduler picks it.
     await new Promise<void>((resume) => {
       actor.parked = resume;
@@ -406,7 +422,22 @@ export class ControlledRun {
     ) {
       await Promise.resolve();
     }
-    while (this.step < this.o.stepsMax && this.failure === undefined) {
+    // Up to stepsMax decisions start new steps; after that no actor starts a new step and
+    // the scheduler keeps choosing until each has finished the step it is in. Those last
+    // decisions are part of the schedule too: a replay and a shrink see every interleaving.
+    while (this.failure === undefined) {
+      if (this.step >= this.o.stepsMax) this.stopping = true;
+      if (this.step >= this.o.stepsMax + TAIL_STEPS_MAX) {
+        const busy = runners.filter((a) => !a.done).map((a) => a.name);
+        const message = `${busy.join(', ')} did not finish a step in ${TAIL_STEPS_MAX} decisions`;
+        this.failure = {
+          kind: 'hung',
+          message,
+          step: this.step,
+          ...(busy[0] ? { actor: busy[0] } : {}),
+        };
+        break;
+      }
       const runnable = runners.flatMap((a) =>
         a.parked !== undefined && !a.done ? [this.actors.indexOf(a)] : [],
       );
@@ -423,7 +454,8 @@ export class ControlledRun {
       this.afterStep(actor);
       await this.runChains();
     }
-    await this.drain(runners);
+    this.stopping = true;
+    this.passthrough = true; // finish, VM teardown and exit make no scheduling choices
   }
 
   private maybeInterrupt(): void {
@@ -452,20 +484,6 @@ export class ControlledRun {
       };
     } else if (this.o.checkEvery > 0 && this.step % this.o.checkEvery === 0) {
       this.checkNow({});
-    }
-  }
-
-  /** Lets every parked actor finish its current step without choices. */
-  private async drain(runners: Actor[]): Promise<void> {
-    this.stopping = true;
-    this.passthrough = true;
-    for (const actor of runners) {
-      const resume = actor.parked;
-      if (resume === undefined) continue; // finished, or stuck outside a service call
-      actor.parked = undefined;
-      this.turnsStarted += 1;
-      resume();
-      if (!actor.done && !(await this.turn(actor))) return;
     }
   }
 

@@ -33,7 +33,9 @@ export async function bridgeRecorded(
     checkEvery: 0,
     interruptPer1024: 0,
   };
-  const result = await runControlled(scenario, options, new ReplayScheduler(decisions, names));
+  // After the recorded calls, each actor finishes the step it is in (lowest index first).
+  const scheduler = new ReplayScheduler(decisions, names, decisions.length);
+  const result = await runControlled(scenario, options, scheduler);
   const failure = result.failure;
   if (failure === undefined || failure.kind === 'divergence') return { result, written: false };
   writeReplayFile(path, {

@@ -29,13 +29,12 @@ function runDecisions(
   decisions: number[],
   trace?: Trace,
 ): Promise<ControlledResult> {
-  const options = {
-    ...replay.options,
-    seed: replay.seed,
-    stepsMax: Math.min(replay.options.stepsMax, decisions.length),
-    ...(trace === undefined ? {} : { trace }),
-  };
-  return runControlled(scenario, options, new ReplayScheduler(decisions, replay.actorNames));
+  const stepsMax = Math.min(replay.options.stepsMax, decisions.length);
+  const options = { ...replay.options, seed: replay.seed, stepsMax, ...(trace ? { trace } : {}) };
+  // A schedule cut shorter than stepsMax (while shrinking) ends with every actor finishing
+  // its step in actor order; a full one replays exactly, tail included.
+  const scheduler = new ReplayScheduler(decisions, replay.actorNames, stepsMax);
+  return runControlled(scenario, options, scheduler);
 }
 
 /** Replays a file once. Throws ReplayFileError or ScenarioError on bad input. */
@@ -112,14 +111,14 @@ export async function shrinkFile(path: string, outPath: string): Promise<Shrunk>
   writeReplayFile(outPath, {
     ...replay,
     scheduler: 'shrink',
-    decisions: best,
+    decisions: bestResult.decisions,
     traceHash: bestResult.traceHash,
     failure: bestResult.failure ?? replay.failure,
-    options: { ...replay.options, stepsMax: best.length },
+    options: { ...replay.options, stepsMax: Math.min(best.length, replay.options.stepsMax) },
   });
   return {
     before: { steps: replay.decisions.length, preemptions: preemptions(replay.decisions) },
-    after: { steps: best.length, preemptions: preemptions(best) },
+    after: { steps: bestResult.decisions.length, preemptions: preemptions(bestResult.decisions) },
     runs,
     path: outPath,
   };

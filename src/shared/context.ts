@@ -64,7 +64,11 @@ export class Context {
   recording: number[] | undefined;
   /** The DDK name of the service this context is in, for traces and failure reports. */
   service = '';
+  /** The free physical region this caller used last: a hint for services/region.ts. */
+  regionHint = -1;
   private reenter = 0;
+  /** Index of this actor's record in the actor words (its calls, its last service). */
+  private readonly actorBase: number;
 
   constructor(
     readonly l: Layout,
@@ -76,6 +80,7 @@ export class Context {
     readonly vm: number,
   ) {
     this.locker = new Locker(l, actor);
+    this.actorBase = actor * ACTOR_WORDS;
   }
 
   /** Records why the current service failed and returns its failure value. */
@@ -152,9 +157,10 @@ export class Context {
   ): unknown {
     this.service = def.name;
     this.callCounts[def.slot]! += 1;
-    this.l.actors[this.actor * ACTOR_WORDS + AC.calls]! += 1;
+    const actors = this.l.actors;
+    actors[this.actorBase + AC.calls]! += 1;
+    actors[this.actorBase + AC.lastService] = def.ordinal;
     if (this.slotNames[def.slot] === undefined) this.slotNames[def.slot] = def.name;
-    this.l.actors[this.actor * ACTOR_WORDS + AC.lastService] = def.ordinal;
     if (!def.async && this.reenter !== 0) {
       this.hooks.violation(this, def.slot);
       return this.refuse(def.failure(), 'Synchronous service called from a nested interrupt');

@@ -25,7 +25,7 @@ import { assert } from './assert.js';
 import { type MachineOptions, resolveOptions } from './config.js';
 
 export const MAGIC = 0x564d4d53; // 'VMMS'
-export const LAYOUT_VERSION = 1;
+export const LAYOUT_VERSION = 2;
 export const PAGE_SIZE = 4096;
 export const PTES_PER_TABLE = 1024;
 
@@ -79,7 +79,14 @@ export const LK = {
   waits: 6,
   waitUsTotal: 7,
 } as const;
-export const LOCK_WORDS = 8;
+/**
+ * One lock per 64-byte cache line (8 words used, 8 padding): two locks that two threads take
+ * at once must not share a line, or every acquire and release of one evicts the other's
+ * (under fine locking, two devices on adjacent page tables scaled 1.4x instead of 1.9x).
+ */
+export const LOCK_WORDS = 16;
+/** A cache line: locks and actor records are aligned to it (see LOCK_WORDS). */
+const LINE_BYTES = 64;
 
 /** Actor (context) words. */
 export const AC = {
@@ -214,8 +221,8 @@ export function computeRegions(o: MachineOptions): Region[] {
   const lockCount = lockCountFor(o.vmMax);
   const sizes: [string, number, number][] = [
     ['header', HEADER_WORDS * 4, 8],
-    ['locks', lockCount * LOCK_WORDS * 4, 8],
-    ['actors', o.actorMax * ACTOR_WORDS * 4, 8],
+    ['locks', lockCount * LOCK_WORDS * 4, LINE_BYTES],
+    ['actors', o.actorMax * ACTOR_WORDS * 4, LINE_BYTES],
     ['vms', o.vmMax * VM_WORDS * 4, 8],
     ['frames', o.ramPages * FRAME_WORDS * 4, 8],
     ['freeStack', o.ramPages * 4, 8],

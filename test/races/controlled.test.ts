@@ -35,7 +35,7 @@ describe('controlled mode', () => {
     const two = await runControlled(scenario, options, new RandomScheduler(11));
     const other = await runControlled(scenario, options, new RandomScheduler(12));
     expect(one.failure).toBeUndefined();
-    expect(one.steps).toBe(100);
+    expect(one.steps).toBeGreaterThanOrEqual(100); // 100 new steps, then each finishes its own
     expect(two.decisions).toEqual(one.decisions);
     expect(two.traceHash).toBe(one.traceHash);
     expect(other.decisions).not.toEqual(one.decisions);
@@ -50,7 +50,7 @@ describe('controlled mode', () => {
       vms: [],
     });
     const result = await runControlled(scenario, options, new PctScheduler(11, 2, 100, 1));
-    expect(new Set(result.decisions).size).toBe(1);
+    expect(new Set(result.decisions.slice(0, 100)).size).toBe(1);
   });
 
   it('an actor that waits on something other than a service call is hung, not waited for', async () => {

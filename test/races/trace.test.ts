@@ -19,8 +19,8 @@ describe('--trace', () => {
       path: join(root, 'scenarios/races/dropped-frame.ts'),
     });
     const trace = new Trace();
-    const options = { seed: 723, stepsMax: 200, checkEvery: 0, interruptPer1024: 0, trace };
-    const result = await runControlled(scenario, options, new PctScheduler(723, 2, 200, 3));
+    const options = { seed: 1230, stepsMax: 200, checkEvery: 0, interruptPer1024: 0, trace };
+    const result = await runControlled(scenario, options, new PctScheduler(1230, 2, 200, 3));
     expect(result.failure?.message).toMatch(/lost-frame/);
     const names = of(trace.events, 'M').map((e) => e.args!['name']);
     expect(names).toEqual(['SWAPPER', 'FILLER']);

@@ -28,6 +28,22 @@ export function regionOf(l: Layout, page: number): number {
   return -1;
 }
 
+/**
+ * regionOf for a caller, tried first against the region it used last. Regions are never
+ * freed and their pages never change, so a page inside the hinted region is in it for good;
+ * the hint saves the scan of the region table on the hot path (_XchgFreePhysReg).
+ */
+export function regionOfHinted(ctx: Context, page: number): number {
+  const hint = ctx.regionHint;
+  if (hint >= 0) {
+    const first = blockWord(ctx.l, hint, BK.basePage);
+    if (page >= first && page < first + blockWord(ctx.l, hint, BK.pageCount)) return hint;
+  }
+  const region = regionOf(ctx.l, page);
+  if (region >= 0) ctx.regionHint = region;
+  return region;
+}
+
 /** Publishes a finished region block; false when the table is full. */
 export function addRegion(l: Layout, block: number): boolean {
   const count = l.header[H.regionCount]!;
@@ -56,7 +72,7 @@ export function mayUseRegions(ctx: Context): boolean {
 export function regionForRange(ctx: Context, first: number, count: number): number | string {
   if (!Number.isInteger(first) || first < 0 || first >= 0x100000)
     return 'invalid linear page number';
-  const region = regionOf(ctx.l, first);
+  const region = regionOfHinted(ctx, first);
   if (region < 0) return 'invalid linear page number';
   if (!Number.isInteger(count) || count <= 0) return 'invalid range of pages';
   const end = blockWord(ctx.l, region, BK.basePage) + blockWord(ctx.l, region, BK.pageCount);

@@ -19,7 +19,7 @@ import { frameFixed, frameOwner, frameState, isRamFrame, setFrame } from '../fra
 import { FrameState } from '../layout.js';
 import { pteIndex, spaceLockOf, SYSTEM_VM, writePteAt } from '../page_table.js';
 import { makeNotPresent, makePresent, pteFrame, ptePresent } from '../pte.js';
-import { regionOf } from './region.js';
+import { regionOfHinted } from './region.js';
 import { failDword, type ServiceDef } from './service.js';
 
 /** Whether `frame` was taken out of a region by this caller and not yet put back. */
@@ -43,7 +43,7 @@ export function xchgFreePhysReg(
   if (!Number.isInteger(linPgNum) || linPgNum < 0 || linPgNum >= 0x100000) {
     return ctx.refuse(ERROR_DWORD, 'invalid linear page number');
   }
-  const region = regionOf(l, linPgNum);
+  const region = regionOfHinted(ctx, linPgNum);
   if (region < 0) return ctx.refuse(ERROR_DWORD, 'invalid linear page number');
   if (
     !Number.isInteger(physAddr) ||

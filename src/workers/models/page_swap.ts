@@ -180,6 +180,14 @@ class PageSwap implements DeviceProgram {
   /** Puts the held frame at page after page until a call returns 0 (seed 001). */
   private async completeChain(): Promise<void> {
     for (let hops = 0; this.held !== null; hops++) {
+      if (hops > HOPS_MAX * 4) {
+        const frame = this.held.frame;
+        this.dev.violation(
+          `a chain found no hole after ${hops} hops; frame ${hex(frame)} stays held`,
+          { frame },
+        );
+        return;
+      }
       const held: Held = this.held;
       const dest = hops < HOPS_MAX ? this.claimRandom(() => true) : undefined;
       if (dest !== undefined) held.claims.push(dest);
