@@ -12,7 +12,7 @@ import {
   FREE_PHYS_REG_NEEDED,
   VNE_Closed,
 } from '../shared/constants.js';
-import { createKernel, type Kernel } from '../shared/kernel.js';
+import { type Kernel, pooledKernel } from '../shared/kernel.js';
 import { H } from '../shared/layout.js';
 import type { ActorViolation } from '../shared/protocol.js';
 import {
@@ -65,6 +65,8 @@ interface Actor {
   parked: (() => void) | undefined;
   done: boolean;
   pendingIrq: number;
+  /** Its index in the run's actors (the number decisions use). */
+  index: number;
 }
 
 const INIT: ControlMessageName[] = ['Sys_Critical_Init', 'Device_Init', 'Init_Complete'];
@@ -107,13 +109,16 @@ export class ControlledRun {
   private step = 0;
   private clock = 0;
   private unscheduledCalls = 0;
+  private readonly releaseKernel: () => void;
 
   constructor(
     private readonly scenario: ScenarioDefinition,
     private readonly o: ControlledOptions,
     private readonly scheduler: Scheduler,
   ) {
-    this.kernel = createKernel(scenario.machine ?? {});
+    const pooled = pooledKernel(scenario.machine ?? {});
+    this.kernel = pooled.kernel;
+    this.releaseKernel = pooled.release;
     this.kernel.setCallbackDispatcher({
       freeListGrew: () => void (this.request0 = true),
       pagesNeeded: (count) => {
@@ -189,6 +194,7 @@ export class ControlledRun {
       parked: undefined,
       done: false,
       pendingIrq: 0,
+      index: this.actors.length,
     });
   }
 
@@ -237,6 +243,8 @@ export class ControlledRun {
       this.fail(error);
     }
     if (this.failure === undefined) this.checkNow({ final: true });
+    // A hung actor may still wake up later and write: its buffer is never reused.
+    if (this.failure?.kind !== 'hung') this.releaseKernel();
     if (trace !== undefined) {
       this.actors.forEach((a, i) => trace.track(i + 1, a.name));
       const f = this.failure;
@@ -286,6 +294,7 @@ export class ControlledRun {
         parked: undefined,
         done: false,
         pendingIrq: 0,
+        index: this.actors.length,
       });
       handles.push(handle);
     }
@@ -413,6 +422,7 @@ export class ControlledRun {
 
   private async controlledSteps(): Promise<void> {
     const runners = this.startTasks();
+    const runnable: number[] = [];
     // Every task runs to its first scheduling point (a few microtask hops each) before the
     // first decision, so that the first runnable set never depends on promise depth.
     for (
@@ -438,9 +448,8 @@ export class ControlledRun {
         };
         break;
       }
-      const runnable = runners.flatMap((a) =>
-        a.parked !== undefined && !a.done ? [this.actors.indexOf(a)] : [],
-      );
+      runnable.length = 0;
+      for (const a of runners) if (a.parked !== undefined && !a.done) runnable.push(a.index);
       if (runnable.length === 0) break;
       this.maybeInterrupt();
       const pick = this.scheduler.next(runnable, this.step);

@@ -22,6 +22,8 @@ export interface MachineOptions {
   locking: LockingPolicy;
   /** Bound on any one lock wait before it is reported as a liveness failure. */
   lockWaitMsMax: number;
+  /** Pages of the linear frame buffer at E0000000h (device memory; 1024 = 4 MiB). */
+  frameBufferPages: number;
 }
 
 export const presets = {
@@ -34,6 +36,7 @@ export const presets = {
     vmV86Pages: 4,
     locking: 'fine',
     lockWaitMsMax: 2000,
+    frameBufferPages: 64,
   },
   standard: {
     ramPages: 4096,
@@ -43,6 +46,7 @@ export const presets = {
     vmV86Pages: 16,
     locking: 'fine',
     lockWaitMsMax: 2000,
+    frameBufferPages: 1024,
   },
 } as const satisfies Record<string, MachineOptions>;
 
@@ -76,6 +80,7 @@ export function resolveOptions(options: Partial<MachineOptions> = {}): MachineOp
   checkInteger('actorMax', merged.actorMax, 2, limits.actorMaxMax);
   checkInteger('vmV86Pages', merged.vmV86Pages, 1, 0x60);
   checkInteger('lockWaitMsMax', merged.lockWaitMsMax, 1, 600_000);
+  checkInteger('frameBufferPages', merged.frameBufferPages, 16, 4096);
   if (!LockingPolicies.includes(merged.locking)) {
     throw new OptionError(
       `locking must be one of ${LockingPolicies.join(', ')}, got ${String(merged.locking)}`,

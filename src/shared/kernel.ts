@@ -7,7 +7,7 @@
  */
 import { assert } from './assert.js';
 import { check, type CheckOptions, type Violation } from './checker.js';
-import { type MachineOptions } from './config.js';
+import { type MachineOptions, resolveOptions } from './config.js';
 import {
   ControlMessage,
   type ControlMessageName,
@@ -132,12 +132,16 @@ export class Kernel implements KernelHooks {
   private dispatcher: CallbackDispatcher | undefined;
   private sequenceIndex = -1;
 
-  constructor(layout: Layout, boot: boolean) {
+  /**
+   * `hostActor`: the actor slot of a host this buffer already has (a restored snapshot);
+   * without it the kernel claims a new one.
+   */
+  constructor(layout: Layout, boot: boolean, hostActor?: number) {
     this.layout = layout;
     this.host = new Context(
       layout,
       this,
-      this.claimActor(ACTOR_HOST, SYSTEM_VM, 0),
+      hostActor ?? this.claimActor(ACTOR_HOST, SYSTEM_VM, 0),
       'device',
       'VMM',
       SYSTEM_VM,
@@ -515,6 +519,40 @@ export class Kernel implements KernelHooks {
 /** An in-process kernel on a fresh buffer, before Sys_Critical_Init. */
 export function createKernel(options: Partial<MachineOptions> = {}): Kernel {
   return new Kernel(Layout.create(options), true);
+}
+
+interface PooledMachine {
+  layout: Layout;
+  snapshot: Uint8Array;
+  busy: boolean;
+}
+const pool = new Map<string, PooledMachine>();
+
+/**
+ * A freshly booted kernel, like createKernel, but made by copying a booted snapshot into a
+ * buffer this thread reuses: many short runs in a row (controlled mode) then cost a copy,
+ * not a new SharedArrayBuffer each. The previous kernel of the same options must be done
+ * with (it is, when runs follow one another); `release` hands the buffer back.
+ */
+export function pooledKernel(options: Partial<MachineOptions> = {}): {
+  kernel: Kernel;
+  release: () => void;
+} {
+  const key = JSON.stringify(resolveOptions(options));
+  let entry = pool.get(key);
+  if (entry === undefined) {
+    const booted = createKernel(options);
+    entry = { layout: booted.layout, snapshot: new Uint8Array(booted.sab).slice(), busy: false };
+    pool.set(key, entry);
+  }
+  if (entry.busy) return { kernel: createKernel(options), release: () => undefined };
+  const machine = entry;
+  machine.busy = true;
+  new Uint8Array(machine.layout.sab).set(machine.snapshot);
+  return {
+    kernel: new Kernel(machine.layout, false, 0),
+    release: () => void (machine.busy = false),
+  };
 }
 
 /** A kernel over a buffer another thread created (hand workers `kernel.sab`). */

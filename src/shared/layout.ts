@@ -65,6 +65,8 @@ export const H = {
   blockHint: 31,
   nulPage: 32,
   stop: 33, // the runtime asks every actor to stop its run
+  frameBufferPages: 34,
+  aliasCount: 35, // live _LinPageLock(PAGEMAPGLOBAL) aliases
 } as const;
 export const HEADER_WORDS = 64;
 
@@ -198,15 +200,18 @@ export const CALLBACK_WORDS = 4;
 export const SCENARIO_WORDS = 4096;
 
 /** Device memory that is not RAM, above the top of RAM. VGA lives in the adapter hole. */
-export const DEVICE_WINDOWS = [
-  { name: 'coprocessor', physPage: 0xc0000, pageCount: 16 },
-  { name: 'frame buffer', physPage: 0xe0000, pageCount: 1024 },
-] as const;
+export function deviceWindows(
+  o: MachineOptions,
+): { name: string; physPage: number; pageCount: number }[] {
+  return [
+    { name: 'coprocessor', physPage: 0xc0000, pageCount: 16 },
+    { name: 'frame buffer', physPage: 0xe0000, pageCount: o.frameBufferPages },
+  ];
+}
 export const VGA_FIRST_PAGE = 0xa0;
 export const VGA_END_PAGE = 0xc0;
 export const HOLE_FIRST_PAGE = 0xa0;
 export const HOLE_END_PAGE = 0x100;
-const DEVICE_PAGES = DEVICE_WINDOWS.reduce((sum, w) => sum + w.pageCount, 0);
 
 interface Region {
   name: string;
@@ -233,7 +238,7 @@ export function computeRegions(o: MachineOptions): Region[] {
     ['callbacks', CALLBACK_MAX * CALLBACK_WORDS * 4, 8],
     ['scenario', SCENARIO_WORDS * 4, 8],
     ['linearBits', (COMMON_BIT_WORDS + o.vmMax * PRIVATE_BIT_WORDS) * 4, 8],
-    ['deviceMemory', DEVICE_PAGES * PAGE_SIZE, PAGE_SIZE],
+    ['deviceMemory', devicePages(o) * PAGE_SIZE, PAGE_SIZE],
     ['ram', o.ramPages * PAGE_SIZE, PAGE_SIZE],
   ];
   const regions: Region[] = [];
@@ -245,6 +250,9 @@ export function computeRegions(o: MachineOptions): Region[] {
   }
   return regions;
 }
+
+const devicePages = (o: MachineOptions): number =>
+  deviceWindows(o).reduce((sum, w) => sum + w.pageCount, 0);
 
 export function hashSizeFor(blockMax: number): number {
   let size = 1;
@@ -300,6 +308,7 @@ export class Layout {
   readonly ramWords: Uint32Array;
   readonly lockCount: number;
   readonly blockHashSize: number;
+  private readonly windows: { name: string; physPage: number; pageCount: number }[];
 
   private constructor(sab: SharedArrayBuffer, options: MachineOptions) {
     this.sab = sab;
@@ -328,6 +337,7 @@ export class Layout {
     this.ram = new Uint8Array(sab, at('ram').offset, at('ram').bytes);
     this.ramWords = new Uint32Array(sab, at('ram').offset, at('ram').bytes / 4);
     this.lockCount = lockCountFor(options.vmMax);
+    this.windows = deviceWindows(options);
     this.blockHashSize = hashSizeFor(options.blockMax);
   }
 
@@ -347,6 +357,7 @@ export class Layout {
     h[H.vmV86Pages] = resolved.vmV86Pages;
     h[H.locking] = resolved.locking === 'global' ? 0 : 1;
     h[H.lockWaitMsMax] = resolved.lockWaitMsMax;
+    h[H.frameBufferPages] = resolved.frameBufferPages;
     return layout;
   }
 
@@ -364,6 +375,7 @@ export class Layout {
       vmV86Pages: h[H.vmV86Pages]!,
       locking: h[H.locking] === 0 ? 'global' : 'fine',
       lockWaitMsMax: h[H.lockWaitMsMax]!,
+      frameBufferPages: h[H.frameBufferPages]!,
     };
     return new Layout(sab, options);
   }
@@ -374,7 +386,7 @@ export class Layout {
       return { bytes: this.ram, offset: physPage * PAGE_SIZE };
     }
     let base = 0;
-    for (const w of DEVICE_WINDOWS) {
+    for (const w of this.windows) {
       if (physPage >= w.physPage && physPage < w.physPage + w.pageCount) {
         return { bytes: this.deviceMemory, offset: (base + physPage - w.physPage) * PAGE_SIZE };
       }

@@ -175,8 +175,15 @@ export function makeActor<T extends DeviceActor | VmActor>(
   return actor as T;
 }
 
+const namesByPrototype = new Map<object, string[]>();
+
+/** The service method names of a context's class (cached per class). */
 function serviceNames(ctx: Context): string[] {
+  const prototype = Object.getPrototypeOf(ctx) as object;
+  const cached = namesByPrototype.get(prototype);
+  if (cached !== undefined) return cached;
   const names: string[] = [];
+  namesByPrototype.set(prototype, names);
   for (
     let proto = Object.getPrototypeOf(ctx);
     proto !== null;

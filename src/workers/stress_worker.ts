@@ -1,12 +1,13 @@
 /**
  * Worker entry: attaches to the machine in workerData.sab and, when asked over comlink,
- * runs a stress workload (stress_workload.ts) or the benchmark's _XchgFreePhysReg chains
- * (chain_workload.ts) as one device. Service calls stay in this thread; only the plan and
- * the result cross the control plane.
+ * runs a stress workload (stress_workload.ts), or for the benchmark _XchgFreePhysReg chains
+ * (chain_workload.ts) as one device or the machine-ceiling spin. Service calls stay in this
+ * thread; only the plan and the result cross the control plane.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { attachKernel } from '../shared/kernel.js';
+import { H } from '../shared/layout.js';
 import type { DeviceContext } from '../shared/services/index.js';
 import { runChains, type ChainPlan, type ChainResult } from './chain_workload.js';
 import { nodeEndpoint } from './endpoint.js';
@@ -28,6 +29,23 @@ const api = {
       chainDevices.set(plan.name, dev);
     }
     return runChains(dev, plan);
+  },
+  /**
+   * The machine's ceiling for the scaling benchmark: integer work on nothing shared until
+   * the stop word is set (or `iterationsMax`, a warm-up, is reached). What N of these threads
+   * get done is what N threads can get done here.
+   */
+  spin(iterationsMax: number): { iterations: number; elapsedMs: number } {
+    const header = kernel.layout.header;
+    const end = iterationsMax === 0 ? Infinity : iterationsMax;
+    let x = 1;
+    let iterations = 0;
+    const start = performance.now();
+    while (Atomics.load(header, H.stop) === 0 && iterations < end) {
+      for (let i = 0; i < 4096; i++) x = (Math.imul(x, 1664525) + 1013904223) | 0;
+      iterations += 4096;
+    }
+    return { iterations: iterations + (x & 0), elapsedMs: performance.now() - start };
   },
 };
 export type StressWorkerApi = typeof api;

@@ -30,7 +30,7 @@ import {
 } from '../constants.js';
 import type { Context } from '../context.js';
 import { frameLockCount, frameState, isRamFrame, lockFrame, unlockFrame } from '../frames.js';
-import { BK, BlockKind, FrameState, LOCK_BLOCKS } from '../layout.js';
+import { BK, BlockKind, FrameState, H, LOCK_BLOCKS } from '../layout.js';
 import { Arena } from '../linear.js';
 import { COMMON_SPACE, pteIndex, spaceOf, SYSTEM_VM, writePteAt } from '../page_table.js';
 import { pteFrame, ptePresent } from '../pte.js';
@@ -143,10 +143,11 @@ function makeGlobalAlias(ctx: Context, first: number, count: number): number {
     perms,
   });
   if (made === undefined) return -1;
+  Atomics.add(l.header, H.aliasCount, 1);
   // The source pages' locks are held while their frames are read: they cannot move meanwhile.
   const source = (i: number): number => pteFrame(l.ramWords[pteIndex(l, ctx.vm, first + i)]!);
   if (!mapPhysPages(ctx, SYSTEM_VM, made.base, source, count, () => perms, [first, count])) {
-    removeMapping(ctx, made.block, SYSTEM_VM);
+    deleteAlias(ctx, made.block);
     return -1;
   }
   return made.base;
@@ -158,6 +159,7 @@ function makeGlobalAlias(ctx: Context, first: number, count: number): number {
  */
 export function dropAliasesOf(ctx: Context, space: number, first: number, count: number): void {
   const l = ctx.l;
+  if (Atomics.load(l.header, H.aliasCount) === 0) return; // the common case: no alias at all
   for (let block = 0; block < l.options.blockMax; block++) {
     if (blockState(l, block) !== BLOCK_LIVE) continue;
     if (
@@ -173,6 +175,7 @@ export function dropAliasesOf(ctx: Context, space: number, first: number, count:
 
 function deleteAlias(ctx: Context, block: number): void {
   removeMapping(ctx, block, SYSTEM_VM);
+  Atomics.sub(ctx.l.header, H.aliasCount, 1);
 }
 
 export function linPageUnLock(
