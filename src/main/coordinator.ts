@@ -289,6 +289,22 @@ export class Coordinator {
     }
   }
 
+  /** Free pages, and lock waits and contended acquisitions so far, as trace counters. */
+  private traceCounters(now: number): void {
+    const trace = this.o.trace;
+    if (trace === undefined) return;
+    const ts = (performance.timeOrigin + now - this.traceOrigin) * 1000;
+    trace.counter('free pages', ts, Atomics.load(this.kernel.layout.header, H.freeCount));
+    let waits = 0;
+    let contended = 0;
+    for (const lock of lockStats(this.kernel.layout)) {
+      waits += lock.waits;
+      contended += lock.contended;
+    }
+    trace.counter('lock waits (futex)', ts, waits);
+    trace.counter('contended acquisitions', ts, contended);
+  }
+
   private callsSoFar(): number {
     let calls = 0;
     for (const actor of [...this.devices, ...this.vms]) {
@@ -315,12 +331,7 @@ export class Coordinator {
         if (now - startedAt > this.o.seconds * 1000)
           Atomics.store(this.kernel.layout.header, H.stop, 1);
         this.o.onProgress?.(this.callsSoFar(), this.o.calls);
-        const free = Atomics.load(this.kernel.layout.header, H.freeCount);
-        this.o.trace?.counter(
-          'free pages',
-          (performance.timeOrigin + now - this.traceOrigin) * 1000,
-          free,
-        );
+        this.traceCounters(now);
         for (const actor of runners) {
           const calls = this.kernel.layout.actors[actor.actor * ACTOR_WORDS + AC.calls]!;
           const before = seen.get(actor);

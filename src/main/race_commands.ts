@@ -70,10 +70,16 @@ async function hunt(path: string | undefined, flags: HuntFlags): Promise<number>
   const scenario = await loadScenario(source);
   const useBar = flags.progress && !flags.json && process.stderr.isTTY === true;
   const bar = new cliProgress.SingleBar(
-    { format: 'hunt [{bar}] {value}/{total} runs | {failures} failure(s)', hideCursor: true },
+    {
+      format: 'hunt [{bar}] {value}/{total} runs | {rate} runs/s | {failures} failure(s)',
+      hideCursor: true,
+    },
     cliProgress.Presets.shades_classic,
   );
-  if (useBar) bar.start(Math.ceil(flags.runs / flags.shard.count), 0, { failures: 0 });
+  if (useBar) bar.start(Math.ceil(flags.runs / flags.shard.count), 0, { failures: 0, rate: 0 });
+  const started = performance.now();
+  const rate = (done: number): number =>
+    Math.round(done / Math.max((performance.now() - started) / 1000, 0.001));
   const report = await new Hunt(source, scenario, {
     runs: flags.runs,
     seedStart: flags.seed,
@@ -86,7 +92,8 @@ async function hunt(path: string | undefined, flags: HuntFlags): Promise<number>
     shard: flags.shard,
     jobs: flags.jobs,
     outDir: flags.out,
-    onProgress: (done, _total, failures) => useBar && bar.update(done, { failures }),
+    onProgress: (done, _total, failures) =>
+      useBar && bar.update(done, { failures, rate: rate(done) }),
   })
     .run()
     .finally(() => useBar && bar.stop());
