@@ -48,6 +48,8 @@ export interface RunOptions {
   trace?: Trace;
   /** Keep the order in which run-phase calls took effect (report.recorded). */
   record?: boolean;
+  /** Aborting ends the run phase at once; finish, teardown and the checker still run. */
+  signal?: AbortSignal;
 }
 
 export interface PhaseMark {
@@ -79,6 +81,8 @@ export interface RunReport {
   sharedWords: number[];
   /** With record: the actor (controlled-mode index) of each run-phase call, in ticket order. */
   recorded?: number[];
+  /** The run phase was cut short by the signal (SIGINT or SIGTERM on the command line). */
+  interrupted: boolean;
 }
 
 const vmHandleOf = (vm: ActorHandle): number =>
@@ -106,8 +110,14 @@ export class Coordinator {
   private readonly finished = new Set<ActorHandle>();
   private readonly report: Partial<RunReport> = {};
 
+  private interrupted = false;
+
   constructor(private readonly o: RunOptions) {
     this.kernel = createKernel({ ...o.scenario.machine, ...o.machine });
+    o.signal?.addEventListener('abort', () => {
+      this.interrupted = true;
+      Atomics.store(this.kernel.layout.header, H.stop, 1); // every actor ends its run loop
+    });
   }
 
   private mark(message: string): void {
@@ -482,6 +492,7 @@ export class Coordinator {
       droppedDevices: this.devices.filter((d) => d.dropped).map((d) => d.name),
       refusedVms: this.report.refusedVms ?? [],
       sharedWords: Array.from(this.kernel.layout.scenarioWords.subarray(0, 256)),
+      interrupted: this.interrupted,
       ...(this.recorded === undefined ? {} : { recorded: this.recorded }),
       systemExit,
       ...(failure === undefined ? {} : { failure }),

@@ -98,6 +98,8 @@ export interface ScenarioRunOptions extends Omit<
   onProgress?: (calls: number, total: number) => void;
   /** Collect a Chrome trace of every service call into this. */
   trace?: Trace;
+  /** Aborting ends the run phase early; the report says so. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -138,6 +140,7 @@ export async function runScenario(
     ...(o.onProgress === undefined ? {} : { onProgress: o.onProgress }),
     ...(o.trace === undefined ? {} : { trace: o.trace }),
     ...(o.record === true ? { record: true } : {}),
+    ...(o.signal === undefined ? {} : { signal: o.signal }),
   });
   return coordinator.run();
 }
@@ -162,6 +165,26 @@ async function bridge(path: string | undefined, flags: RunFlags, report: RunRepo
   );
 }
 
+/**
+ * SIGINT or SIGTERM ends the run phase; the run then finishes, tears down, checks and
+ * reports as usual and says it was interrupted. A second signal ends the program at once.
+ */
+function interruptOnSignals(): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const onSignal = (name: NodeJS.Signals): void => {
+    if (controller.signal.aborted) process.exit(130);
+    process.stderr.write(`\n${name}: stopping the run (again to quit at once)\n`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const dispose = (): void => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+  return { signal: controller.signal, dispose };
+}
+
 /** Runs `vmmsim run`; returns the exit code. */
 export async function runCommand(path: string | undefined, flags: RunFlags): Promise<number> {
   const bar = progressBar(flags.progress && !flags.json && process.stderr.isTTY === true);
@@ -170,12 +193,14 @@ export async function runCommand(path: string | undefined, flags: RunFlags): Pro
     const { trace: tracePath, record, ...rest } = flags;
     const trace = tracePath === undefined ? undefined : new Trace();
     const recording = record === undefined ? {} : { record: true };
+    const stop = interruptOnSignals();
     report = await runScenario(path, {
       ...rest,
       onProgress: bar,
+      signal: stop.signal,
       ...(trace ? { trace } : {}),
       ...recording,
-    });
+    }).finally(stop.dispose);
     if (trace !== undefined && tracePath !== undefined) {
       trace.write(tracePath);
       process.stderr.write(`trace: ${trace.events.length} events written to ${tracePath}\n`);
@@ -198,5 +223,6 @@ export async function runCommand(path: string | undefined, flags: RunFlags): Pro
     report.actorViolations.length === 0;
   if (!sound && flags.record !== undefined && recorded !== undefined)
     await bridge(path, flags, report);
+  if (report.interrupted) return sound ? 130 : 1;
   return sound ? 0 : 1;
 }

@@ -87,6 +87,11 @@ export function formatRunReport(r: RunReport): string {
     lines.push(`Dropped (carry at init): ${r.droppedDevices.join(', ')}`);
   if (r.refusedVms.length > 0) lines.push(`VMs not created (carry): ${r.refusedVms.join(', ')}`);
   if (r.systemExit) lines.push('Sys_VM_Init carry: Windows exited before running.');
+  if (r.interrupted) {
+    lines.push(
+      'INTERRUPTED: the run phase was stopped early; finish, teardown and the checker ran.',
+    );
+  }
   lines.push('');
   const seconds = (r.runMs / 1000).toFixed(2);
   lines.push(`${n(r.calls)} service calls in ${seconds} s: ${n(r.opsPerSecond)} calls/s`);

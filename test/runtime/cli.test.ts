@@ -1,6 +1,6 @@
 // The command line as a user runs it: the built CLI, its exit codes (0 sound, 1 a violation,
 // 2 bad input before any work), and errors that name the option or the field.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,6 +53,22 @@ describe('vmmsim run: exit codes', () => {
     expect(code).toBe(0);
     expect(JSON.parse(out)).toMatchObject({ scenario: 'default', violations: [] });
   });
+});
+
+describe('vmmsim run: interrupted', () => {
+  it('SIGINT ends the run phase; the run still finishes, checks, reports, and exits 130', async () => {
+    const child = spawn(process.execPath, [cli, 'run', '--calls', '100000000', '--no-progress'], {
+      cwd: root,
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(out).toContain('INTERRUPTED: the run phase was stopped early');
+    expect(out).toContain('Invariants: sound');
+    expect(code).toBe(130);
+  }, 60_000);
 });
 
 describe('vmmsim run: bad input is exit 2, one sentence naming the problem, no stack', () => {
