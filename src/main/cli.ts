@@ -67,7 +67,8 @@ function addRunCommand(cli: Command): void {
         'order, a bounded workload with simulated interrupts and free-physical-region ' +
         'callbacks, then the invariant checker. With no scenario, runs the built-in default ' +
         '(scenarios/default.json). Exit code 0 when sound, 1 when an invariant broke or an ' +
-        'actor threw, exited or hung, 2 on bad input.',
+        'actor threw, exited or hung, 2 on bad input, 130 when interrupted (Ctrl-C stops ' +
+        'the run phase; the checker and the report still run).',
     )
     .addOption(
       new Option('--devices <n>', 'devices: the scenario list cut or repeated').argParser(
