@@ -1,0 +1,61 @@
+/**
+ * The environment a benchmark run is recorded with (STYLE.md: "record Node version, CPU,
+ * core count, options and commit next to every result"), so that two runs can be compared
+ * honestly — or seen not to be comparable. It measures nothing.
+ */
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+
+export interface BenchEnvironment {
+  node: string;
+  v8: string;
+  platform: string;
+  arch: string;
+  cpu: string;
+  /** Logical cores the OS reports (os.availableParallelism). */
+  cores: number;
+  memoryGiB: number;
+  commit: string;
+  /** Uncommitted changes in the working tree when the run started. */
+  dirty: boolean;
+  date: string;
+  options: Record<string, unknown>;
+}
+
+function git(args: string[]): string | undefined {
+  try {
+    return execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
+  } catch {
+    return undefined; // not a git checkout (a tarball), or no git: the commit is unknown
+  }
+}
+
+/** Node, V8, CPU model, cores, memory, git commit (or 'unknown'), and the run's options. */
+export function benchEnvironment(options: Record<string, unknown>): BenchEnvironment {
+  const commit = git(['rev-parse', 'HEAD']) ?? 'unknown';
+  const status = commit === 'unknown' ? '' : (git(['status', '--porcelain']) ?? '');
+  return {
+    node: process.version,
+    v8: process.versions.v8,
+    platform: process.platform,
+    arch: process.arch,
+    cpu: os.cpus()[0]?.model.trim() ?? 'unknown',
+    cores: os.availableParallelism(),
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    commit,
+    dirty: status.length > 0,
+    date: new Date().toISOString(),
+    options,
+  };
+}
+
+/** One line for the head of the terminal report. */
+export function environmentLine(env: BenchEnvironment): string {
+  const commit = env.commit === 'unknown' ? 'unknown' : env.commit.slice(0, 10);
+  return (
+    `Node ${env.node} (V8 ${env.v8}), ${env.platform}/${env.arch}, ${env.cpu}, ` +
+    `${env.cores} cores, ${env.memoryGiB} GiB; commit ${commit}${env.dirty ? ' (dirty)' : ''}`
+  );
+}
