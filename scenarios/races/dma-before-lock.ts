@@ -62,7 +62,14 @@ const dma = defineDevice({
 
 export default defineScenario({
   name: 'race: DMA reads the page table before it locks',
-  machine: { ramPages: 448, vmMax: 2, blockMax: 64, actorMax: 8, vmV86Pages: 2 },
+  machine: {
+    ramPages: 448,
+    vmMax: 2,
+    blockMax: 64,
+    actorMax: 8,
+    vmV86Pages: 2,
+    frameBufferPages: 16,
+  },
   budget: { calls: 2000, seconds: 10 },
   devices: [mover, dma],
   vms: [],

@@ -58,7 +58,14 @@ const filler = defineDevice({
 
 export default defineScenario({
   name: 'race: dropped frame',
-  machine: { ramPages: 448, vmMax: 2, blockMax: 64, actorMax: 8, vmV86Pages: 2 },
+  machine: {
+    ramPages: 448,
+    vmMax: 2,
+    blockMax: 64,
+    actorMax: 8,
+    vmV86Pages: 2,
+    frameBufferPages: 16,
+  },
   budget: { calls: 2000, seconds: 10 },
   devices: [swapper, filler],
   vms: [],

@@ -40,7 +40,14 @@ const compactor = (name: string, initOrder: number, owner: boolean) =>
 
 export default defineScenario({
   name: 'race: uncoordinated compaction',
-  machine: { ramPages: 448, vmMax: 2, blockMax: 64, actorMax: 8, vmV86Pages: 2 },
+  machine: {
+    ramPages: 448,
+    vmMax: 2,
+    blockMax: 64,
+    actorMax: 8,
+    vmV86Pages: 2,
+    frameBufferPages: 16,
+  },
   budget: { calls: 2000, seconds: 10 },
   devices: [compactor('COMPACT1', 0x100, true), compactor('COMPACT2', 0x200, false)],
   vms: [],

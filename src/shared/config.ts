@@ -36,7 +36,7 @@ export const presets = {
     vmV86Pages: 4,
     locking: 'fine',
     lockWaitMsMax: 2000,
-    frameBufferPages: 64,
+    frameBufferPages: 1024,
   },
   standard: {
     ramPages: 4096,
