@@ -1,0 +1,235 @@
+/**
+ * The benchmark report: terminal tables of every group, the issue's targets judged against
+ * the values measured in this run, and the scaling chart's series. Pure formatting over the
+ * results; it measures nothing and decides no exit code (a missed target is not an error).
+ */
+import type { BaselinePoint } from './baseline.js';
+import type { MicroResult } from './micro.js';
+import type { CeilingPoint } from './ceiling.js';
+import type { ScalingMode, ScalingPoint } from './scaling.js';
+import type { ChartSeries } from './svg.js';
+
+export interface BenchResults {
+  micro?: MicroResult;
+  scaling?: ScalingPoint[];
+  /** What threads sharing nothing get done on this machine, by worker count. */
+  ceiling?: CeilingPoint[];
+  /** vmmsim's own-region, fine-lock points the baseline is compared with. */
+  direct?: ScalingPoint[];
+  baseline?: BaselinePoint[];
+}
+
+export interface Target {
+  name: string;
+  goal: string;
+  measured: number;
+  /** How the measured value reads, e.g. '2.61×'. */
+  shown: string;
+  met: boolean;
+}
+
+const pad = (text: string, width: number): string => text.padStart(width);
+const fixed = (value: number, digits: number): string => value.toFixed(digits);
+const int = (value: number): string => Math.round(value).toLocaleString('en-US');
+const rate = (ops: number): string =>
+  ops >= 1e6 ? `${fixed(ops / 1e6, 2)} M` : ops >= 1e3 ? `${fixed(ops / 1e3, 1)} k` : fixed(ops, 0);
+
+/** A plain-text table; `align` has one letter per column, l or r (default: l then r…). */
+function table(head: string[], widths: number[], rows: string[][], align = 'l'): string {
+  const left = (i: number): boolean => (align[i] ?? 'r') === 'l';
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => (left(i) ? c.padEnd(widths[i]!) : pad(c, widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(head), ...rows.map(line)].join('\n');
+}
+
+export function microTable(m: MicroResult): string {
+  const rows = m.rows.map((r) => [
+    r.name,
+    fixed(r.nsPerCall, 1),
+    fixed(r.nsPerCallP50, 1),
+    fixed(r.nsPerCallP99, 1),
+    r.kind === 'floor' && r.locksPerCall === 0 ? '-' : fixed(r.locksPerCall, 2),
+    `${fixed(r.ratioToFloor, 2)}×`,
+  ]);
+  return table(
+    ['one thread, ns per call', 'avg', 'p50', 'p99', 'locks', 'p50/floor'],
+    [40, 9, 9, 9, 6, 10],
+    rows,
+  );
+}
+
+const MODE_NAMES: Record<ScalingMode, string> = {
+  own: 'own regions',
+  shared: 'one shared region',
+  mix: 'default mix',
+};
+
+function onePoint(points: ScalingPoint[], p: ScalingPoint): ScalingPoint | undefined {
+  return points.find((q) => q.mode === p.mode && q.locking === p.locking && q.workers === 1);
+}
+
+export function scalingTable(points: ScalingPoint[], ceiling: CeilingPoint[]): string {
+  const one = ceiling.find((c) => c.workers === 1);
+  const ceilingRows = ceiling.map((c) => [
+    'ceiling: threads sharing nothing',
+    String(c.workers),
+    `${rate(c.iterationsPerSecond)} it`,
+    one === undefined ? '-' : `${fixed(c.iterationsPerSecond / one.iterationsPerSecond, 2)}×`,
+    fixed(c.fairness, 2),
+    '-',
+    '-',
+    '-',
+  ]);
+  const rows = points.map((p) => {
+    const first = onePoint(points, p);
+    return [
+      `${MODE_NAMES[p.mode]}, ${p.locking}`,
+      String(p.workers),
+      rate(p.opsPerSecond),
+      first === undefined ? '-' : `${fixed(p.opsPerSecond / first.opsPerSecond, 2)}×`,
+      fixed(p.fairness, 2),
+      int(p.locks.contended),
+      int(p.locks.waits),
+      fixed(p.locks.waitUs / 1000, 1),
+    ];
+  });
+  return table(
+    ['scaling', 'workers', 'calls/s', 'vs 1', 'min/max', 'contended', 'waits', 'wait ms'],
+    [32, 7, 10, 7, 7, 11, 9, 9],
+    [...ceilingRows, ...rows],
+  );
+}
+
+export function baselineTable(points: BaselinePoint[], direct: ScalingPoint[]): string {
+  const rows = points.map((p) => {
+    const mine = direct.find((d) => d.workers === p.workers);
+    return [
+      p.transport,
+      String(p.workers),
+      rate(p.opsPerSecond),
+      fixed(p.roundTripUs, 1),
+      fixed(p.fairness, 2),
+      mine === undefined ? '-' : rate(mine.opsPerSecond),
+      mine === undefined ? '-' : `${int(mine.opsPerSecond / p.opsPerSecond)}×`,
+    ];
+  });
+  return table(
+    ['message passing', 'workers', 'calls/s', 'µs/call', 'min/max', 'vmmsim', 'speedup'],
+    [26, 7, 10, 9, 7, 10, 9],
+    rows,
+  );
+}
+
+function find(
+  points: ScalingPoint[] | undefined,
+  mode: ScalingMode,
+  locking: string,
+  workers: number,
+): ScalingPoint | undefined {
+  return points?.find((p) => p.mode === mode && p.locking === locking && p.workers === workers);
+}
+
+function ratioTarget(
+  r: BenchResults,
+  name: string,
+  mode: ScalingMode,
+  locking: string,
+  goal: number,
+): Target[] {
+  const one = find(r.scaling, mode, locking, 1);
+  const two = find(r.scaling, mode, locking, 2);
+  if (one === undefined || two === undefined) return [];
+  const measured = two.opsPerSecond / one.opsPerSecond;
+  const c1 = r.ceiling?.find((c) => c.workers === 1);
+  const c2 = r.ceiling?.find((c) => c.workers === 2);
+  const ceiling =
+    c1 === undefined || c2 === undefined
+      ? ''
+      : ` (this machine's ceiling: ${fixed(c2.iterationsPerSecond / c1.iterationsPerSecond, 2)}×)`;
+  const shown = `${fixed(measured, 2)}×${ceiling}`;
+  return [{ name, goal: `≥ ${goal}×`, measured, shown, met: measured >= goal }];
+}
+
+/** The issue's targets that this run measured, each with its value. */
+export function targets(r: BenchResults): Target[] {
+  const out: Target[] = [];
+  const xchg = r.micro?.rows.find((row) => row.name.startsWith('_XchgFreePhysReg'));
+  if (xchg !== undefined) {
+    const measured = xchg.ratioToFloor;
+    const ns = `${fixed(xchg.nsPerCallP50, 1)} ns / ${fixed(r.micro!.floorNs, 1)} ns, medians`;
+    const shown = `${fixed(measured, 2)}× (${ns})`;
+    out.push({
+      name: '_XchgFreePhysReg / lock+unlock floor',
+      goal: '≤ 3×',
+      measured,
+      shown,
+      met: measured <= 3,
+    });
+  }
+  if (r.baseline !== undefined && r.direct !== undefined) {
+    const speedups = r.baseline.flatMap((b) => {
+      const mine = r.direct!.find((d) => d.workers === b.workers);
+      return mine === undefined ? [] : [{ b, speedup: mine.opsPerSecond / b.opsPerSecond }];
+    });
+    const worst = speedups.reduce((a, c) => (c.speedup < a.speedup ? c : a), speedups[0]!);
+    if (worst !== undefined) {
+      const where = `${worst.b.transport}, ${worst.b.workers} workers`;
+      const shown = `${int(worst.speedup)}× (lowest: ${where})`;
+      out.push({
+        name: 'speedup over message passing',
+        goal: '≥ 100×',
+        measured: worst.speedup,
+        shown,
+        met: worst.speedup >= 100,
+      });
+    }
+  }
+  out.push(...ratioTarget(r, 'own regions, 2 workers / 1 (fine)', 'own', 'fine', 1.7));
+  for (const locking of ['fine', 'global']) {
+    out.push(
+      ...ratioTarget(r, `one shared region, 2 workers / 1 (${locking})`, 'shared', locking, 0.7),
+    );
+    const two = find(r.scaling, 'shared', locking, 2);
+    if (two !== undefined) {
+      const name = `one shared region, 2 workers, min/max (${locking})`;
+      out.push({
+        name,
+        goal: '≥ 0.5',
+        measured: two.fairness,
+        shown: fixed(two.fairness, 2),
+        met: two.fairness >= 0.5,
+      });
+    }
+  }
+  return out;
+}
+
+export function targetTable(list: Target[]): string {
+  const rows = list.map((t) => [t.name, t.goal, t.shown, t.met ? 'PASS' : 'MISS']);
+  return table(['target', 'goal', 'measured', ''], [46, 7, 48, 4], rows, 'llll');
+}
+
+const COLORS: Record<ScalingMode, string> = { own: '#1f77b4', shared: '#d62728', mix: '#2ca02c' };
+
+/** The chart's lines: every (mode, policy) of scaling, then the baseline's transports. */
+export function chartSeries(r: BenchResults): ChartSeries[] {
+  const series: ChartSeries[] = [];
+  for (const mode of ['own', 'shared', 'mix'] as const) {
+    for (const locking of ['fine', 'global'] as const) {
+      const points = (r.scaling ?? []).filter((p) => p.mode === mode && p.locking === locking);
+      if (points.length === 0) continue;
+      const label = `${MODE_NAMES[mode]}, ${locking}`;
+      series.push({ label, color: COLORS[mode], dash: locking === 'fine' ? '' : '6 4', points });
+    }
+  }
+  for (const transport of ['postMessage', 'comlink'] as const) {
+    const points = (r.baseline ?? []).filter((p) => p.transport === transport);
+    if (points.length === 0) continue;
+    const dash = transport === 'postMessage' ? '' : '2 3';
+    series.push({ label: `message passing (${transport})`, color: '#7f7f7f', dash, points });
+  }
+  return series;
+}
