@@ -26,6 +26,12 @@ import {
 } from '../shared/scenario.js';
 import type { Context } from '../shared/context.js';
 import { ReplayDivergence, type Scheduler } from './schedulers/scheduler.js';
+import {
+  SYSTEM_EXIT_PAIRS,
+  SYSTEM_INIT_MESSAGES,
+  VM_CREATE_MESSAGES,
+  vmEndMessages,
+} from '../shared/control_sequence.js';
 import type { Trace } from '../shared/trace.js';
 
 export interface ControlledOptions {
@@ -69,12 +75,6 @@ interface Actor {
   index: number;
 }
 
-const INIT: ControlMessageName[] = ['Sys_Critical_Init', 'Device_Init', 'Init_Complete'];
-const EXIT: [ControlMessageName, ControlMessageName][] = [
-  ['Sys_VM_Terminate', 'Sys_VM_Terminate2'],
-  ['System_Exit', 'System_Exit2'],
-  ['Sys_Critical_Exit', 'Sys_Critical_Exit2'],
-];
 const TURN_TIMEOUT_MS = 2_000;
 /** Service calls in a row allowed outside scheduling points before a run is called hung. */
 const UNSCHEDULED_CALLS_MAX = 200_000;
@@ -260,7 +260,7 @@ export class ControlledRun {
   }
 
   private async boot(): Promise<number[] | undefined> {
-    for (const message of INIT) {
+    for (const message of SYSTEM_INIT_MESSAGES) {
       this.kernel.beginPhase(message);
       for (const device of await this.broadcast(message, this.kernel.systemVmHandle)) {
         this.dropped.add(device);
@@ -302,22 +302,16 @@ export class ControlledRun {
   }
 
   private async refusedVm(handle: number): Promise<boolean> {
-    for (const message of ['Create_VM', 'VM_Critical_Init', 'VM_Init'] as const) {
+    for (const { message, vneOnCarry } of VM_CREATE_MESSAGES) {
       if ((await this.broadcast(message, handle)).length === 0) continue;
-      await this.endVm(handle, false, 0);
+      await this.endVm(handle, false, vneOnCarry);
       return true;
     }
     return false;
   }
 
   private async endVm(handle: number, normal: boolean, vne: number): Promise<void> {
-    const messages: [ControlMessageName, ControlMessageName][] = [
-      ...(normal
-        ? [['VM_Terminate', 'VM_Terminate2'] as [ControlMessageName, ControlMessageName]]
-        : []),
-      ['VM_Not_Executeable', 'VM_Not_Executeable2'],
-      ['Destroy_VM', 'Destroy_VM2'],
-    ];
+    const messages = vmEndMessages(normal);
     for (const [message, twin] of messages) {
       const edx = message === 'VM_Not_Executeable' ? vne : 0;
       await this.broadcast(message, handle, edx);
@@ -501,7 +495,7 @@ export class ControlledRun {
     for (const actor of this.actors) await actor.program.finish?.();
     await this.runChains();
     for (const handle of vmHandles) await this.endVm(handle, true, VNE_Closed);
-    for (const [message, twin] of EXIT) {
+    for (const [message, twin] of SYSTEM_EXIT_PAIRS) {
       this.kernel.beginPhase(message);
       await this.broadcast(message, this.kernel.systemVmHandle);
       await this.broadcast(twin, this.kernel.systemVmHandle, 0, true);

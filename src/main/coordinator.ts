@@ -13,9 +13,6 @@ import {
   FREE_PHYS_REG_AVAILABLE,
   FREE_PHYS_REG_NEEDED,
   VNE_Closed,
-  VNE_CreateFail,
-  VNE_CrInitFail,
-  VNE_InitFail,
 } from '../shared/constants.js';
 import { createKernel, type Kernel } from '../shared/kernel.js';
 import { AC, ACTOR_WORDS, H } from '../shared/layout.js';
@@ -29,6 +26,12 @@ import {
 } from '../shared/protocol.js';
 import type { ScenarioDefinition } from '../shared/scenario.js';
 import { ActorFailureError, ActorHandle } from './worker_host.js';
+import {
+  SYSTEM_EXIT_PAIRS,
+  SYSTEM_INIT_MESSAGES,
+  VM_CREATE_MESSAGES,
+  vmEndMessages,
+} from '../shared/control_sequence.js';
 import type { Trace } from '../shared/trace.js';
 
 export interface RunOptions {
@@ -87,13 +90,6 @@ export interface RunReport {
 
 const vmHandleOf = (vm: ActorHandle): number =>
   vm.startup.role.kind === 'vm' ? vm.startup.role.handle : 0;
-
-const SYSTEM_INIT: ControlMessageName[] = ['Sys_Critical_Init', 'Device_Init', 'Init_Complete'];
-const EXIT: [ControlMessageName, ControlMessageName][] = [
-  ['Sys_VM_Terminate', 'Sys_VM_Terminate2'],
-  ['System_Exit', 'System_Exit2'],
-  ['Sys_Critical_Exit', 'Sys_Critical_Exit2'],
-];
 
 export class Coordinator {
   readonly kernel: Kernel;
@@ -184,7 +180,7 @@ export class Coordinator {
   }
 
   private async initialize(): Promise<boolean> {
-    for (const message of SYSTEM_INIT) {
+    for (const message of SYSTEM_INIT_MESSAGES) {
       this.kernel.beginPhase(message);
       this.mark(message);
       for (const device of await this.broadcast(message, this.kernel.systemVmHandle)) {
@@ -201,17 +197,12 @@ export class Coordinator {
   }
 
   private async createVms(): Promise<void> {
-    const fail = {
-      Create_VM: VNE_CreateFail,
-      VM_Critical_Init: VNE_CrInitFail,
-      VM_Init: VNE_InitFail,
-    } as const;
     for (let index = 0; index < this.o.scenario.vms.length; index++) {
       const handle = this.kernel.newVmSpace();
       let refused = false;
-      for (const message of ['Create_VM', 'VM_Critical_Init', 'VM_Init'] as const) {
+      for (const { message, vneOnCarry } of VM_CREATE_MESSAGES) {
         if ((await this.broadcast(message, handle)).length === 0) continue;
-        await this.endVm(handle, false, fail[message]);
+        await this.endVm(handle, false, vneOnCarry);
         (this.report.refusedVms ??= []).push(`${this.o.scenario.vms[index]!.name} (${message})`);
         refused = true;
         break;
@@ -225,13 +216,7 @@ export class Coordinator {
   }
 
   private async endVm(handle: number, normal: boolean, vneFlags: number): Promise<void> {
-    const messages: [ControlMessageName, ControlMessageName][] = [
-      ...(normal
-        ? [['VM_Terminate', 'VM_Terminate2'] as [ControlMessageName, ControlMessageName]]
-        : []),
-      ['VM_Not_Executeable', 'VM_Not_Executeable2'],
-      ['Destroy_VM', 'Destroy_VM2'],
-    ];
+    const messages = vmEndMessages(normal);
     for (const [message, twin] of messages) {
       const edx = message === 'VM_Not_Executeable' ? vneFlags : 0;
       await this.broadcast(message, handle, edx);
@@ -434,7 +419,7 @@ export class Coordinator {
   }
 
   private async exit(): Promise<void> {
-    for (const [message, twin] of EXIT) {
+    for (const [message, twin] of SYSTEM_EXIT_PAIRS) {
       this.kernel.beginPhase(message);
       this.mark(message);
       await this.broadcast(message, this.kernel.systemVmHandle);

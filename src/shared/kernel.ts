@@ -7,6 +7,7 @@
  */
 import { assert } from './assert.js';
 import { check, type CheckOptions, type Violation } from './checker.js';
+import { VM_CREATE_MESSAGES, vmEndMessages } from './control_sequence.js';
 import { type MachineOptions, resolveOptions } from './config.js';
 import {
   ControlMessage,
@@ -14,10 +15,7 @@ import {
   FREE_PHYS_REG_AVAILABLE,
   FREE_PHYS_REG_NEEDED,
   VNE_Closed,
-  VNE_CreateFail,
-  VNE_CrInitFail,
   SHARED_ARENA_FIRST_PAGE,
-  VNE_InitFail,
 } from './constants.js';
 import { Context, type FreePhysRegCallback, type KernelHooks } from './context.js';
 import {
@@ -281,17 +279,12 @@ export class Kernel implements KernelHooks {
     const made = createVmSpace(this.layout, this.host.locker, this.host.actor);
     if (typeof made === 'string') throw new Error(`createVM: ${made}`);
     const handle = vmHandleOf(made);
-    const failFlags = {
-      Create_VM: VNE_CreateFail,
-      VM_Critical_Init: VNE_CrInitFail,
-      VM_Init: VNE_InitFail,
-    };
-    for (const message of ['Create_VM', 'VM_Critical_Init', 'VM_Init'] as const) {
+    for (const { message, vneOnCarry } of VM_CREATE_MESSAGES) {
       const result: ControlResult = { message, carried: [], systemExit: false };
       this.broadcast(message, handle, result);
       if (result.carried.length === 0) continue;
       // The VM never ran: no VM_Terminate; VM_Not_Executeable says why (VNE_*Fail).
-      this.broadcastVmEnd(handle, false, failFlags[message]);
+      this.broadcastVmEnd(handle, false, vneOnCarry);
       this.releaseVm(made);
       throw new Error(`createVM: ${message} failed (carry set by ${result.carried.join(', ')})`);
     }
@@ -327,13 +320,10 @@ export class Kernel implements KernelHooks {
 
   private broadcastVmEnd(handle: number, normal: boolean, vneFlags: number): void {
     const result: ControlResult = { message: 'VM_Terminate', carried: [], systemExit: false };
-    const messages: ControlMessageName[] = normal
-      ? ['VM_Terminate', 'VM_Not_Executeable', 'Destroy_VM']
-      : ['VM_Not_Executeable', 'Destroy_VM'];
-    for (const message of messages) {
+    for (const [message, twin] of vmEndMessages(normal)) {
       const edx = message === 'VM_Not_Executeable' ? vneFlags : 0;
       this.broadcast(message, handle, result, false, edx);
-      this.broadcast(TWINS[message]!, handle, result, true, edx);
+      this.broadcast(twin, handle, result, true, edx);
     }
   }
 
