@@ -68,7 +68,7 @@ export async function startBaseline(
       name,
       windowFirstPage: w.firstPage,
       windowPageCount: w.pageCount,
-      startOffset: 0,
+      seed: i + 1,
       callsMax: 0,
     };
     clients.push({ api, plan });

@@ -14,6 +14,8 @@ export interface CeilingPoint {
   /** Spin-loop iterations per second: work that shares nothing. */
   iterationsPerSecond: number;
   fairness: number;
+  /** Share of all cores that other processes used meanwhile (Linux only). */
+  foreignLoad?: number;
 }
 
 /** Iterations each thread runs alone before the window, so that V8 has optimized the loop. */

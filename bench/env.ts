@@ -4,6 +4,7 @@
  * honestly — or seen not to be comparable. It measures nothing.
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 
 export interface BenchEnvironment {
@@ -58,4 +59,43 @@ export function environmentLine(env: BenchEnvironment): string {
     `Node ${env.node} (V8 ${env.v8}), ${env.platform}/${env.arch}, ${env.cpu}, ` +
     `${env.cores} cores, ${env.memoryGiB} GiB; commit ${commit}${env.dirty ? ' (dirty)' : ''}`
   );
+}
+
+/** CPU time of the whole machine and of this process, to see what else ran meanwhile. */
+export interface CpuSample {
+  /** Busy jiffies of every core (from /proc/stat), or undefined off Linux. */
+  machineBusyMs: number | undefined;
+  ownMs: number;
+  atMs: number;
+}
+
+const JIFFY_MS = 10; // USER_HZ is 100 on every Linux Node runs on
+
+function machineBusyMs(): number | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
+    const [, user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).map(Number);
+    return (user! + nice! + system! + irq! + softirq! + steal!) * JIFFY_MS;
+  } catch {
+    return undefined; // not Linux: what else ran is unknown
+  }
+}
+
+export function cpuSample(): CpuSample {
+  const own = process.cpuUsage();
+  return {
+    machineBusyMs: machineBusyMs(),
+    ownMs: (own.user + own.system) / 1000,
+    atMs: performance.now(),
+  };
+}
+
+/**
+ * The share of all cores that other processes used between two samples (0 = this run had
+ * the machine to itself), or undefined where the machine's busy time cannot be read.
+ */
+export function foreignLoad(from: CpuSample, to: CpuSample, cores: number): number | undefined {
+  if (from.machineBusyMs === undefined || to.machineBusyMs === undefined) return undefined;
+  const foreignMs = to.machineBusyMs - from.machineBusyMs - (to.ownMs - from.ownMs);
+  return Math.max(0, foreignMs / ((to.atMs - from.atMs) * cores));
 }

@@ -14,6 +14,8 @@ export interface BenchResults {
   scaling?: ScalingPoint[];
   /** What threads sharing nothing get done on this machine, by worker count. */
   ceiling?: CeilingPoint[];
+  /** Share of all cores other processes used during the whole run (Linux only). */
+  foreignLoad?: number;
   /** vmmsim's own-region, fine-lock points the baseline is compared with. */
   direct?: ScalingPoint[];
   baseline?: BaselinePoint[];
@@ -82,6 +84,7 @@ export function scalingTable(points: ScalingPoint[], ceiling: CeilingPoint[]): s
     '-',
     '-',
     '-',
+    '-',
   ]);
   const rows = points.map((p) => {
     const first = onePoint(points, p);
@@ -94,11 +97,12 @@ export function scalingTable(points: ScalingPoint[], ceiling: CeilingPoint[]): s
       int(p.locks.contended),
       int(p.locks.waits),
       fixed(p.locks.waitUs / 1000, 1),
+      p.foreignLoad === undefined ? '-' : `${Math.round(p.foreignLoad * 100)}%`,
     ];
   });
   return table(
-    ['scaling', 'workers', 'calls/s', 'vs 1', 'min/max', 'contended', 'waits', 'wait ms'],
-    [32, 7, 10, 7, 7, 11, 9, 9],
+    ['scaling', 'workers', 'calls/s', 'vs 1', 'min/max', 'contended', 'waits', 'wait ms', 'other'],
+    [32, 7, 10, 7, 7, 11, 9, 9, 6],
     [...ceilingRows, ...rows],
   );
 }
@@ -205,6 +209,25 @@ export function targets(r: BenchResults): Target[] {
     }
   }
   return out;
+}
+
+/**
+ * A warning when this run's ceiling shows that the cores were busy with other work: two
+ * threads that share nothing then get far less than twice one, and no scaling ratio of the
+ * run means much.
+ */
+export function busyMachineWarning(r: BenchResults): string | undefined {
+  const one = r.ceiling?.find((c) => c.workers === 1);
+  const two = r.ceiling?.find((c) => c.workers === 2);
+  const ratio =
+    one === undefined || two === undefined ? 2 : two.iterationsPerSecond / one.iterationsPerSecond;
+  const foreign = r.foreignLoad ?? 0;
+  if (ratio >= 1.6 && foreign < 0.1) return undefined;
+  return (
+    `WARNING: other processes used ${Math.round(foreign * 100)}% of the cores during this run` +
+    ` (two threads sharing nothing got ${fixed(ratio, 2)}× one). Its ratios between thread ` +
+    'counts are not reliable; run it again on an idle machine.'
+  );
 }
 
 export function targetTable(list: Target[]): string {

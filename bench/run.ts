@@ -9,16 +9,18 @@
  * bad options.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { packageRoot } from '../src/main/run_command.js';
 import type { LockingPolicy } from '../src/shared/config.js';
 import { runBaseline, type BaselinePoint } from './baseline.js';
-import { benchEnvironment, environmentLine } from './env.js';
+import { benchEnvironment, cpuSample, environmentLine, foreignLoad } from './env.js';
 import { runMicro } from './micro.js';
 import {
   baselineTable,
   type BenchResults,
+  busyMachineWarning,
   chartSeries,
   microTable,
   scalingTable,
@@ -26,7 +28,7 @@ import {
   targetTable,
 } from './report.js';
 import { type CeilingPoint, runCeilingPoint } from './ceiling.js';
-import { runChainPoint, runScaling, type ScalingPoint } from './scaling.js';
+import { medianRepeat, runChainPoint, runScaling, type ScalingPoint } from './scaling.js';
 import { scalingSvg } from './svg.js';
 
 const GROUPS = ['micro', 'scaling', 'baseline'] as const;
@@ -47,7 +49,10 @@ function plan(flags: Flags) {
   return {
     quick,
     workerCounts,
-    repeats: quick ? 1 : 3,
+    // Two threads on one lock run in phases of seconds at about 0.85x or 0.45x one thread
+    // (seen on an idle machine too): five interleaved repeats make the median the usual one.
+    repeats: quick ? 1 : 5,
+    mixRepeats: quick ? 1 : 3,
     warmupCalls: quick ? 200_000 : 500_000,
     warmupMs: quick ? 100 : 300,
     windowMs: quick ? 300 : 700,
@@ -74,8 +79,12 @@ async function runScalingGroup(p: Plan): Promise<Pick<BenchResults, 'scaling' | 
   };
   const ceilingRuns: CeilingPoint[][] = p.workerCounts.map(() => []);
   const onRepeat = async (): Promise<void> => {
-    for (const [i, workers] of p.workerCounts.entries())
-      ceilingRuns[i]!.push(await runCeilingPoint(workers, p.windowMs));
+    for (const [i, workers] of p.workerCounts.entries()) {
+      const before = cpuSample();
+      const point = await runCeilingPoint(workers, p.windowMs);
+      const foreign = foreignLoad(before, cpuSample(), availableParallelism());
+      ceilingRuns[i]!.push(foreign === undefined ? point : { ...point, foreignLoad: foreign });
+    }
   };
   const chains = await runScaling({
     ...o,
@@ -83,11 +92,13 @@ async function runScalingGroup(p: Plan): Promise<Pick<BenchResults, 'scaling' | 
     windowMs: p.windowMs,
     onRepeat,
   });
-  const mix = await runScaling({ ...o, modes: ['mix'], windowMs: p.mixWindowMs });
-  const ceiling = ceilingRuns.map((runs) => {
-    const sorted = [...runs].sort((a, b) => a.iterationsPerSecond - b.iterationsPerSecond);
-    return sorted[Math.floor((sorted.length - 1) / 2)]!;
+  const mix = await runScaling({
+    ...o,
+    modes: ['mix'],
+    repeats: p.mixRepeats,
+    windowMs: p.mixWindowMs,
   });
+  const ceiling = ceilingRuns.map((runs) => medianRepeat(runs, (c) => c.iterationsPerSecond));
   return { scaling: [...chains, ...mix], ceiling };
 }
 
@@ -141,9 +152,15 @@ function print(results: BenchResults, header: string, seconds: number): void {
     out.push(baselineTable(results.baseline, results.direct ?? []), '');
   const list = targets(results);
   if (list.length > 0) out.push(targetTable(list), '');
+  const warning = busyMachineWarning(results);
+  if (warning !== undefined) out.push(warning, '');
+  const other =
+    results.foreignLoad === undefined
+      ? ''
+      : ` Other processes used ${Math.round(results.foreignLoad * 100)}% of the cores meanwhile.`;
   out.push(
     `All numbers are from this one run on this machine; compare them as ratios. ` +
-      `${seconds.toFixed(1)} s in all.`,
+      `${seconds.toFixed(1)} s in all.${other}`,
   );
   process.stdout.write(`${out.join('\n')}\n`);
 }
@@ -168,8 +185,11 @@ async function bench(flags: Flags): Promise<number> {
   const started = performance.now();
   process.stderr.write(`vmmsim bench${p.quick ? ' --quick' : ''}: ${environmentLine(env)}\n`);
   let results: BenchResults;
+  const before = cpuSample();
   try {
     results = await runGroups(p, flags.only);
+    const foreign = foreignLoad(before, cpuSample(), env.cores);
+    if (foreign !== undefined) results.foreignLoad = foreign;
   } catch (error) {
     process.stderr.write(
       `bench: a benchmark measured a failing path: ${(error as Error).message}\n`,
@@ -179,7 +199,8 @@ async function bench(flags: Flags): Promise<number> {
   const seconds = (performance.now() - started) / 1000;
   print(results, `vmmsim bench — ${environmentLine(env)}`, seconds);
   const paths = outputPaths(flags);
-  const record = { environment: env, seconds, targets: targets(results), ...results };
+  const warning = busyMachineWarning(results) ?? null;
+  const record = { environment: env, seconds, targets: targets(results), warning, ...results };
   write(paths.json, `${JSON.stringify(record, null, 2)}\n`);
   process.stdout.write(`Wrote ${paths.json}\n`);
   if (results.scaling !== undefined) {

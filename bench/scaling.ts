@@ -6,6 +6,7 @@
  * It measures throughput and fairness, not one call's cost (micro.ts does that).
  */
 import type * as Comlink from 'comlink';
+import { availableParallelism } from 'node:os';
 import type { LockingPolicy } from '../src/shared/config.js';
 import type { Kernel } from '../src/shared/kernel.js';
 import { AC, ACTOR_WORDS, H } from '../src/shared/layout.js';
@@ -16,6 +17,7 @@ import {
   type ChainResult,
 } from '../src/workers/chain_workload.js';
 import type { StressWorkerApi } from '../src/workers/stress_worker.js';
+import { cpuSample, foreignLoad } from './env.js';
 import { runMixPoint } from './mix.js';
 import { Threads } from './threads.js';
 
@@ -43,6 +45,8 @@ export interface ScalingPoint {
   locks: LockFigures;
   /** Calls per second of every repeat; the point is the median one. */
   repeats?: number[];
+  /** Share of all cores that other processes used while this point ran (Linux only). */
+  foreignLoad?: number;
 }
 
 export interface ChainPointOptions {
@@ -159,12 +163,11 @@ export async function runChainPoint(o: ChainPointOptions): Promise<ScalingPoint>
     );
     const plans = apis.map((_, i) => {
       const w = windows[o.mode === 'own' ? i : 0]!;
-      const startOffset = o.mode === 'own' ? 0 : Math.floor((i * w.pageCount) / o.workers);
       return {
         name: `DEV${i}`,
         windowFirstPage: w.firstPage,
         windowPageCount: w.pageCount,
-        startOffset,
+        seed: i + 1,
         callsMax: 0,
       };
     });
@@ -216,10 +219,25 @@ const pick = (
   windowMs: o.windowMs,
 });
 
-/** The measurement with the median calls per second, with every repeat's rate beside it. */
+/** Other processes' share of the cores above which a repeat counts as disturbed. */
+const DISTURBED = 0.05;
+
+/**
+ * The measurement with the median rate. Repeats during which other processes used the
+ * cores are set aside when an undisturbed one exists: they measure the neighbours, not
+ * vmmsim (every repeat's rate stays in the JSON record).
+ */
+export function medianRepeat<T extends { foreignLoad?: number }>(
+  measured: T[],
+  rate: (item: T) => number,
+): T {
+  const clean = measured.filter((p) => (p.foreignLoad ?? 0) <= DISTURBED);
+  const sorted = [...(clean.length > 0 ? clean : measured)].sort((a, b) => rate(a) - rate(b));
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
+}
+
 function median(measured: ScalingPoint[]): ScalingPoint {
-  const sorted = [...measured].sort((a, b) => a.opsPerSecond - b.opsPerSecond);
-  const middle = sorted[Math.floor((sorted.length - 1) / 2)]!;
+  const middle = medianRepeat(measured, (p) => p.opsPerSecond);
   return { ...middle, repeats: measured.map((p) => p.opsPerSecond) };
 }
 
@@ -232,10 +250,13 @@ export async function runScaling(o: ScalingOptions): Promise<ScalingPoint[]> {
   for (let repeat = 0; repeat < o.repeats; repeat++) {
     await o.onRepeat?.(repeat);
     for (const [i, { mode, locking, workers }] of keys.entries()) {
+      const before = cpuSample();
       const point =
         mode === 'mix'
           ? await runMixPoint({ locking, workers, windowMs: o.windowMs })
           : await runChainPoint({ mode, locking, workers, ...pick(o) });
+      const foreign = foreignLoad(before, cpuSample(), availableParallelism());
+      if (foreign !== undefined) point.foreignLoad = foreign;
       measured[i]!.push(point);
       o.onPoint?.(point);
     }

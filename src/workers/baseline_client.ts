@@ -44,7 +44,7 @@ const api = {
    */
   async chains(plan: ChainPlan, windowMs: number): Promise<ChainResult> {
     const xchg = exchange!;
-    const cursor = new ChainCursor(plan.windowFirstPage, plan.windowPageCount, plan.startOffset);
+    const cursor = new ChainCursor(plan.windowFirstPage, plan.windowPageCount, plan.seed);
     const callsEnd = plan.callsMax === 0 ? Infinity : plan.callsMax;
     let calls = 0;
     let chains = 0;

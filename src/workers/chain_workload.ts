@@ -10,6 +10,7 @@ import { ERROR_DWORD, PageMapFreePhysReg, PG_SYS } from '../shared/constants.js'
 import { createKernel, type Kernel } from '../shared/kernel.js';
 import { H, PTES_PER_TABLE } from '../shared/layout.js';
 import { spaceLockOf, SYSTEM_VM } from '../shared/page_table.js';
+import { Prng } from '../shared/prng.js';
 import type { DeviceContext } from '../shared/services/index.js';
 
 export interface ChainPlan {
@@ -17,8 +18,8 @@ export interface ChainPlan {
   /** The window of region pages this device moves frames in. */
   windowFirstPage: number;
   windowPageCount: number;
-  /** Where in the window this device starts, so that sharers do not walk in step. */
-  startOffset: number;
+  /** Seed of this device's page choices (ChainCursor); devices sharing a window differ. */
+  seed: number;
   /** Stop after the chain that reaches this many calls (a warm-up); 0: only the stop word. */
   callsMax: number;
 }
@@ -86,25 +87,24 @@ export function bootChainMachine(o: ChainMachineOptions): {
   return { kernel, windows };
 }
 
-/** Pages a chain visits: a fixed odd stride through the window, so every page comes up. */
+/**
+ * Pages a chain visits: uniformly random in the window, from the device's own seed. Not a
+ * fixed walk: two devices on one window walking in step at a fixed distance make phases of
+ * seconds in which they touch the same page-table lines on every call, or never.
+ */
 export class ChainCursor {
-  private offset: number;
-  private readonly stride: number;
+  private readonly prng: Prng;
 
   constructor(
     private readonly first: number,
     private readonly count: number,
-    startOffset: number,
+    seed: number,
   ) {
-    this.offset = startOffset % count;
-    // An odd stride visits every page of a power-of-two window; 1 otherwise.
-    this.stride = (count & (count - 1)) === 0 && count > 8 ? 7 : 1;
+    this.prng = new Prng(seed);
   }
 
   next(): number {
-    this.offset += this.stride;
-    if (this.offset >= this.count) this.offset -= this.count;
-    return this.first + this.offset;
+    return this.first + this.prng.int(this.count);
   }
 }
 
@@ -116,7 +116,7 @@ export class ChainCursor {
  */
 export function runChains(dev: DeviceContext, plan: ChainPlan): ChainResult {
   const header = dev.l.header;
-  const cursor = new ChainCursor(plan.windowFirstPage, plan.windowPageCount, plan.startOffset);
+  const cursor = new ChainCursor(plan.windowFirstPage, plan.windowPageCount, plan.seed);
   const callsBefore = dev.callTotal;
   let chains = 0;
   let refusals = 0;

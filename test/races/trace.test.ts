@@ -46,6 +46,8 @@ describe('--trace', () => {
     expect(of(trace.events, 'X').some((e) => e.name === 'interrupt')).toBe(true);
     expect(of(trace.events, 'X').some((e) => e.name.startsWith('callback Request'))).toBe(true);
     const counters = new Set(of(trace.events, 'C').map((e) => e.name));
-    expect(counters).toEqual(new Set(['free pages', 'lock waits (futex)', 'contended acquisitions']));
+    expect(counters).toEqual(
+      new Set(['free pages', 'lock waits (futex)', 'contended acquisitions']),
+    );
   });
 });
