@@ -240,7 +240,10 @@ function program(): Command {
     .exitOverride()
     .configureOutput({ outputError: (text, writeErr) => writeErr(text) })
     .addOption(
-      new Option('--quick', 'short windows, baseline at 1 and 2 workers (< 1 min)').default(false),
+      new Option(
+        '--quick',
+        'short windows, one repeat, baseline at 1 and 2 workers: under a minute, noisier',
+      ).default(false),
     )
     .addOption(new Option('--only <group>', 'run one group').choices(GROUPS))
     .addOption(
