@@ -35,7 +35,14 @@ import { Arena } from '../linear.js';
 import { COMMON_SPACE, pteIndex, spaceOf, SYSTEM_VM, writePteAt } from '../page_table.js';
 import { pteFrame, ptePresent } from '../pte.js';
 import { mapPhysPages, removeMapping, reserveMapping } from './mapping.js';
-import { fail0, lockRange, unlockRange, validPageRange, type ServiceDef } from './service.js';
+import {
+  fail0,
+  lockRange,
+  unlockRange,
+  validPageRange,
+  type ServiceDef,
+  hasReservedBits,
+} from './service.js';
 
 const lockable = (ctx: Context, frame: number): boolean => {
   if (!isRamFrame(ctx.l, frame)) return false;
@@ -105,10 +112,7 @@ export function linPageLock(
   nPages: number,
   flags: number,
 ): number {
-  if (
-    !Number.isInteger(flags) ||
-    (flags & ~(PAGELOCKEDIFDP | PAGEMAPGLOBAL | PAGEMARKDIRTY)) !== 0
-  ) {
+  if (hasReservedBits(flags, PAGELOCKEDIFDP | PAGEMAPGLOBAL | PAGEMARKDIRTY)) {
     return ctx.refuse(0, 'reserved flag bits');
   }
   if ((flags & PAGELOCKEDIFDP) !== 0 && (flags & PAGEMAPGLOBAL) !== 0) {
@@ -184,10 +188,7 @@ export function linPageUnLock(
   nPages: number,
   flags: number,
 ): number {
-  if (
-    !Number.isInteger(flags) ||
-    (flags & ~(PAGELOCKEDIFDP | PAGEMAPGLOBAL | PageMarkPageOut)) !== 0
-  ) {
+  if (hasReservedBits(flags, PAGELOCKEDIFDP | PAGEMAPGLOBAL | PageMarkPageOut)) {
     return ctx.refuse(0, 'reserved flag bits');
   }
   if (!validPageRange(hLinPgNum, nPages)) return ctx.refuse(0, 'invalid address range');

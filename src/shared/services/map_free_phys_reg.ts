@@ -18,7 +18,14 @@ import { BK, FrameState } from '../layout.js';
 import { pteIndex, SYSTEM_VM, writePteAt } from '../page_table.js';
 import { makePresent, ptePerms, pteReserved } from '../pte.js';
 import { mayUseRegions, regionForRange } from './region.js';
-import { fail0, lockRange, takeFrames, unlockRange, type ServiceDef } from './service.js';
+import {
+  fail0,
+  lockRange,
+  takeFrames,
+  unlockRange,
+  type ServiceDef,
+  hasReservedBits,
+} from './service.js';
 
 export function mapFreePhysReg(
   ctx: Context,
@@ -26,8 +33,7 @@ export function mapFreePhysReg(
   nPages: number,
   flags: number,
 ): number {
-  if ((flags & ~PageFixed) !== 0 || !Number.isInteger(flags))
-    return ctx.refuse(0, 'reserved flag bits');
+  if (hasReservedBits(flags, PageFixed)) return ctx.refuse(0, 'reserved flag bits');
   if (!mayUseRegions(ctx)) return ctx.refuse(0, 'device has not yet received Init_Complete');
   const region = regionForRange(ctx, linPgNum, nPages);
   if (typeof region === 'string') return ctx.refuse(0, region);

@@ -36,7 +36,7 @@ import { COMMON_SPACE, readPte, SYSTEM_VM } from '../page_table.js';
 import { vmOfHandle } from '../machine.js';
 import { allocateBlock, type PhysConstraint } from './alloc.js';
 import { addRegion } from './region.js';
-import { failPair, type ServiceDef, type TwoRegisters } from './service.js';
+import { failPair, type ServiceDef, type TwoRegisters, hasReservedBits } from './service.js';
 
 const ALLOWED =
   PageZeroInit |
@@ -56,7 +56,7 @@ function checkArguments(
   vm: number,
   flags: number,
 ): string | undefined {
-  if (!Number.isInteger(flags) || (flags & ~ALLOWED) !== 0) return 'reserved flag bits';
+  if (hasReservedBits(flags, ALLOWED)) return 'reserved flag bits';
   if (!Number.isInteger(nPages) || nPages <= 0 || nPages > PAGE_COUNT_MAX)
     return 'invalid page count';
   if (pType !== PG_VM && pType !== PG_SYS && pType !== PG_HOOKED) return 'invalid page type';

@@ -13,7 +13,7 @@ import type { Context } from '../context.js';
 import { BK, BlockKind, H } from '../layout.js';
 import { SYSTEM_VM } from '../page_table.js';
 import { lockPages, unlockPages } from './lin_page_lock.js';
-import { blockOfHandle, fail0, type ServiceDef } from './service.js';
+import { blockOfHandle, fail0, type ServiceDef, hasReservedBits } from './service.js';
 
 function target(
   ctx: Context,
@@ -51,8 +51,7 @@ export function pageLock(
   pageOff: number,
   flags: number,
 ): number {
-  if (!Number.isInteger(flags) || (flags & ~PageLockedIfDP) !== 0)
-    return ctx.refuse(0, 'reserved flag bits');
+  if (hasReservedBits(flags, PageLockedIfDP)) return ctx.refuse(0, 'reserved flag bits');
   if (ifDPTooEarly(ctx, flags))
     return ctx.refuse(0, 'PageLockedIfDP not allowed before Init_Complete');
   const t = target(ctx, hMem, nPages, pageOff);
@@ -69,7 +68,7 @@ export function pageUnLock(
   pageOff: number,
   flags: number,
 ): number {
-  if (!Number.isInteger(flags) || (flags & ~(PageLockedIfDP | PageMarkPageOut)) !== 0) {
+  if (hasReservedBits(flags, PageLockedIfDP | PageMarkPageOut)) {
     return ctx.refuse(0, 'reserved flag bits');
   }
   if (ifDPTooEarly(ctx, flags))

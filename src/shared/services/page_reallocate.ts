@@ -29,6 +29,7 @@ import {
   unlockRange,
   type ServiceDef,
   type TwoRegisters,
+  hasReservedBits,
 } from './service.js';
 import { readPte } from '../page_table.js';
 import { pteFrame, ptePresent } from '../pte.js';
@@ -41,8 +42,7 @@ export function pageReAllocate(
   nPages: number,
   flags: number,
 ): TwoRegisters {
-  if (!Number.isInteger(flags) || (flags & ~ALLOWED) !== 0)
-    return ctx.refuse(failPair(), 'reserved flag bits');
+  if (hasReservedBits(flags, ALLOWED)) return ctx.refuse(failPair(), 'reserved flag bits');
   if (!Number.isInteger(nPages) || nPages <= 0 || nPages > 0x40000)
     return ctx.refuse(failPair(), 'invalid page count');
   const old = blockOfHandle(ctx, hMem, ctx.vm);

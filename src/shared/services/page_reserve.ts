@@ -56,6 +56,7 @@ import {
   unlockRange,
   validPageRange,
   type ServiceDef,
+  hasReservedBits,
 } from './service.js';
 
 function arenaFor(page: number): ArenaValue | undefined {
@@ -66,7 +67,7 @@ function arenaFor(page: number): ArenaValue | undefined {
 }
 
 export function pageReserve(ctx: Context, page: number, npages: number, flags: number): number {
-  if (!Number.isInteger(flags) || (flags & ~(PR_FIXED | PR_4MEG | PR_STATIC)) !== 0) {
+  if (hasReservedBits(flags, PR_FIXED | PR_4MEG | PR_STATIC)) {
     return ctx.refuse(ERROR_DWORD, 'reserved flag bits');
   }
   if (!Number.isInteger(npages) || npages <= 0 || npages > 0x80000)
@@ -135,8 +136,7 @@ export function pageCommit(
 ): number {
   if (![PD_ZEROINIT, PD_NOINIT, PD_FIXEDZERO, PD_FIXED].includes(hpd))
     return ctx.refuse(0, 'invalid pager handle');
-  if (!Number.isInteger(flags) || (flags & ~COMMIT_FLAGS) >>> 0 !== 0)
-    return ctx.refuse(0, 'reserved flag bits');
+  if (hasReservedBits(flags, COMMIT_FLAGS)) return ctx.refuse(0, 'reserved flag bits');
   const block = reservedBlockFor(ctx, page, npages);
   if (typeof block === 'string') return ctx.refuse(0, block);
   const vm = blockWord(ctx.l, block, BK.space) < 0 ? SYSTEM_VM : ctx.vm;

@@ -56,6 +56,10 @@ export function validPageRange(first: number, count: number): boolean {
   );
 }
 
+/** True when `flags` is not an integer or has a bit outside `allowed` (the DDK's "reserved"). */
+export const hasReservedBits = (flags: number, allowed: number): boolean =>
+  !Number.isInteger(flags) || (flags & ~allowed) !== 0;
+
 /** True when `value` is a 32-bit unsigned integer (what a register can hold). */
 export const isDword = (value: unknown): value is number =>
   typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 0xffffffff;

@@ -64,7 +64,14 @@ import {
 } from '../page_table.js';
 import { makePresent, pteFrame, ptePerms, ptePresent } from '../pte.js';
 import { allocateBlock } from './alloc.js';
-import { fail0, lockRange, takeFrames, unlockRange, type ServiceDef } from './service.js';
+import {
+  fail0,
+  lockRange,
+  takeFrames,
+  unlockRange,
+  type ServiceDef,
+  hasReservedBits,
+} from './service.js';
 import { setFrame } from '../frames.js';
 
 const ALIGN_FLAGS = GVDAWordAlign | GVDADWordAlign | GVDAParaAlign | GVDAPageAlign;
@@ -88,7 +95,7 @@ function alignmentOf(flags: number): number {
 }
 
 function checkGlobalFlags(ctx: Context, flags: number): string | undefined {
-  if (!Number.isInteger(flags) || (flags & ~ALLOWED) !== 0) return 'reserved flag bits';
+  if (hasReservedBits(flags, ALLOWED)) return 'reserved flag bits';
   const align = flags & ALIGN_FLAGS;
   if ((align & (align - 1)) !== 0) return 'alignment flags are mutually exclusive';
   if (flags & GVDAReclaim && flags & GVDAInstance)
