@@ -16,12 +16,13 @@ import {
 } from '../shared/constants.js';
 import { createKernel, type Kernel } from '../shared/kernel.js';
 import { AC, ACTOR_WORDS, H } from '../shared/layout.js';
-import { futexWake, lockStats } from '../shared/lock.js';
+import { declareCrashed, futexWake, lockName, lockStats } from '../shared/lock.js';
 import {
   type ActorFailure,
   type ActorReport,
   type ActorViolation,
   CONTROL_TIMEOUT_MS,
+  type FaultPlan,
   type ScenarioSource,
 } from '../shared/protocol.js';
 import type { ScenarioDefinition } from '../shared/scenario.js';
@@ -33,6 +34,8 @@ import {
   vmEndMessages,
 } from '../shared/control_sequence.js';
 import type { Trace } from '../shared/trace.js';
+import { faultAgeMs } from '../workers/faults.js';
+import { cycleEpochs, rootHolder, waitForGraph, type WaitForGraph } from './wait_for.js';
 
 export interface RunOptions {
   source: ScenarioSource;
@@ -53,6 +56,18 @@ export interface RunOptions {
   record?: boolean;
   /** Aborting ends the run phase at once; finish, teardown and the checker still run. */
   signal?: AbortSignal;
+  /** A fault to inject: `target` indexes the actors (devices, then VMs), modulo their count. */
+  fault?: { plan: FaultPlan; target: number };
+}
+
+/** A lock whose holder died holding it, and where that holder was. */
+export interface OwnerDeadLock {
+  lock: string;
+  lockId: number;
+  actor: string;
+  service: string;
+  phase: string;
+  page?: string;
 }
 
 export interface PhaseMark {
@@ -86,6 +101,15 @@ export interface RunReport {
   recorded?: number[];
   /** The run phase was cut short by the signal (SIGINT or SIGTERM on the command line). */
   interrupted: boolean;
+  /** Who held and who waited for which lock when the run failed or deadlocked. */
+  waitFor?: WaitForGraph;
+  /**
+   * Locks marked owner-dead after their holder died, and whether the checker found the state
+   * they protect consistent (no violation besides the held locks themselves).
+   */
+  ownerDead?: { locks: OwnerDeadLock[]; consistent: boolean; detectedMs: number };
+  /** The injected fault, in whom, and whether it fired. */
+  fault?: FaultPlan & { actor: string; fired: boolean };
 }
 
 const vmHandleOf = (vm: ActorHandle): number =>
@@ -107,6 +131,13 @@ export class Coordinator {
   private readonly report: Partial<RunReport> = {};
 
   private interrupted = false;
+  /** Actors spawned so far (the fault target counts them). */
+  private spawned = 0;
+  /** The run-phase calls of the runners, for the settling after a failure. */
+  private runs: Promise<unknown>[] = [];
+  private waitFor: WaitForGraph | undefined;
+  private ownerDead: RunReport['ownerDead'];
+  private failedAt = 0;
 
   constructor(private readonly o: RunOptions) {
     this.kernel = createKernel({ ...o.scenario.machine, ...o.machine });
@@ -138,7 +169,9 @@ export class Coordinator {
       pressureWaitMs: 1_000,
       ...traced,
       ...(this.o.record === true ? { record: true } : {}),
+      ...(this.faultTarget() === this.spawned ? { fault: this.o.fault!.plan } : {}),
     };
+    this.spawned += 1;
     return new ActorHandle(this.kernel.layout, startup, label);
   }
 
@@ -309,11 +342,17 @@ export class Coordinator {
     return calls;
   }
 
-  /** Watches the run: progress, hangs, the time bound. Rejects on a hung actor. */
+  /**
+   * Watches the run: progress, hangs, deadlocks, the time bound. Rejects on a deadlock (the
+   * same cycle of lock waits in two snapshots 50 ms apart, none of its locks taken between)
+   * or a hung actor (blaming the holder at the end of its chain of lock waits).
+   */
   private watch(runners: ActorHandle[], done: { value: boolean }): Promise<never> {
     return new Promise<never>((_, reject) => {
       const seen = new Map<ActorHandle, { calls: number; at: number }>();
       let lastIrq = performance.now();
+      let lastGraph = performance.now();
+      let cycleKey: string | undefined;
       const startedAt = performance.now();
       const timer = setInterval(() => {
         if (done.value) return clearInterval(timer);
@@ -327,17 +366,124 @@ export class Coordinator {
           Atomics.store(this.kernel.layout.header, H.stop, 1);
         this.o.onProgress?.(this.callsSoFar(), this.o.calls);
         this.traceCounters(now);
+        let failure: ActorFailureError | undefined;
+        if (now - lastGraph >= 50) {
+          lastGraph = now;
+          const key = this.deadlockKey();
+          if (key !== undefined && key === cycleKey) failure = this.deadlockFailure();
+          cycleKey = key;
+        }
         for (const actor of runners) {
+          if (failure !== undefined) break;
           const calls = this.kernel.layout.actors[actor.actor * ACTOR_WORDS + AC.calls]!;
           const before = seen.get(actor);
           if (before === undefined || before.calls !== calls) seen.set(actor, { calls, at: now });
-          else if (now - before.at > this.o.hangMs && !this.finished.has(actor)) {
-            clearInterval(timer);
-            reject(actor.failure('hung', `no service call for ${this.o.hangMs} ms`, '', 'run'));
-          }
+          else if (now - before.at > this.o.hangMs && !this.finished.has(actor))
+            failure = this.hangFailure(actor);
         }
+        if (failure === undefined) return;
+        clearInterval(timer);
+        reject(failure);
       }, 2);
     });
+  }
+
+  private actorNames(): Map<number, string> {
+    return new Map([...this.devices, ...this.vms].map((a) => [a.actor, a.name]));
+  }
+
+  private deadlockKey(): string | undefined {
+    const graph = waitForGraph(this.kernel.layout, this.actorNames(), 'deadlock');
+    return cycleEpochs(this.kernel.layout, graph);
+  }
+
+  private deadlockFailure(): ActorFailureError {
+    const graph = waitForGraph(this.kernel.layout, this.actorNames(), 'deadlock');
+    this.waitFor = graph;
+    const first = graph.nodes.find((n) => n.actor === graph.cycle?.[0]);
+    const handle = [...this.devices, ...this.vms].find((a) => a.actor === first?.actorId);
+    const message = `deadlock: ${graph.nodes
+      .filter((n) => graph.cycle?.includes(n.actor) && n.waitsFor !== undefined)
+      .map((n) => `${n.actor} waits for ${n.waitsFor!.lock} held by ${n.waitsFor!.holder}`)
+      .join('; ')}`;
+    return (handle ?? this.devices[0]!).failure('deadlock', message, '', 'run');
+  }
+
+  /** A silent actor: the one blamed is the holder its chain of lock waits ends at. */
+  private hangFailure(silent: ActorHandle): ActorFailureError {
+    const graph = waitForGraph(this.kernel.layout, this.actorNames(), 'no progress');
+    this.waitFor = graph;
+    const root = rootHolder(graph, silent.actor);
+    const blamed = [...this.devices, ...this.vms].find((a) => a.actor === root?.actorId);
+    const waiting = graph.nodes.filter((n) => n.waitsFor?.holderId === root?.actorId).length;
+    const message =
+      `no service call for ${this.o.hangMs} ms` +
+      (root !== undefined && root.holds.length > 0
+        ? ` while holding ${root.holds.join(', ')} in ${root.service}; ` +
+          `${waiting} actor(s) wait for it`
+        : '');
+    return (blamed ?? silent).failure('hung', message, '', 'run');
+  }
+
+  /** How long after the fault fired the failure was seen (from the detection instant). */
+  private detectionMs(actor: number): number {
+    const layout = this.kernel.layout;
+    const base = actor * ACTOR_WORDS;
+    if (Atomics.load(layout.actors, base + AC.faultFired) === 0) return -1;
+    const stamp = Atomics.load(layout.actors, base + AC.faultAtMs);
+    return faultAgeMs(stamp) - Math.round(performance.now() - this.failedAt);
+  }
+
+  private faultTarget(): number {
+    const fault = this.o.fault;
+    if (fault === undefined) return -1;
+    return fault.target % (this.o.scenario.devices.length + this.o.scenario.vms.length);
+  }
+
+  /** The injected fault for the report: in whom, and whether it fired. */
+  private faultReport(): RunReport['fault'] {
+    const fault = this.o.fault;
+    if (fault === undefined) return undefined;
+    const all = [...this.devices, ...this.vms];
+    const target = all[this.faultTarget()];
+    const fired =
+      target !== undefined &&
+      target.actor >= 0 &&
+      Atomics.load(this.kernel.layout.actors, target.actor * ACTOR_WORDS + AC.faultFired) !== 0;
+    return { ...fault.plan, actor: target?.name ?? '(not spawned)', fired };
+  }
+
+  /**
+   * After a failure: the failed actor is declared crashed and the locks it holds owner-dead
+   * (their waiters stop at once instead of waiting out their bound); the others are asked to
+   * stop and given a second to reach the end of their step, so that the checker sees only
+   * what the failure itself left behind.
+   */
+  private async settleAfterFailure(failure: ActorFailure): Promise<void> {
+    const layout = this.kernel.layout;
+    const failed = [...this.devices, ...this.vms].find((a) => a.name === failure.actor);
+    if (failed !== undefined && failed.actor >= 0 && failure.kind !== 'deadlock') {
+      const locks = declareCrashed(layout, failed.actor);
+      const pageWord = layout.actors[failed.actor * ACTOR_WORDS + AC.page]!;
+      const page = pageWord > 0 ? { page: `${pageWord.toString(16).toUpperCase()}h` } : {};
+      const service = failed.lastService();
+      this.ownerDead = {
+        locks: locks.map((lockId) => ({
+          lock: lockName(lockId),
+          lockId,
+          actor: failed.name,
+          service,
+          phase: failure.phase,
+          ...page,
+        })),
+        consistent: true,
+        detectedMs: this.detectionMs(failed.actor),
+      };
+    }
+    this.waitFor ??= waitForGraph(layout, this.actorNames(), `${failure.kind}: ${failure.actor}`);
+    Atomics.store(layout.header, H.stop, 1);
+    const bound = new Promise((resolve) => setTimeout(resolve, 1_000));
+    await Promise.race([Promise.allSettled(this.runs), bound]);
   }
 
   private async runPhase(): Promise<ActorReport[]> {
@@ -352,6 +498,7 @@ export class Coordinator {
         this.finished.add(actor);
         return report;
       });
+      this.runs = runs;
       return await Promise.race([Promise.all(runs), watcher]);
     } finally {
       done.value = true;
@@ -398,7 +545,9 @@ export class Coordinator {
       await this.exit();
     } catch (error) {
       if (!(error instanceof ActorFailureError)) throw error;
+      this.failedAt = performance.now();
       failure = error.failure;
+      await this.settleAfterFailure(failure);
     } finally {
       await Promise.all([...this.devices, ...this.vms].map((a) => a.stop()));
     }
@@ -437,6 +586,19 @@ export class Coordinator {
     }
     if (failure !== undefined)
       trace.instant(0, `${failure.actor} ${failure.kind}: ${failure.message}`, at, {}, true);
+  }
+
+  /** The wait-for graph, the owner-dead locks (with the checker's verdict) and the fault. */
+  private reliability(violations: Violation[]): Partial<RunReport> {
+    const fault = this.faultReport();
+    const beyondLocks = violations.filter((v) => v.kind !== 'owner-dead' && v.kind !== 'lock-held');
+    return {
+      ...(this.waitFor === undefined ? {} : { waitFor: this.waitFor }),
+      ...(this.ownerDead === undefined
+        ? {}
+        : { ownerDead: { ...this.ownerDead, consistent: beyondLocks.length === 0 } }),
+      ...(fault === undefined ? {} : { fault }),
+    };
   }
 
   private buildReport(
@@ -479,6 +641,7 @@ export class Coordinator {
       sharedWords: Array.from(this.kernel.layout.scenarioWords.subarray(0, 256)),
       interrupted: this.interrupted,
       ...(this.recorded === undefined ? {} : { recorded: this.recorded }),
+      ...this.reliability(violations),
       systemExit,
       ...(failure === undefined ? {} : { failure }),
     };

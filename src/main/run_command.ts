@@ -4,17 +4,25 @@
  * progress bar, prints the report, and returns the exit code: 0 sound, 1 a violation or a
  * failed actor, 2 bad input (checked before any worker starts).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
-import { OptionError, resolveOptions, type LockingPolicy } from '../shared/config.js';
-import type { ScenarioSource } from '../shared/protocol.js';
-import { loadScenario, ScenarioError } from '../workers/scenario_load.js';
+import {
+  type LockingPolicy,
+  type LockOrderMode,
+  OptionError,
+  resolveOptions,
+} from '../shared/config.js';
+import type { FaultKind, FaultPlan, ScenarioSource } from '../shared/protocol.js';
+import { Prng } from '../shared/prng.js';
+import { loadScenario, readScenarioJson, ScenarioError } from '../workers/scenario_load.js';
+import { writeFileAtomic } from './atomic_write.js';
 import { Coordinator, type RunReport } from './coordinator.js';
 import { formatRunReport } from './run_report.js';
 import { Trace } from '../shared/trace.js';
 import { bridgeRecorded } from './record.js';
+import { interruptOnSignals } from './interrupt.js';
 
 export interface RunFlags {
   devices?: number;
@@ -30,6 +38,28 @@ export interface RunFlags {
   trace?: string;
   /** Keep the order of calls; on a violation, write it as a replay file here. */
   record?: string;
+  /** Write the report as JSON (what --json prints) here, atomically. */
+  report?: string;
+  /** Inject one fault inside a critical section of one actor (chosen by the seed). */
+  inject?: FaultKind;
+  /** The fault fires at that actor's n-th lock acquisition of the run phase. */
+  injectAt?: number;
+  /** lockdep: an inversion throws (assert) or is recorded and reported (report). */
+  lockOrder?: LockOrderMode;
+}
+
+/** Acquisitions before a fault whose --inject-at was not given: drawn from 1 to this. */
+export const INJECT_AT_MAX = 2000;
+
+/** The fault of --inject: whom (an actor index) and when, drawn from the seed if not given. */
+export function faultOf(
+  flags: Pick<RunFlags, 'inject' | 'injectAt' | 'seed'>,
+): { plan: FaultPlan; target: number } | undefined {
+  if (flags.inject === undefined) return undefined;
+  const prng = new Prng((flags.seed ^ 0xfa017) >>> 0);
+  const target = prng.int(1 << 16);
+  const acquisitions = flags.injectAt ?? prng.range(1, INJECT_AT_MAX);
+  return { plan: { kind: flags.inject, acquisitions }, target };
 }
 
 /** The folder of vmmsim's package.json, from sources or from dist/. */
@@ -53,15 +83,7 @@ export function scenarioSource(
     ...(flags.vms === undefined ? {} : { vms: flags.vms }),
   };
   const ext = extname(file);
-  if (ext === '.json') {
-    let json: unknown;
-    try {
-      json = JSON.parse(readFileSync(file, 'utf8'));
-    } catch (error) {
-      throw new ScenarioError(`${file}: not valid JSON: ${(error as Error).message}`);
-    }
-    return { kind: 'json', path: file, json, ...counts };
-  }
+  if (ext === '.json') return { kind: 'json', path: file, json: readScenarioJson(file), ...counts };
   if (['.ts', '.js', '.mjs', '.mts'].includes(ext))
     return { kind: 'module', path: file, ...counts };
   throw new ScenarioError(`${file}: a scenario is a .json file or a .ts/.js module`);
@@ -91,7 +113,7 @@ function progressBar(
 
 export interface ScenarioRunOptions extends Omit<
   RunFlags,
-  'json' | 'progress' | 'trace' | 'record'
+  'json' | 'progress' | 'trace' | 'record' | 'report'
 > {
   /** Keep the order in which run-phase calls took effect (report.recorded). */
   record?: boolean;
@@ -112,22 +134,12 @@ export async function runScenario(
   o: ScenarioRunOptions,
 ): Promise<RunReport> {
   const source = scenarioSource(path, o);
+  // The loader checks the machine's options and size and the device and VM counts.
   const scenario = await loadScenario(source);
   const locking = o.locking === undefined ? {} : { locking: o.locking };
-  const machine = resolveOptions({ ...scenario.machine, ...locking });
-  if (scenario.vms.length + 1 > machine.vmMax) {
-    throw new OptionError(
-      `too many VMs (${scenario.vms.length}): the machine holds ${machine.vmMax - 1} ` +
-        `besides the system VM (machine.vmMax is ${machine.vmMax})`,
-    );
-  }
-  const actors = scenario.devices.length + scenario.vms.length;
-  if (actors + 2 > machine.actorMax) {
-    throw new OptionError(
-      `too many devices and VMs (${actors}): machine.actorMax (${machine.actorMax}) allows ` +
-        `${machine.actorMax - 2}`,
-    );
-  }
+  const lockOrder = o.lockOrder === undefined ? {} : { lockOrder: o.lockOrder };
+  const machine = resolveOptions({ ...scenario.machine, ...locking, ...lockOrder });
+  const fault = faultOf(o);
   const coordinator = new Coordinator({
     source,
     scenario,
@@ -141,6 +153,7 @@ export async function runScenario(
     ...(o.trace === undefined ? {} : { trace: o.trace }),
     ...(o.record === true ? { record: true } : {}),
     ...(o.signal === undefined ? {} : { signal: o.signal }),
+    ...(fault === undefined ? {} : { fault }),
   });
   return coordinator.run();
 }
@@ -166,34 +179,45 @@ async function bridge(path: string | undefined, flags: RunFlags, report: RunRepo
 }
 
 /**
- * SIGINT or SIGTERM ends the run phase; the run then finishes, tears down, checks and
- * reports as usual and says it was interrupted. A second signal ends the program at once.
+ * Writes a file the user asked for (atomically) and says so on stderr; a failure to write is
+ * one sentence and false, never a stack trace after a long run.
  */
-function interruptOnSignals(): { signal: AbortSignal; dispose: () => void } {
-  const controller = new AbortController();
-  const onSignal = (name: NodeJS.Signals): void => {
-    if (controller.signal.aborted) process.exit(130);
-    process.stderr.write(`\n${name}: stopping the run (again to quit at once)\n`);
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  const dispose = (): void => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  };
-  return { signal: controller.signal, dispose };
+export function saveOutput(path: string, text: string, said: string): boolean {
+  try {
+    writeFileAtomic(path, text);
+    process.stderr.write(`${said}\n`);
+    return true;
+  } catch (error) {
+    process.stderr.write(`error: ${path} could not be written: ${(error as Error).message}\n`);
+    return false;
+  }
+}
+
+/** Writes --trace and --report; false when one could not be written. */
+function saveRunOutputs(flags: RunFlags, report: RunReport, trace: Trace | undefined): boolean {
+  const { recorded: _recorded, ...shown } = report;
+  const partial = report.interrupted ? ' (partial: the run was interrupted)' : '';
+  let saved = true;
+  if (trace !== undefined && flags.trace !== undefined) {
+    const said = `trace: ${trace.events.length} events written to ${flags.trace}${partial}`;
+    saved = saveOutput(flags.trace, trace.json(), said) && saved;
+  }
+  if (flags.report !== undefined) {
+    const json = `${JSON.stringify(shown, null, 2)}\n`;
+    saved = saveOutput(flags.report, json, `report: written to ${flags.report}${partial}`) && saved;
+  }
+  return saved;
 }
 
 /** Runs `vmmsim run`; returns the exit code. */
 export async function runCommand(path: string | undefined, flags: RunFlags): Promise<number> {
   const bar = progressBar(flags.progress && !flags.json && process.stderr.isTTY === true);
+  const trace = flags.trace === undefined ? undefined : new Trace();
   let report: RunReport;
   try {
-    const { trace: tracePath, record, ...rest } = flags;
-    const trace = tracePath === undefined ? undefined : new Trace();
+    const { trace: _trace, record, report: _report, ...rest } = flags;
     const recording = record === undefined ? {} : { record: true };
-    const stop = interruptOnSignals();
+    const stop = interruptOnSignals('run');
     report = await runScenario(path, {
       ...rest,
       onProgress: bar,
@@ -201,10 +225,6 @@ export async function runCommand(path: string | undefined, flags: RunFlags): Pro
       ...(trace ? { trace } : {}),
       ...recording,
     }).finally(stop.dispose);
-    if (trace !== undefined && tracePath !== undefined) {
-      trace.write(tracePath);
-      process.stderr.write(`trace: ${trace.events.length} events written to ${tracePath}\n`);
-    }
   } catch (error) {
     if (error instanceof ScenarioError || error instanceof OptionError) {
       process.stderr.write(`error: ${error.message}\n`);
@@ -214,6 +234,7 @@ export async function runCommand(path: string | undefined, flags: RunFlags): Pro
   } finally {
     bar.stop();
   }
+  const saved = saveRunOutputs(flags, report, trace);
   const { recorded, ...shown } = report;
   const text = flags.json ? JSON.stringify(shown, null, 2) : formatRunReport(report);
   process.stdout.write(`${text}\n`);
@@ -223,6 +244,6 @@ export async function runCommand(path: string | undefined, flags: RunFlags): Pro
     report.actorViolations.length === 0;
   if (!sound && flags.record !== undefined && recorded !== undefined)
     await bridge(path, flags, report);
-  if (report.interrupted) return sound ? 130 : 1;
-  return sound ? 0 : 1;
+  const code = report.interrupted ? (sound ? 130 : 1) : sound ? 0 : 1;
+  return saved || code !== 0 ? code : 1;
 }

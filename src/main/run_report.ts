@@ -4,6 +4,7 @@
  * the page and the frame. Formatting only.
  */
 import type { RunReport } from './coordinator.js';
+import { describeGraph } from './wait_for.js';
 
 const n = (value: number): string => Math.round(value).toLocaleString('en-US');
 const hex = (value: number): string => `${value.toString(16).toUpperCase()}h`;
@@ -66,6 +67,36 @@ function violations(r: RunReport): string[] {
   return lines;
 }
 
+/** The injected fault, the owner-dead locks with the checker's verdict, the wait-for graph. */
+function reliability(r: RunReport): string[] {
+  const lines: string[] = [];
+  if (r.fault !== undefined) {
+    const f = r.fault;
+    lines.push(
+      `Injected fault: ${f.kind} in ${f.actor} at its lock acquisition ${n(f.acquisitions)} ` +
+        `(${f.fired ? 'fired' : 'did not fire: the actor took fewer locks'})`,
+    );
+  }
+  if (r.ownerDead !== undefined) {
+    const o = r.ownerDead;
+    for (const l of o.locks) {
+      const page = l.page === undefined ? '' : ` on page ${l.page}`;
+      lines.push(
+        `OWNER-DEAD: ${l.lock}, held by ${l.actor} in ${l.service}${page} during ${l.phase}`,
+      );
+    }
+    if (o.detectedMs >= 0) lines.push(`  detected ${n(o.detectedMs)} ms after the fault`);
+    lines.push(
+      o.consistent
+        ? '  the checker: what those locks protect is consistent (no violation beyond the locks)'
+        : '  the checker: the state is NOT consistent (violations below)',
+    );
+  }
+  if (r.waitFor !== undefined && r.waitFor.nodes.some((x) => x.holds.length || x.waitsFor))
+    lines.push(...describeGraph(r.waitFor));
+  return lines;
+}
+
 /** The phase timeline, a few marks per line. */
 function phases(r: RunReport): string[] {
   const marks = r.phases.map((p) => `${p.message} ${p.atMs} ms`);
@@ -117,6 +148,7 @@ export function formatRunReport(r: RunReport): string {
           .map((l) => `  ${l}`),
       );
   }
+  lines.push(...reliability(r));
   lines.push(...violations(r));
   return lines.join('\n');
 }

@@ -10,6 +10,7 @@ import { AC, ACTOR_WORDS, type Layout } from '../shared/layout.js';
 import type { ActorFailure, ActorStartup, ActorWorkerApi } from '../shared/protocol.js';
 import { serviceNameOf } from '../shared/services/index.js';
 import { nodeEndpoint } from '../workers/endpoint.js';
+import { TERMINATE_ME } from '../workers/faults.js';
 import { spawnWorker } from '../workers/spawn.js';
 
 export class ActorFailureError extends Error {
@@ -30,6 +31,8 @@ export class ActorHandle {
   dropped = false;
   private exited: Promise<never>;
   private stopping = false;
+  /** The worker asked to be terminated (an injected `terminate` fault) and was. */
+  private terminatedByFault = false;
 
   constructor(
     private readonly layout: Layout,
@@ -39,9 +42,17 @@ export class ActorHandle {
     this.name = label;
     this.worker = spawnWorker('actor_worker', { ...startup });
     this.api = Comlink.wrap<ActorWorkerApi>(nodeEndpoint(this.worker));
+    this.worker.on('message', (message: unknown) => {
+      if (message !== TERMINATE_ME || this.stopping) return;
+      this.terminatedByFault = true;
+      void this.worker.terminate();
+    });
     this.exited = new Promise<never>((_, reject) => {
       this.worker.once('exit', (code) => {
-        if (!this.stopping) reject(this.failure('exited', `worker exited with code ${code}`, ''));
+        if (this.stopping) return;
+        if (this.terminatedByFault)
+          reject(this.failure('terminated', 'worker terminate()d by its coordinator', ''));
+        else reject(this.failure('exited', `worker exited with code ${code}`, ''));
       });
       this.worker.once('error', (error: Error) => {
         reject(this.failure('crashed', error.message, error.stack ?? ''));

@@ -21,14 +21,18 @@ import {
   VM,
   VM_LIVE,
   VM_WORDS,
+  LOCKDEP_ORDER,
 } from './layout.js';
-import { heldLocks, lockName } from './lock.js';
+import { heldLocks, lockdepEntries, lockName, lockOwnerDead, lockRank } from './lock.js';
 import { pageDirOf, pteIndex, SYSTEM_VM } from './page_table.js';
 import { pteFrame, ptePresent } from './pte.js';
-import { serviceTable } from './services/index.js';
+import { serviceNameOf, serviceTable } from './services/index.js';
 
 export type ViolationKind =
   | 'lock-held'
+  | 'owner-dead'
+  | 'lock-order'
+  | 'interrupt-lock'
   | 'lost-frame'
   | 'doubled-frame'
   | 'pte-free-frame'
@@ -71,12 +75,16 @@ const hex = (n: number): string => `${n.toString(16).toUpperCase()}h`;
 export function check(l: Layout, options: CheckOptions = {}): Violation[] {
   const out: Violation[] = [];
   for (const { lockId, holderActor } of heldLocks(l)) {
+    const dead = lockOwnerDead(l, lockId) === holderActor;
     out.push({
-      kind: 'lock-held',
-      message: `${lockName(lockId)} held by actor ${holderActor}`,
+      kind: dead ? 'owner-dead' : 'lock-held',
+      message: dead
+        ? `${lockName(lockId)} is owner-dead: actor ${holderActor} died holding it`
+        : `${lockName(lockId)} held by actor ${holderActor}`,
       actor: holderActor,
     });
   }
+  checkLockdep(l, out);
   if (options.locksOnly) return out;
   checkInterruptTime(l, out);
   checkFreeList(l, out);
@@ -84,6 +92,29 @@ export function check(l: Layout, options: CheckOptions = {}): Violation[] {
   checkFrames(l, claims, options, out);
   checkAllPtes(l, out);
   return out;
+}
+
+/** What lockdep saw: locks taken against the ranks, or not interrupt-safe at interrupt time. */
+function checkLockdep(l: Layout, out: Violation[]): void {
+  for (const e of lockdepEntries(l)) {
+    const where = `actor ${e.actor} in ${serviceNameOf(e.service)}`;
+    const taken = `${lockName(e.taken)} (rank ${lockRank(e.taken)})`;
+    out.push(
+      e.kind === LOCKDEP_ORDER
+        ? {
+            kind: 'lock-order',
+            actor: e.actor,
+            message:
+              `lock order inverted: ${taken} taken while holding ` +
+              `${lockName(e.held)} (rank ${lockRank(e.held)}), ${where}`,
+          }
+        : {
+            kind: 'interrupt-lock',
+            actor: e.actor,
+            message: `${taken} taken at interrupt time, ${where}: not interrupt-safe`,
+          },
+    );
+  }
 }
 
 /** Synchronous services called at interrupt time: one violation per actor and service. */

@@ -6,6 +6,9 @@
 
 export const LockingPolicies = ['global', 'fine'] as const;
 export type LockingPolicy = (typeof LockingPolicies)[number];
+/** What lockdep does with a lock-order or interrupt-time violation: throw, or record it. */
+export const LockOrderModes = ['assert', 'report'] as const;
+export type LockOrderMode = (typeof LockOrderModes)[number];
 
 export interface MachineOptions {
   /** Physical pages below the top of RAM, the 640 KiB–1 MiB adapter hole included. */
@@ -22,6 +25,12 @@ export interface MachineOptions {
   locking: LockingPolicy;
   /** Bound on any one lock wait before it is reported as a liveness failure. */
   lockWaitMsMax: number;
+  /**
+   * `assert`: a lock taken against the ranks (or a lock that is not interrupt-safe taken at
+   * interrupt time) throws at once; `report`: it is recorded, reported by the checker, and
+   * the acquisition goes on (so the deadlock it risks can happen and be diagnosed).
+   */
+  lockOrder: LockOrderMode;
   /** Pages of the linear frame buffer at E0000000h (device memory; 1024 = 4 MiB). */
   frameBufferPages: number;
 }
@@ -36,6 +45,7 @@ export const presets = {
     vmV86Pages: 4,
     locking: 'fine',
     lockWaitMsMax: 2000,
+    lockOrder: 'assert',
     frameBufferPages: 1024,
   },
   standard: {
@@ -46,6 +56,7 @@ export const presets = {
     vmV86Pages: 16,
     locking: 'fine',
     lockWaitMsMax: 2000,
+    lockOrder: 'assert',
     frameBufferPages: 1024,
   },
 } as const satisfies Record<string, MachineOptions>;
@@ -81,6 +92,11 @@ export function resolveOptions(options: Partial<MachineOptions> = {}): MachineOp
   checkInteger('vmV86Pages', merged.vmV86Pages, 1, 0x60);
   checkInteger('lockWaitMsMax', merged.lockWaitMsMax, 1, 600_000);
   checkInteger('frameBufferPages', merged.frameBufferPages, 16, 4096);
+  if (!LockOrderModes.includes(merged.lockOrder)) {
+    throw new OptionError(
+      `lockOrder must be one of ${LockOrderModes.join(', ')}, got ${String(merged.lockOrder)}`,
+    );
+  }
   if (!LockingPolicies.includes(merged.locking)) {
     throw new OptionError(
       `locking must be one of ${LockingPolicies.join(', ')}, got ${String(merged.locking)}`,

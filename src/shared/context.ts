@@ -83,6 +83,11 @@ export class Context {
     this.actorBase = actor * ACTOR_WORDS;
   }
 
+  /** Publishes the first linear page the current service works on (the wait-for graph). */
+  notePage(page: number): void {
+    this.l.actors[this.actorBase + AC.page] = page;
+  }
+
   /** Records why the current service failed and returns its failure value. */
   refuse<T>(value: T, reason: string): T {
     this.lastError = { service: this.service, reason };
@@ -138,6 +143,7 @@ export class Context {
   private setReenter(count: number): void {
     assert(count >= 0, 'atInterrupt: reenter count below zero');
     this.reenter = count;
+    this.locker.atInterrupt = count > 0;
     Atomics.store(this.l.actors, this.actor * ACTOR_WORDS + AC.reenterCount, count);
   }
 

@@ -13,6 +13,7 @@
  *   regions       REGION_MAX x i32        block indexes of free physical regions
  *   instances     INSTANCE_MAX x 2 i32    instance data ranges (linear address, size)
  *   callbacks     CALLBACK_MAX x 4 i32    free-physical-region callbacks (actor, local id)
+ *   lockdep       LOCKDEP_MAX x 8 i32     lock-order and interrupt-time violations seen
  *   scenario      SCENARIO_WORDS x i32    words a scenario's devices share (their agreements)
  *   linearBits    bit per linear page     taken linear pages: shared+system arenas, then a
  *                                         private window per VM (linear.ts)
@@ -25,7 +26,7 @@ import { assert } from './assert.js';
 import { type MachineOptions, resolveOptions } from './config.js';
 
 export const MAGIC = 0x564d4d53; // 'VMMS'
-export const LAYOUT_VERSION = 2;
+export const LAYOUT_VERSION = 3;
 export const PAGE_SIZE = 4096;
 export const PTES_PER_TABLE = 1024;
 
@@ -67,6 +68,9 @@ export const H = {
   stop: 33, // the runtime asks every actor to stop its run
   frameBufferPages: 34,
   aliasCount: 35, // live _LinPageLock(PAGEMAPGLOBAL) aliases
+  lockOrder: 36, // 0: an inversion throws; 1: it is recorded and the acquisition goes on
+  lockdepCount: 37, // entries taken in the lockdep table (may pass LOCKDEP_MAX: then dropped)
+  ownerDeadLocks: 38, // locks marked owner-dead (a holder died holding them)
 } as const;
 export const HEADER_WORDS = 64;
 
@@ -80,6 +84,7 @@ export const LK = {
   contended: 5,
   waits: 6,
   waitUsTotal: 7,
+  ownerDead: 8, // actor id + 1 of a holder that died holding the lock (robust lock), else 0
 } as const;
 /**
  * One lock per 64-byte cache line (8 words used, 8 padding): two locks that two threads take
@@ -107,11 +112,18 @@ export const AC = {
   pressureSeq: 12, // bumped by the coordinator when that Request 1 chain has run
   violationSlotsLow: 13, // bit per service slot 0-31 called synchronously at interrupt time
   violationSlotsHigh: 14, // … slots 32-63
+  waitingLock: 15, // lock id + 1 while this actor sleeps on a held lock (the wait-for graph)
+  page: 16, // the first linear page of the range its current service locked
+  faultFired: 17, // an injected fault fired in this actor (src/workers/faults.ts)
+  faultAtMs: 18, // when: wall-clock ms (timeOrigin + now) modulo 2^30
 } as const;
-export const ACTOR_WORDS = 16;
+/** Two cache lines per actor: its words are written on every call by its own thread only. */
+export const ACTOR_WORDS = 32;
 export const ACTOR_FREE = 0;
 export const ACTOR_LIVE = 1;
 export const ACTOR_DEAD = 2;
+/** The actor's thread died (threw out of a service, exited, was terminated) while live. */
+export const ACTOR_CRASHED = 3;
 export const ACTOR_DEVICE = 1;
 export const ACTOR_VM = 2;
 export const ACTOR_HOST = 3;
@@ -196,6 +208,13 @@ export const PRIVATE_WINDOW_PAGES = 0x4000; // 64 MiB of each VM's private arena
 export const PRIVATE_BIT_WORDS = PRIVATE_WINDOW_PAGES / 32;
 export const INSTANCE_MAX = 64;
 export const CALLBACK_MAX = 32;
+/** Lock-order and interrupt-time violations lockdep keeps (the first of each kind and pair). */
+export const LOCKDEP_MAX = 64;
+/** One lockdep entry: what was wrong, the lock held (or -1), the lock taken, who, where. */
+export const LD = { kind: 0, held: 1, taken: 2, actor: 3, service: 4 } as const;
+export const LOCKDEP_WORDS = 8;
+export const LOCKDEP_ORDER = 1; // a lock taken while one of equal or higher rank is held
+export const LOCKDEP_INTERRUPT = 2; // a lock that is not interrupt-safe taken at interrupt time
 export const CALLBACK_WORDS = 4;
 export const SCENARIO_WORDS = 4096;
 
@@ -236,6 +255,7 @@ export function computeRegions(o: MachineOptions): Region[] {
     ['regions', REGION_MAX * 4, 8],
     ['instances', INSTANCE_MAX * 2 * 4, 8],
     ['callbacks', CALLBACK_MAX * CALLBACK_WORDS * 4, 8],
+    ['lockdep', LOCKDEP_MAX * LOCKDEP_WORDS * 4, 8],
     ['scenario', SCENARIO_WORDS * 4, 8],
     ['linearBits', (COMMON_BIT_WORDS + o.vmMax * PRIVATE_BIT_WORDS) * 4, 8],
     ['deviceMemory', devicePages(o) * PAGE_SIZE, PAGE_SIZE],
@@ -299,6 +319,7 @@ export class Layout {
   readonly regions: Int32Array;
   readonly instances: Int32Array;
   readonly callbacks: Int32Array;
+  readonly lockdep: Int32Array;
   readonly linearBits: Int32Array;
   /** Words a scenario's devices and VMs share; the kernel never reads them. */
   readonly scenarioWords: Int32Array;
@@ -331,6 +352,7 @@ export class Layout {
     this.regions = i32('regions');
     this.instances = i32('instances');
     this.callbacks = i32('callbacks');
+    this.lockdep = i32('lockdep');
     this.linearBits = i32('linearBits');
     this.scenarioWords = i32('scenario');
     this.deviceMemory = new Uint8Array(sab, at('deviceMemory').offset, at('deviceMemory').bytes);
@@ -357,6 +379,7 @@ export class Layout {
     h[H.vmV86Pages] = resolved.vmV86Pages;
     h[H.locking] = resolved.locking === 'global' ? 0 : 1;
     h[H.lockWaitMsMax] = resolved.lockWaitMsMax;
+    h[H.lockOrder] = resolved.lockOrder === 'assert' ? 0 : 1;
     h[H.frameBufferPages] = resolved.frameBufferPages;
     return layout;
   }
@@ -375,6 +398,7 @@ export class Layout {
       vmV86Pages: h[H.vmV86Pages]!,
       locking: h[H.locking] === 0 ? 'global' : 'fine',
       lockWaitMsMax: h[H.lockWaitMsMax]!,
+      lockOrder: h[H.lockOrder] === 0 ? 'assert' : 'report',
       frameBufferPages: h[H.frameBufferPages]!,
     };
     return new Layout(sab, options);

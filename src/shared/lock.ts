@@ -8,8 +8,16 @@
 import { isMainThread } from 'node:worker_threads';
 import { AssertionError, assert } from './assert.js';
 import {
+  AC,
+  ACTOR_CRASHED,
+  ACTOR_WORDS,
   COMMON_PDE_FIRST,
+  LD,
   LK,
+  LOCKDEP_INTERRUPT,
+  LOCKDEP_MAX,
+  LOCKDEP_ORDER,
+  LOCKDEP_WORDS,
   LOCK_BLOCKS,
   LOCK_COMMON_FIRST,
   LOCK_FREE_LIST,
@@ -81,17 +89,89 @@ function rankTable(lockCount: number): Int32Array {
   return table;
 }
 
+/** Page-table locks are the only interrupt-safe ones: all an asynchronous service takes. */
+export function interruptSafe(lockId: number): boolean {
+  return lockId >= LOCK_COMMON_FIRST;
+}
+
+/** Thrown to a waiter whose lock's holder died holding it (a robust lock's EOWNERDEAD). */
+export class OwnerDeadError extends Error {
+  override name = 'OwnerDeadError';
+  constructor(
+    readonly lockId: number,
+    readonly ownerActor: number,
+  ) {
+    super(`${lockName(lockId)} is owner-dead: actor ${ownerActor} died holding it`);
+  }
+}
+
+/**
+ * Records a lock-order or interrupt-time violation in the buffer's lockdep table, once per
+ * kind and pair of locks; the checker reports the table.
+ */
+export function recordLockdep(
+  layout: Layout,
+  entry: { kind: number; held: number; taken: number; actor: number; service: number },
+): void {
+  const table = layout.lockdep;
+  const count = Math.min(Atomics.load(layout.header, H.lockdepCount), LOCKDEP_MAX);
+  for (let i = 0; i < count; i++) {
+    const base = i * LOCKDEP_WORDS;
+    if (
+      Atomics.load(table, base + LD.kind) === entry.kind &&
+      table[base + LD.held] === entry.held &&
+      table[base + LD.taken] === entry.taken
+    )
+      return;
+  }
+  const slot = Atomics.add(layout.header, H.lockdepCount, 1);
+  if (slot >= LOCKDEP_MAX) return;
+  const base = slot * LOCKDEP_WORDS;
+  Atomics.store(table, base + LD.held, entry.held);
+  Atomics.store(table, base + LD.taken, entry.taken);
+  Atomics.store(table, base + LD.actor, entry.actor);
+  Atomics.store(table, base + LD.service, entry.service);
+  Atomics.store(table, base + LD.kind, entry.kind); // last: a reader sees whole entries only
+}
+
+/** The lockdep table's entries, for the checker. */
+export function lockdepEntries(
+  layout: Layout,
+): { kind: number; held: number; taken: number; actor: number; service: number }[] {
+  const entries = [];
+  const count = Math.min(Atomics.load(layout.header, H.lockdepCount), LOCKDEP_MAX);
+  for (let i = 0; i < count; i++) {
+    const at = (word: number): number => Atomics.load(layout.lockdep, i * LOCKDEP_WORDS + word);
+    if (at(LD.kind) === 0) continue;
+    entries.push({
+      kind: at(LD.kind),
+      held: at(LD.held),
+      taken: at(LD.taken),
+      actor: at(LD.actor),
+      service: at(LD.service),
+    });
+  }
+  return entries;
+}
+
 /**
  * One actor's view of the locks. Not shared between actors: it keeps the stack of held
- * locks used for the rank check and this actor's own acquisition count.
+ * (logical) locks that lockdep checks every acquisition against, under both policies.
  */
 export class Locker {
   private readonly words: Int32Array;
   private readonly global: boolean;
+  private readonly report: boolean;
   private readonly ranks: Int32Array;
   private readonly held: number[] = [];
   private depthGlobal = 0;
   private readonly me: number;
+  private readonly actorBase: number;
+  /** Set while the actor runs at interrupt time: only interrupt-safe locks may be taken. */
+  atInterrupt = false;
+  /** Acquisitions left before the armed fault fires (0: none armed). */
+  private faultCountdown = 0;
+  private onFault: ((lockId: number) => void) | undefined;
 
   constructor(
     private readonly layout: Layout,
@@ -99,49 +179,72 @@ export class Locker {
   ) {
     this.words = layout.locks;
     this.global = layout.options.locking === 'global';
+    this.report = layout.options.lockOrder === 'report';
     this.me = actorId + 1;
+    this.actorBase = actorId * ACTOR_WORDS;
     this.ranks = rankTable(layout.lockCount);
   }
 
   /** Takes `lockId` (through the policy), waiting at most lockWaitMsMax. */
   acquire(lockId: number): void {
-    if (this.global) {
-      this.depthGlobal += 1;
-      if (this.depthGlobal > 1) return;
-      lockId = LOCK_GLOBAL;
-    } else {
-      const depth = this.held.length;
-      if (depth > 0 && this.ranks[this.held[depth - 1]!]! >= this.ranks[lockId]!)
-        this.orderViolation(lockId);
-      this.held.push(lockId);
+    const held = this.held;
+    const depth = held.length;
+    if (depth > 0 && this.ranks[held[depth - 1]!]! >= this.ranks[lockId]!)
+      this.lockdep(LOCKDEP_ORDER, lockId);
+    if (this.atInterrupt && !interruptSafe(lockId)) this.lockdep(LOCKDEP_INTERRUPT, lockId);
+    held.push(lockId);
+    if (!this.global || ++this.depthGlobal === 1) {
+      const base = (this.global ? LOCK_GLOBAL : lockId) * LOCK_WORDS;
+      if (Atomics.compareExchange(this.words, base, 0, this.me) !== 0)
+        this.acquireSlow(base / LOCK_WORDS);
+      // We hold the lock, so a plain write is safe; the release's exchange publishes it.
+      this.words[base + LK.epoch] = (this.words[base + LK.epoch]! + 1) | 0;
     }
-    const base = lockId * LOCK_WORDS;
-    if (Atomics.compareExchange(this.words, base, 0, this.me) !== 0) this.acquireSlow(lockId);
-    // We hold the lock, so a plain write is safe; the release's exchange publishes it.
-    this.words[base + LK.epoch] = (this.words[base + LK.epoch]! + 1) | 0;
+    if (this.faultCountdown > 0 && --this.faultCountdown === 0) this.fireFault(lockId);
   }
 
   /** Releases `lockId`; locks must be released in the reverse order of acquisition. */
   release(lockId: number): void {
-    if (this.global) {
-      if (this.depthGlobal <= 0) this.releaseViolation(lockId);
-      this.depthGlobal -= 1;
-      if (this.depthGlobal > 0) return;
-      lockId = LOCK_GLOBAL;
-    } else if (this.held.pop() !== lockId) {
-      this.releaseViolation(lockId);
-    }
-    const base = lockId * LOCK_WORDS;
+    if (this.held.pop() !== lockId) this.releaseViolation(lockId);
+    if (this.global && --this.depthGlobal > 0) return;
+    const base = (this.global ? LOCK_GLOBAL : lockId) * LOCK_WORDS;
     // Store 0 before reading the waiter count: a waiter increments the count before it
     // re-checks the word, so either it sees 0 and does not sleep, or we see it and wake it.
     if (Atomics.exchange(this.words, base, 0) !== this.me) this.releaseViolation(lockId);
     if (Atomics.load(this.words, base + LK.waiters) > 0) Atomics.notify(this.words, base, 1);
   }
 
-  private orderViolation(lockId: number): never {
-    const top = this.held.at(-1) ?? 0;
+  /**
+   * Arms a fault (fault injection): `fault` runs inside the critical section of the
+   * `acquisitions`-th lock taken from now, holding it.
+   */
+  armFault(acquisitions: number, fault: (lockId: number) => void): void {
+    assert(acquisitions >= 1, 'armFault: at least one acquisition');
+    this.faultCountdown = acquisitions;
+    this.onFault = fault;
+  }
+
+  private fireFault(lockId: number): void {
+    const fault = this.onFault!;
+    this.onFault = undefined;
+    fault(lockId);
+  }
+
+  /** Records a lockdep violation; throws it unless the machine runs with lockOrder report. */
+  private lockdep(kind: number, lockId: number): void {
+    const top = this.held.at(-1) ?? -1;
+    recordLockdep(this.layout, {
+      kind,
+      held: top,
+      taken: lockId,
+      actor: this.me - 1,
+      service: this.layout.actors[this.actorBase + AC.lastService]!,
+    });
+    if (this.report) return;
     throw new AssertionError(
-      `lock order: ${lockName(lockId)} taken while holding ${lockName(top)}`,
+      kind === LOCKDEP_ORDER
+        ? `lock order: ${lockName(lockId)} taken while holding ${lockName(top)}`
+        : `interrupt time: ${lockName(lockId)} is not interrupt-safe`,
     );
   }
 
@@ -157,7 +260,7 @@ export class Locker {
   }
 
   heldCount(): number {
-    return this.global ? this.depthGlobal : this.held.length;
+    return this.held.length;
   }
 
   private acquireSlow(lockId: number): void {
@@ -178,12 +281,30 @@ export class Locker {
       if (pause < PAUSE_MAX) pause *= 2;
     }
     Atomics.add(this.words, base + LK.contended, 1);
-    const boundMs = this.layout.options.lockWaitMsMax;
+    const waiting = this.actorBase + AC.waitingLock;
+    Atomics.store(this.layout.actors, waiting, lockId + 1);
     const start = performance.now();
+    try {
+      this.waitFree(lockId, start);
+    } finally {
+      Atomics.store(this.layout.actors, waiting, 0);
+    }
+    const waitedUs = Math.round((performance.now() - start) * 1000);
+    Atomics.add(this.words, base + LK.waitUsTotal, waitedUs);
+  }
+
+  /** The futex phase of acquireSlow: bounded, and ended by a holder that died. */
+  private waitFree(lockId: number, start: number): void {
+    const base = lockId * LOCK_WORDS;
+    const boundMs = this.layout.options.lockWaitMsMax;
     for (;;) {
-      const holder = Atomics.compareExchange(this.words, index, 0, this.me);
-      if (holder === 0) break;
+      const holder = Atomics.compareExchange(this.words, base + LK.state, 0, this.me);
+      if (holder === 0) return;
       assert(holder !== this.me, `acquire: ${lockName(lockId)} already held by this actor`);
+      if (actorCrashed(this.layout, holder - 1)) {
+        markLockOwnerDead(this.layout, lockId, holder - 1);
+        throw new OwnerDeadError(lockId, holder - 1);
+      }
       const waitedMs = performance.now() - start;
       if (waitedMs > boundMs) {
         Atomics.add(this.layout.header, H.lockTimeouts, 1);
@@ -191,8 +312,6 @@ export class Locker {
       }
       this.sleep(base, holder, boundMs - waitedMs);
     }
-    const waitedUs = Math.round((performance.now() - start) * 1000);
-    Atomics.add(this.words, base + LK.waitUsTotal, waitedUs);
   }
 
   /** Sleeps until the word changes from `holder`, or `remainingMs` passes. */
@@ -205,6 +324,45 @@ export class Locker {
     Atomics.wait(this.words, base + LK.state, holder, Math.min(remainingMs, 50));
     Atomics.sub(this.words, base + LK.waiters, 1);
   }
+}
+
+function actorCrashed(layout: Layout, actor: number): boolean {
+  return Atomics.load(layout.actors, actor * ACTOR_WORDS + AC.state) === ACTOR_CRASHED;
+}
+
+/** Marks `lockId` owner-dead for `actor` (once); true when this call marked it. */
+function markLockOwnerDead(layout: Layout, lockId: number, actor: number): boolean {
+  const word = lockId * LOCK_WORDS + LK.ownerDead;
+  if (Atomics.compareExchange(layout.locks, word, 0, actor + 1) !== 0) return false;
+  Atomics.add(layout.header, H.ownerDeadLocks, 1);
+  return true;
+}
+
+/**
+ * Declares `actor` crashed (its thread died or threw out of a service) and marks every lock it
+ * still holds owner-dead: a waiter on one of them stops with OwnerDeadError instead of
+ * waiting out its bound. Returns the ids of those locks. Called by whoever saw it die.
+ */
+export function declareCrashed(layout: Layout, actor: number): number[] {
+  Atomics.store(layout.actors, actor * ACTOR_WORDS + AC.state, ACTOR_CRASHED);
+  const locks = [];
+  for (let lockId = 0; lockId < layout.lockCount; lockId++) {
+    if (Atomics.load(layout.locks, lockId * LOCK_WORDS + LK.state) !== actor + 1) continue;
+    markLockOwnerDead(layout, lockId, actor);
+    locks.push(lockId);
+  }
+  futexWakeAllLocks(layout, locks);
+  return locks;
+}
+
+/** Wakes the waiters of `locks` so that they see the owner died without their 50 ms nap. */
+function futexWakeAllLocks(layout: Layout, locks: number[]): void {
+  for (const lockId of locks) Atomics.notify(layout.locks, lockId * LOCK_WORDS + LK.state);
+}
+
+/** The owner-dead mark of a lock: the actor that died holding it, or -1. */
+export function lockOwnerDead(layout: Layout, lockId: number): number {
+  return Atomics.load(layout.locks, lockId * LOCK_WORDS + LK.ownerDead) - 1;
 }
 
 /** Statistics of every lock word, for reports and benchmarks. */

@@ -18,6 +18,15 @@ export type ScenarioSource = (
 export type ActorRole =
   { kind: 'device'; index: number } | { kind: 'vm'; index: number; handle: number };
 
+export const FaultKinds = ['throw', 'exit', 'terminate', 'hang', 'invert'] as const;
+export type FaultKind = (typeof FaultKinds)[number];
+
+/** An injected fault (src/workers/faults.ts): what, after how many run-phase acquisitions. */
+export interface FaultPlan {
+  kind: FaultKind;
+  acquisitions: number;
+}
+
 /** What the coordinator hands a worker at start (workerData). */
 export interface ActorStartup {
   sab: SharedArrayBuffer;
@@ -30,6 +39,8 @@ export interface ActorStartup {
   trace?: { origin: number; tid: number };
   /** Record the ticket of every task-time service call of the run phase. */
   record?: boolean;
+  /** A fault to inject in this actor's run phase. */
+  fault?: FaultPlan;
 }
 
 export interface ActorViolation {
@@ -63,7 +74,7 @@ export interface ActorFailure {
   lastService: string;
   message: string;
   stack: string;
-  kind: 'threw' | 'exited' | 'hung' | 'crashed';
+  kind: 'threw' | 'exited' | 'hung' | 'crashed' | 'terminated' | 'deadlock';
 }
 
 /** The comlink API of an actor worker. */

@@ -26,6 +26,7 @@ import {
 } from '../shared/scenario.js';
 import type { DeviceContext, VmContext } from '../shared/services/index.js';
 import { nodeEndpoint } from './endpoint.js';
+import { armFault } from './faults.js';
 import { loadScenario } from './scenario_load.js';
 import { RemoteCallbacks } from './remote_callbacks.js';
 import { Trace } from '../shared/trace.js';
@@ -139,6 +140,7 @@ const api: ActorWorkerApi = {
     const c = ctx!;
     const stopWord = H.stop;
     if (startup.record === true) c.recording = [];
+    if (startup.fault !== undefined) armFault(c, startup.fault);
     while (c.callTotal < calls && Atomics.load(kernel.layout.header, stopWord) === 0) {
       await host.safePoint();
       await program.step?.();

@@ -77,6 +77,7 @@ export function lockRange(
   more?: [number, number],
 ): number[] {
   const ids: number[] = [];
+  ctx.notePage(first);
   const add = (from: number, n: number): void => {
     for (let page = from; page < from + n; page = (page | 0x3ff) + 1) {
       const id = spaceLockOf(page, vm);

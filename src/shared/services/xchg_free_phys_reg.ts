@@ -58,6 +58,7 @@ export function xchgFreePhysReg(
     return ctx.refuse(ERROR_DWORD, 'physical address is not a frame this caller holds');
   }
   const lock = spaceLockOf(linPgNum, SYSTEM_VM);
+  ctx.notePage(linPgNum);
   ctx.locker.acquire(lock);
   const index = pteIndex(l, SYSTEM_VM, linPgNum);
   const pte = l.ramWords[index]!;

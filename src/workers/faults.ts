@@ -1,0 +1,92 @@
+/**
+ * Fault injection for the reliability tests and the soak: one fault, armed in one actor's
+ * Locker, fires inside the critical section of the n-th lock that actor takes in the run
+ * phase, while it holds that lock. What the runtime must do about each kind is DESIGN.md's
+ * robust-lock rule: detect it, name the lock, the worker, the service and the phase, and
+ * check what the lock protects. It is not a scheduler and never fires outside a worker.
+ */
+import { parentPort } from 'node:worker_threads';
+import { AC, ACTOR_WORDS, LOCK_MISC } from '../shared/layout.js';
+import { heldLocks, lockName, lockRank } from '../shared/lock.js';
+import type { Context } from '../shared/context.js';
+
+import type { FaultKind, FaultPlan } from '../shared/protocol.js';
+
+/** What a thrown fault looks like to the coordinator: a bug inside a critical section. */
+export class InjectedFault extends Error {
+  override name = 'InjectedFault';
+}
+
+/** The message a worker posts to have its coordinator terminate() it. */
+export const TERMINATE_ME = 'vmmsim-fault-terminate';
+
+/** Exit code of a worker that an injected `exit` fault ended. */
+export const FAULT_EXIT_CODE = 70;
+
+/** A hang or a wait for terminate() gives up after this long (the run must end first). */
+const SPIN_BOUND_MS = 60_000;
+
+export const describeFault = (kind: FaultKind): string =>
+  ({
+    throw: 'throws inside a critical section',
+    exit: 'calls process.exit() inside a critical section',
+    terminate: 'is terminate()d by its coordinator inside a critical section',
+    hang: 'loops forever inside a critical section',
+    invert: 'takes a lock of lower rank inside a critical section (a lock-order inversion)',
+  })[kind];
+
+/** Arms `plan` in `ctx`'s Locker: the fault fires while the actor holds a lock. */
+export function armFault(ctx: Context, plan: FaultPlan): void {
+  const fire = (lockId: number): void => {
+    const base = ctx.actor * ACTOR_WORDS;
+    Atomics.store(ctx.l.actors, base + AC.faultAtMs, wallMs());
+    Atomics.store(ctx.l.actors, base + AC.faultFired, 1);
+    switch (plan.kind) {
+      case 'throw':
+        throw new InjectedFault(`injected fault: threw holding ${lockName(lockId)}`);
+      case 'exit':
+        return process.exit(FAULT_EXIT_CODE);
+      case 'terminate':
+        parentPort?.postMessage(TERMINATE_ME);
+        return spin(`terminate() never came (holding ${lockName(lockId)})`);
+      case 'hang':
+        return spin(`the hang was never ended (holding ${lockName(lockId)})`);
+      case 'invert':
+        return invert(ctx, lockId, fire);
+    }
+  };
+  ctx.locker.armFault(plan.acquisitions, fire);
+}
+
+/** Wall-clock milliseconds modulo 2^30, the same on every thread (see faultAgeMs). */
+export const wallMs = (): number =>
+  Math.round(performance.timeOrigin + performance.now()) % 2 ** 30;
+
+/** Milliseconds since the fault fired, from its stamp. */
+export const faultAgeMs = (stamp: number): number => (wallMs() - stamp + 2 ** 30) % 2 ** 30;
+
+/** Busy-waits holding the lock, so that only terminate() ends it; bounded all the same. */
+function spin(why: string): void {
+  const until = performance.now() + SPIN_BOUND_MS;
+  while (performance.now() < until) {
+    // the thread must stay busy: terminate() interrupts running JavaScript
+  }
+  throw new InjectedFault(`injected fault: ${why} in ${SPIN_BOUND_MS} ms`);
+}
+
+/**
+ * Takes a lock of lower rank than `lockId` and lets it go: the lowest-ranked one another
+ * actor holds right now (the inversion most likely to deadlock), else the V86 data area
+ * lock. When `lockId` has the lowest rank there is nothing to invert: the fault waits for
+ * this actor's next acquisition.
+ */
+function invert(ctx: Context, lockId: number, again: (lockId: number) => void): void {
+  const rank = lockRank(lockId);
+  const lower = heldLocks(ctx.l)
+    .filter((h) => h.holderActor !== ctx.actor && lockRank(h.lockId) < rank)
+    .sort((a, b) => lockRank(a.lockId) - lockRank(b.lockId));
+  const target = lower[0]?.lockId ?? (lockRank(LOCK_MISC) < rank ? LOCK_MISC : -1);
+  if (target < 0) return ctx.locker.armFault(1, again);
+  ctx.locker.acquire(target);
+  ctx.locker.release(target);
+}
