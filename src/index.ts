@@ -20,7 +20,7 @@ export type {
 } from './shared/services/index.js';
 export type { Violation, ViolationKind, CheckOptions } from './shared/checker.js';
 export { PageFaultError, type AccessOptions } from './shared/memory_access.js';
-export { LockTimeoutError } from './shared/lock.js';
+export { LockTimeoutError, OwnerDeadError } from './shared/lock.js';
 export { AssertionError } from './shared/assert.js';
 export {
   presets,

@@ -84,8 +84,8 @@ export function check(l: Layout, options: CheckOptions = {}): Violation[] {
       actor: holderActor,
     });
   }
-  checkLockdep(l, out);
   if (options.locksOnly) return out;
+  checkLockdep(l, out);
   checkInterruptTime(l, out);
   checkFreeList(l, out);
   const claims = checkBlocks(l, out);
