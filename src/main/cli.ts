@@ -3,22 +3,13 @@
  * The vmmsim command line. Exit codes: 0 success, 1 an invariant broke or a run failed,
  * 2 bad input (one sentence naming the option, no stack trace).
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { LockingPolicies, type LockingPolicy, limits } from '../shared/config.js';
+import { integer, outputFile } from './cli_options.js';
 import { addRaceCommands } from './race_commands.js';
 import { formatStressReport } from './report.js';
 import { runCommand, type RunFlags } from './run_command.js';
 import { runStressWorkers } from './stress_run.js';
-
-function integer(name: string, min: number, max: number): (value: string) => number {
-  return (value) => {
-    const parsed = Number(value);
-    if (!/^\d+$/.test(value) || !Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
-      throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}.`);
-    }
-    return parsed;
-  };
-}
 
 interface StressFlags {
   workers: number;
@@ -109,13 +100,22 @@ function addRunCommand(cli: Command): void {
     .addOption(new Option('--no-progress', 'no progress bar'))
     .addOption(new Option('--json', 'print the report as JSON').default(false))
     .addOption(
-      new Option('--trace <file>', 'write a Chrome trace event file (open it in Perfetto)'),
+      new Option(
+        '--report <file>',
+        'also write the report as JSON to this file (atomically; partial if interrupted)',
+      ).argParser(outputFile('--report')),
+    )
+    .addOption(
+      new Option(
+        '--trace <file>',
+        'write a Chrome trace event file (open it in Perfetto)',
+      ).argParser(outputFile('--trace')),
     )
     .addOption(
       new Option(
         '--record <file>',
         'keep the order of calls; a violation becomes this replay file',
-      ),
+      ).argParser(outputFile('--record')),
     )
     .action(async (scenario: string | undefined, flags: RunFlags) => {
       process.exitCode = await runCommand(scenario, flags);
@@ -175,7 +175,7 @@ function program(): Command {
     .configureOutput({ outputError: (text, write) => write(text) });
   addRunCommand(cli);
   addStressCommand(cli);
-  addRaceCommands(cli, integer);
+  addRaceCommands(cli);
   return cli;
 }
 

@@ -2,7 +2,9 @@
  * `vmmsim hunt`: many seeded controlled runs of one scenario, in parallel on a piscina pool
  * (one run per seed, batches of seeds per task). Each failure is replayed once more on this
  * thread to prove it deterministic, then written as a replay file. It stops at the first
- * failure unless asked to keep going, and can take one shard of the seed space.
+ * failure unless asked to keep going, and can take one shard of the seed space. Aborting its
+ * signal (Ctrl-C) stops the pool: the batches in flight are dropped, the failures found so far
+ * are still replayed and written, and the report says it was interrupted.
  */
 import { mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -13,7 +15,7 @@ import type { ScenarioSource } from '../shared/protocol.js';
 import { poolTask } from '../workers/spawn.js';
 import type { HuntRunResult, HuntTask } from '../workers/hunt_worker.js';
 import { type ControlledFailure, type ControlledResult, runControlled } from './controlled.js';
-import { writeReplayFile } from './replay_file.js';
+import { REPLAY_FORMAT, REPLAY_VERSION, writeReplayFile } from './replay_file.js';
 import { ReplayScheduler } from './schedulers/replay.js';
 
 export interface HuntOptions {
@@ -29,6 +31,8 @@ export interface HuntOptions {
   jobs: number;
   outDir: string;
   onProgress?: (done: number, total: number, failures: number) => void;
+  /** Aborting stops the hunt early (the pool's running tasks too); the report says so. */
+  signal?: AbortSignal;
 }
 
 export interface FoundFailure {
@@ -41,7 +45,12 @@ export interface FoundFailure {
 
 export interface HuntReport {
   scenario: string;
+  /** Runs finished; fewer than runsPlanned when a failure or an interrupt stopped the hunt. */
   runs: number;
+  /** Runs this hunt (this shard) was asked for. */
+  runsPlanned: number;
+  /** The signal stopped the hunt (SIGINT or SIGTERM on the command line). */
+  interrupted: boolean;
   elapsedMs: number;
   runsPerSecond: number;
   jobs: number;
@@ -78,27 +87,8 @@ export class Hunt {
   async run(): Promise<HuntReport> {
     const seeds = shardSeeds(this.o);
     const jobs = Math.max(1, Math.min(this.o.jobs || availableParallelism(), 64));
-    const pool = new Piscina({ ...poolTask('hunt_worker'), minThreads: jobs, maxThreads: jobs });
     const started = performance.now();
-    let done = 0;
-    try {
-      const batches: number[][] = [];
-      for (let i = 0; i < seeds.length; i += BATCH) batches.push(seeds.slice(i, i + BATCH));
-      let next = 0;
-      const lane = async (): Promise<void> => {
-        while (!this.stop && next < batches.length) {
-          const batch = batches[next++]!;
-          const results = (await pool.run(this.task(batch))) as HuntRunResult[];
-          done += results.length;
-          for (const r of results) if (r.found !== undefined) this.candidates.push(r);
-          if (this.candidates.length > 0 && !this.o.keepGoing) this.stop = true;
-          this.o.onProgress?.(done, seeds.length, this.candidates.length);
-        }
-      };
-      await Promise.all(Array.from({ length: jobs * 2 }, lane));
-    } finally {
-      await pool.destroy();
-    }
+    const done = await this.runPool(seeds, jobs);
     // The lowest seed of each distinct failure (of the first one only, unless keepGoing):
     // the batches in flight when the first failure arrived are finished and compared too.
     this.candidates.sort((a, b) => a.seed - b.seed);
@@ -110,11 +100,46 @@ export class Hunt {
     return {
       scenario: this.scenario.name,
       runs: done,
+      runsPlanned: seeds.length,
+      interrupted: this.o.signal?.aborted === true,
       elapsedMs,
       jobs,
       runsPerSecond: done / Math.max(elapsedMs / 1000, 0.001),
       failures: this.found,
     };
+  }
+
+  /** Runs the seeds in batches on `jobs` pool threads; returns how many runs finished. */
+  private async runPool(seeds: number[], jobs: number): Promise<number> {
+    const pool = new Piscina({ ...poolTask('hunt_worker'), minThreads: jobs, maxThreads: jobs });
+    const signal = this.o.signal;
+    const aborted = (): boolean => signal?.aborted === true;
+    const batches: number[][] = [];
+    for (let i = 0; i < seeds.length; i += BATCH) batches.push(seeds.slice(i, i + BATCH));
+    let next = 0;
+    let done = 0;
+    const lane = async (): Promise<void> => {
+      while (!this.stop && !aborted() && next < batches.length) {
+        const task = this.task(batches[next++]!);
+        let results: HuntRunResult[];
+        try {
+          results = (await pool.run(task, signal ? { signal } : {})) as HuntRunResult[];
+        } catch (error) {
+          if (aborted()) return; // a batch cut short by the interrupt: dropped
+          throw error;
+        }
+        done += results.length;
+        for (const r of results) if (r.found !== undefined) this.candidates.push(r);
+        if (this.candidates.length > 0 && !this.o.keepGoing) this.stop = true;
+        this.o.onProgress?.(done, seeds.length, this.candidates.length);
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: jobs * 2 }, lane));
+    } finally {
+      await pool.destroy();
+    }
+    return done;
   }
 
   private task(seeds: number[]): HuntTask {
@@ -159,8 +184,8 @@ export class Hunt {
       .toLowerCase();
     const replayPath = join(this.o.outDir, `${slug}-seed${seed}.replay.json`);
     writeReplayFile(replayPath, {
-      format: 'vmmsim-replay',
-      version: 1,
+      format: REPLAY_FORMAT,
+      version: REPLAY_VERSION,
       scenario: { kind: this.source.kind, path: this.source.path },
       scheduler: this.o.scheduler,
       seed,

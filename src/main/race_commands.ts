@@ -6,25 +6,16 @@
 import { availableParallelism } from 'node:os';
 import { relative } from 'node:path';
 import cliProgress from 'cli-progress';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
+import { OptionError } from '../shared/config.js';
 import { loadScenario, ScenarioError } from '../workers/scenario_load.js';
+import { integer, outputFile, outputFolder, shard } from './cli_options.js';
 import { Hunt, type HuntReport } from './hunt.js';
+import { interruptOnSignals } from './interrupt.js';
 import { ReplayFileError } from './replay_file.js';
 import { replayFile, shrinkFile } from './replay_command.js';
-import { scenarioSource } from './run_command.js';
+import { saveOutput, scenarioSource } from './run_command.js';
 import { Trace } from '../shared/trace.js';
-
-type IntegerParser = (value: string) => number;
-
-function shard(value: string): { index: number; count: number } {
-  const match = /^(\d+)\/(\d+)$/.exec(value);
-  const index = Number(match?.[1]);
-  const count = Number(match?.[2]);
-  if (match === null || count < 1 || index >= count) {
-    throw new InvalidArgumentError('--shard must be i/n with 0 <= i < n, e.g. 0/4.');
-  }
-  return { index, count };
-}
 
 interface HuntFlags {
   runs: number;
@@ -40,6 +31,7 @@ interface HuntFlags {
   out: string;
   json: boolean;
   progress: boolean;
+  report?: string;
 }
 
 const command = (path: string): string =>
@@ -52,6 +44,12 @@ function printHunt(report: HuntReport): void {
     `hunt: ${report.scenario}: ${report.runs} runs in ${seconds} s ` +
       `(${rate} runs/s on ${report.jobs} threads), ${report.failures.length} failure(s)\n`,
   );
+  if (report.interrupted) {
+    process.stdout.write(
+      `INTERRUPTED: stopped after ${report.runs} of ${report.runsPlanned} runs; ` +
+        `${report.failures.length === 0 ? 'no failure in those' : 'the failures found so far'}\n`,
+    );
+  }
   for (const f of report.failures) {
     const who = f.failure.actor === undefined ? '' : `, ${f.failure.actor}`;
     const proof = f.deterministic
@@ -65,10 +63,13 @@ function printHunt(report: HuntReport): void {
   }
 }
 
-async function hunt(path: string | undefined, flags: HuntFlags): Promise<number> {
-  const source = scenarioSource(path, {});
-  const scenario = await loadScenario(source);
-  const useBar = flags.progress && !flags.json && process.stderr.isTTY === true;
+/** The hunt's progress bar on a terminal; a no-op otherwise. */
+function huntBar(flags: HuntFlags): {
+  update: (done: number, failures: number) => void;
+  stop: () => void;
+} {
+  if (!flags.progress || flags.json || process.stderr.isTTY !== true)
+    return { update: () => undefined, stop: () => undefined };
   const bar = new cliProgress.SingleBar(
     {
       format: 'hunt [{bar}] {value}/{total} runs | {rate} runs/s | {failures} failure(s)',
@@ -76,10 +77,21 @@ async function hunt(path: string | undefined, flags: HuntFlags): Promise<number>
     },
     cliProgress.Presets.shades_classic,
   );
-  if (useBar) bar.start(Math.ceil(flags.runs / flags.shard.count), 0, { failures: 0, rate: 0 });
+  bar.start(Math.ceil(flags.runs / flags.shard.count), 0, { failures: 0, rate: 0 });
   const started = performance.now();
   const rate = (done: number): number =>
     Math.round(done / Math.max((performance.now() - started) / 1000, 0.001));
+  return {
+    update: (done, failures) => bar.update(done, { failures, rate: rate(done) }),
+    stop: () => bar.stop(),
+  };
+}
+
+async function hunt(path: string | undefined, flags: HuntFlags): Promise<number> {
+  const source = scenarioSource(path, {});
+  const scenario = await loadScenario(source);
+  const bar = huntBar(flags);
+  const stop = interruptOnSignals('hunt');
   const report = await new Hunt(source, scenario, {
     runs: flags.runs,
     seedStart: flags.seed,
@@ -92,22 +104,32 @@ async function hunt(path: string | undefined, flags: HuntFlags): Promise<number>
     shard: flags.shard,
     jobs: flags.jobs,
     outDir: flags.out,
-    onProgress: (done, _total, failures) =>
-      useBar && bar.update(done, { failures, rate: rate(done) }),
+    onProgress: (done, _total, failures) => bar.update(done, failures),
+    signal: stop.signal,
   })
     .run()
-    .finally(() => useBar && bar.stop());
-  if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    .finally(() => {
+      stop.dispose();
+      bar.stop();
+    });
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  const partial = report.interrupted ? ' (partial: the hunt was interrupted)' : '';
+  const saved =
+    flags.report === undefined ||
+    saveOutput(flags.report, json, `report: written to ${flags.report}${partial}`);
+  if (flags.json) process.stdout.write(json);
   else printHunt(report);
-  return report.failures.length === 0 ? 0 : 1;
+  // As for run: a failure found is 1 even when interrupted; an interrupted hunt without one, 130.
+  const code = report.failures.length > 0 ? 1 : report.interrupted ? 130 : 0;
+  return saved || code !== 0 ? code : 1;
 }
 
 async function replay(path: string, tracePath: string | undefined): Promise<number> {
   const trace = tracePath === undefined ? undefined : new Trace();
   const { replay: file, result, reproduced } = await replayFile(path, trace);
   if (trace !== undefined && tracePath !== undefined) {
-    trace.write(tracePath);
-    process.stdout.write(`trace: ${trace.events.length} events written to ${tracePath}\n`);
+    const said = `trace: ${trace.events.length} events written to ${tracePath}`;
+    if (!saveOutput(tracePath, trace.json(), said)) return 1;
   }
   const f = result.failure;
   process.stdout.write(
@@ -146,16 +168,17 @@ async function guarded(fn: () => Promise<number>): Promise<void> {
   try {
     process.exitCode = await fn();
   } catch (error) {
-    if (!(error instanceof ScenarioError || error instanceof ReplayFileError)) throw error;
+    const bad =
+      error instanceof ScenarioError ||
+      error instanceof ReplayFileError ||
+      error instanceof OptionError;
+    if (!bad) throw error;
     process.stderr.write(`error: ${error.message}\n`);
     process.exitCode = 2;
   }
 }
 
-function addHuntCommand(
-  cli: Command,
-  integer: (name: string, min: number, max: number) => IntegerParser,
-): void {
+function addHuntCommand(cli: Command): void {
   cli
     .command('hunt')
     .argument('[scenario]', 'a scenario file or module (default: the built-in default scenario)')
@@ -165,7 +188,8 @@ function addHuntCommand(
         'scheduling point), seeds in parallel on a thread pool. Each failure is replayed once ' +
         'more to prove it deterministic and written as a replay file; the command that ' +
         'replays it is printed. Exit code 0 when nothing was found, 1 when a failure was, ' +
-        '2 on bad input.',
+        '2 on bad input, 130 when interrupted (Ctrl-C stops the pool; the failures found ' +
+        'so far are still replayed, written and reported).',
     )
     .addOption(
       new Option('--runs <n>', 'runs (seeds) in all')
@@ -212,9 +236,19 @@ function addHuntCommand(
         .default(availableParallelism())
         .argParser(integer('--jobs', 1, 64)),
     )
-    .addOption(new Option('--out <dir>', 'where replay files go').default('replays'))
+    .addOption(
+      new Option('--out <dir>', 'where replay files go')
+        .default('replays')
+        .argParser(outputFolder('--out')),
+    )
     .addOption(new Option('--no-progress', 'no progress bar'))
     .addOption(new Option('--json', 'print the report as JSON').default(false))
+    .addOption(
+      new Option(
+        '--report <file>',
+        'also write the report as JSON to this file (atomically; partial if interrupted)',
+      ).argParser(outputFile('--report')),
+    )
     .action((path: string | undefined, flags: HuntFlags) => guarded(() => hunt(path, flags)));
 }
 
@@ -228,14 +262,21 @@ function addReplayCommands(cli: Command): void {
         'are the same. A schedule that cannot be followed stops and says where. Exit code 0 ' +
         'when no failure happens, 1 when one does, 2 on bad input.',
     )
-    .option('--trace <file>', 'write a Chrome trace event JSON file (open it in Perfetto)')
+    .addOption(
+      new Option(
+        '--trace <file>',
+        'write a Chrome trace event JSON file (open it in Perfetto)',
+      ).argParser(outputFile('--trace')),
+    )
     .action((path: string, flags: { trace?: string }) => guarded(() => replay(path, flags.trace)));
   cli
     .command('shrink')
     .argument('<file>', 'a failing replay file')
-    .option(
-      '--out <file>',
-      'where the shrunk replay goes (default: beside it, .shrunk.replay.json)',
+    .addOption(
+      new Option(
+        '--out <file>',
+        'where the shrunk replay goes (default: beside it, .shrunk.replay.json)',
+      ).argParser(outputFile('--out')),
     )
     .summary('cut a failing schedule down to the fewest steps that still fail')
     .description(
@@ -247,10 +288,7 @@ function addReplayCommands(cli: Command): void {
 }
 
 /** hunt, replay and shrink. */
-export function addRaceCommands(
-  cli: Command,
-  integer: (name: string, min: number, max: number) => IntegerParser,
-): void {
-  addHuntCommand(cli, integer);
+export function addRaceCommands(cli: Command): void {
+  addHuntCommand(cli);
   addReplayCommands(cli);
 }

@@ -62,6 +62,12 @@ export function faultOf(
   return { plan: { kind: flags.inject, acquisitions }, target };
 }
 
+/**
+ * Worker threads one run may start (a device or VM each). Each costs about 16 MB, and on a
+ * 2-core machine 128 of them did not all start within the coordinator's start bound.
+ */
+export const RUN_THREADS_MAX = 64;
+
 /** The folder of vmmsim's package.json, from sources or from dist/. */
 export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -136,6 +142,13 @@ export async function runScenario(
   const source = scenarioSource(path, o);
   // The loader checks the machine's options and size and the device and VM counts.
   const scenario = await loadScenario(source);
+  const actors = scenario.devices.length + scenario.vms.length;
+  if (actors > RUN_THREADS_MAX) {
+    throw new OptionError(
+      `too many devices and VMs for real threads (${actors}): a run starts one worker ` +
+        `thread per device and VM, at most ${RUN_THREADS_MAX} (hunt runs more, on one thread)`,
+    );
+  }
   const locking = o.locking === undefined ? {} : { locking: o.locking };
   const lockOrder = o.lockOrder === undefined ? {} : { lockOrder: o.lockOrder };
   const machine = resolveOptions({ ...scenario.machine, ...locking, ...lockOrder });

@@ -1,12 +1,11 @@
 /**
  * Chrome trace event JSON (what Perfetto and chrome://tracing open): one track per device
  * and VM, a slice per service call with its arguments and result, interrupts and callbacks,
- * violations as instant events, and a counter of free pages. Collects events; writes them
- * atomically. Timestamps are microseconds: wall clock on real threads, steps in controlled
- * mode (10 µs per scheduling step, so the order is what the picture shows).
+ * violations as instant events, and a counter of free pages. Collects events and turns them
+ * into JSON; the command line writes that atomically (main/atomic_write.ts). Timestamps are
+ * microseconds: wall clock on real threads, steps in controlled mode (10 µs per scheduling
+ * step, so the order is what the picture shows).
  */
-import { renameSync, writeFileSync } from 'node:fs';
-
 export interface TraceEvent {
   name: string;
   ph: 'X' | 'i' | 'C' | 'M';
@@ -93,10 +92,8 @@ export class Trace {
     this.events.push({ name, ph: 'C', ts, pid: PID, tid: 0, args: { [name]: value } });
   }
 
-  /** Writes the trace to `path` through a temporary file and a rename. */
-  write(path: string): void {
-    const temporary = `${path}.tmp-${process.pid}`;
-    writeFileSync(temporary, JSON.stringify({ traceEvents: this.events, displayTimeUnit: 'ns' }));
-    renameSync(temporary, path);
+  /** The trace as Chrome trace event JSON. */
+  json(): string {
+    return JSON.stringify({ traceEvents: this.events, displayTimeUnit: 'ns' });
   }
 }

@@ -2,43 +2,66 @@
  * Turns a scenario source into a ScenarioDefinition, the same way in the coordinator and in
  * every worker: a TypeScript or JavaScript module (its default export, built with
  * defineScenario), or JSON naming built-in models with options. JSON is validated with zod
- * and every problem is reported with the path of the field.
+ * and every problem is reported with the path of the field; so are a module's machine, budget
+ * and lists. Every limit a scenario meets (file size, nesting, machine size, how many devices
+ * and VMs) is checked here, before any worker starts. It does not run anything.
  */
+import { readFileSync, statSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
-import { LockingPolicies } from '../shared/config.js';
+import { LockingPolicies, limits, type MachineOptions, OptionError } from '../shared/config.js';
+import { checkMachine, formatBytes } from '../shared/machine_size.js';
 import type { ScenarioSource } from '../shared/protocol.js';
 import type { DeviceDefinition, ScenarioDefinition, VmDefinition } from '../shared/scenario.js';
 import { builtinModels, modelOptionSchemas } from './models/index.js';
 
+/** A JSON scenario file is a few KiB; a bigger one is refused before it is read. */
+export const SCENARIO_FILE_BYTES_MAX = 1 << 20;
+/** A scenario needs five levels of nesting; deeper JSON is refused before it is validated. */
+export const SCENARIO_DEPTH_MAX = 16;
+/** A module still loading after this long (a top-level await that never ends) is refused. */
+export const MODULE_LOAD_MS_MAX = 20_000;
+/** Keys that could reach an object's prototype; refused anywhere in a JSON scenario. */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+const MESSAGE_CHARS_MAX = 1000;
+
+/** A message safe to print: no control characters (no terminal escapes), bounded length. */
+export function printable(message: string): string {
+  const clean = message.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+  return clean.length > MESSAGE_CHARS_MAX ? `${clean.slice(0, MESSAGE_CHARS_MAX)}…` : clean;
+}
+
 /** A scenario file or module that is wrong: the message names the field. Exit code 2. */
 export class ScenarioError extends Error {
   override name = 'ScenarioError';
+  constructor(message: string) {
+    super(printable(message));
+  }
 }
 
 const modelName = z.enum(Object.keys(builtinModels) as [string, ...string[]]);
 
+const machineSchema = z.strictObject({
+  ramPages: z.number().int().optional(),
+  vmMax: z.number().int().optional(),
+  blockMax: z.number().int().optional(),
+  actorMax: z.number().int().optional(),
+  vmV86Pages: z.number().int().optional(),
+  locking: z.enum(LockingPolicies).optional(),
+  lockWaitMsMax: z.number().int().optional(),
+});
+const budgetSchema = z.strictObject({
+  calls: z.number().int().positive().max(1e9).optional(),
+  seconds: z.number().positive().max(86_400).optional(),
+});
+const interruptsSchema = z.strictObject({ everyMs: z.number().positive().max(60_000) });
+
 const jsonSchema = z.strictObject({
-  name: z.string().min(1),
-  description: z.string().optional(),
-  machine: z
-    .strictObject({
-      ramPages: z.number().int().optional(),
-      vmMax: z.number().int().optional(),
-      blockMax: z.number().int().optional(),
-      actorMax: z.number().int().optional(),
-      vmV86Pages: z.number().int().optional(),
-      locking: z.enum(LockingPolicies).optional(),
-      lockWaitMsMax: z.number().int().optional(),
-    })
-    .optional(),
-  budget: z
-    .strictObject({
-      calls: z.number().int().positive().max(1e9).optional(),
-      seconds: z.number().positive().max(86_400).optional(),
-    })
-    .optional(),
-  interrupts: z.strictObject({ everyMs: z.number().positive().max(60_000) }).optional(),
+  name: z.string().min(1).max(200),
+  description: z.string().max(10_000).optional(),
+  machine: machineSchema.optional(),
+  budget: budgetSchema.optional(),
+  interrupts: interruptsSchema.optional(),
   devices: z
     .array(
       z.strictObject({
@@ -82,13 +105,39 @@ function modelOptions(entry: {
   };
 }
 
+/**
+ * Refuses keys that could reach a prototype and nesting deeper than any scenario needs,
+ * naming where, before the schema sees the document (iterative: no deep recursion).
+ */
+function checkJsonShape(path: string, json: unknown): void {
+  const stack: [unknown, string[]][] = [[json, []]];
+  while (stack.length > 0) {
+    const [value, at] = stack.pop()!;
+    if (value === null || typeof value !== 'object') continue;
+    if (at.length >= SCENARIO_DEPTH_MAX) {
+      throw new ScenarioError(
+        `${path}: ${at.join('.')}: nested deeper than ${SCENARIO_DEPTH_MAX} levels`,
+      );
+    }
+    for (const [key, child] of Object.entries(value)) {
+      if (FORBIDDEN_KEYS.has(key)) {
+        const where = [...at, key].join('.');
+        throw new ScenarioError(`${path}: ${where}: the key "${key}" is not allowed`);
+      }
+      stack.push([child, [...at, key]]);
+    }
+  }
+}
+
 /** Checks JSON against the schema and each model's options; throws ScenarioError. */
 export function validateScenarioJson(path: string, json: unknown): ScenarioJson {
+  checkJsonShape(path, json);
   const parsed = jsonSchema.safeParse(json);
   if (!parsed.success) throw new ScenarioError(describeIssues(path, parsed.error));
+  checkedMachine(path, parsed.data.machine);
   const entries = [
-    ...parsed.data.devices.map((d, i) => ({ where: `devices.${i}`, ...d })),
-    ...parsed.data.vms.map((v, i) => ({ where: `vms.${i}`, ...v })),
+    ...parsed.data.devices.map((d, i) => ({ where: `devices.${i}`, kind: 'device', ...d })),
+    ...parsed.data.vms.map((v, i) => ({ where: `vms.${i}`, kind: 'vm', ...v })),
   ];
   for (const entry of entries) {
     const options = modelOptionSchemas[entry.model]!.safeParse(modelOptions(entry));
@@ -98,29 +147,42 @@ export function validateScenarioJson(path: string, json: unknown): ScenarioJson 
       const field = [entry.where, ...(inOptions ? ['options'] : []), ...issue.path].join('.');
       throw new ScenarioError(`${path}: ${field}: ${issue.message}`);
     }
+    const kind = builtinModels[entry.model]!({}).kind;
+    if (kind !== entry.kind) {
+      throw new ScenarioError(
+        `${path}: ${entry.where}.model: ${entry.model} is a ${kind === 'vm' ? 'VM' : 'device'} ` +
+          `model, not a ${entry.kind === 'vm' ? 'VM' : 'device'}`,
+      );
+    }
   }
   return parsed.data;
 }
 
+/** The machine a scenario asks for, resolved and sized; bad options name `machine.<option>`. */
+function checkedMachine(
+  path: string,
+  machine: Partial<MachineOptions> | undefined,
+): { options: MachineOptions; bytes: number } {
+  try {
+    return checkMachine(machine);
+  } catch (error) {
+    if (!(error instanceof OptionError)) throw error;
+    throw new ScenarioError(`${path}: machine.${error.message}`);
+  }
+}
+
 function fromJson(data: ScenarioJson): ScenarioDefinition {
-  const devices = data.devices.map((d, i) => {
-    const definition = builtinModels[d.model]!(modelOptions(d));
-    if (definition.kind !== 'device')
-      throw new ScenarioError(`devices.${i}: ${d.model} is a VM model`);
-    return definition;
-  });
+  const devices = data.devices.map((d) => builtinModels[d.model]!(modelOptions(d)));
   const vms: VmDefinition[] = [];
-  data.vms.forEach((v, i) => {
-    for (let n = 0; n < (v.count ?? 1); n++) {
-      const definition = builtinModels[v.model]!({ name: `VM${vms.length + 1}`, ...v.options });
-      if (definition.kind !== 'vm')
-        throw new ScenarioError(`vms.${i}: ${v.model} is a device model`);
-      vms.push(definition);
-    }
-  });
+  for (const v of data.vms) {
+    for (let n = 0; n < (v.count ?? 1); n++)
+      vms.push(
+        builtinModels[v.model]!({ name: `VM${vms.length + 1}`, ...v.options }) as VmDefinition,
+      );
+  }
   return {
     name: data.name,
-    devices,
+    devices: devices as DeviceDefinition[],
     vms,
     ...(data.description === undefined ? {} : { description: data.description }),
     ...(data.machine === undefined ? {} : { machine: data.machine }),
@@ -129,25 +191,72 @@ function fromJson(data: ScenarioJson): ScenarioDefinition {
   };
 }
 
+/** A module's default export: the scenario's own fields checked like JSON's. */
+const moduleSchema = z.object({
+  name: z.string().min(1).max(200),
+  description: z.string().optional(),
+  machine: z.record(z.string(), z.unknown()).optional(),
+  budget: budgetSchema.optional(),
+  interrupts: interruptsSchema.optional(),
+  devices: z.array(z.unknown()),
+  vms: z.array(z.unknown()),
+});
+
+const actorSchema = (kind: 'device' | 'vm') =>
+  z.object({
+    kind: z.literal(kind),
+    name: z.string().min(1).max(64),
+    create: z.custom<(actor: never) => unknown>((value) => typeof value === 'function'),
+    ...(kind === 'device' ? { initOrder: z.number().int().min(0).max(0xffffffff) } : {}),
+  });
+const deviceSchema = actorSchema('device');
+const vmSchema = actorSchema('vm');
+
 function checkDefinition(path: string, value: unknown): ScenarioDefinition {
-  const s = value as Partial<ScenarioDefinition> | undefined;
-  if (s === undefined || typeof s !== 'object') {
+  if (value === null || typeof value !== 'object') {
     throw new ScenarioError(`${path}: the module has no default export (use defineScenario)`);
   }
-  if (typeof s.name !== 'string') throw new ScenarioError(`${path}: name must be a string`);
-  if (!Array.isArray(s.devices)) throw new ScenarioError(`${path}: devices must be an array`);
-  if (!Array.isArray(s.vms)) throw new ScenarioError(`${path}: vms must be an array`);
-  s.devices.forEach((d: DeviceDefinition, i) => {
-    if (d?.kind !== 'device' || typeof d.create !== 'function') {
-      throw new ScenarioError(`${path}: devices.${i} is not made with defineDevice`);
-    }
-  });
-  s.vms.forEach((v: VmDefinition, i) => {
-    if (v?.kind !== 'vm' || typeof v.create !== 'function') {
-      throw new ScenarioError(`${path}: vms.${i} is not made with defineVM`);
-    }
-  });
-  return s as ScenarioDefinition;
+  const parsed = moduleSchema.safeParse(value);
+  if (!parsed.success) throw new ScenarioError(describeIssues(path, parsed.error));
+  const s = value as ScenarioDefinition;
+  checkedMachine(path, s.machine);
+  const lists: [string, unknown[], z.ZodType, string][] = [
+    ['devices', s.devices, deviceSchema, 'defineDevice'],
+    ['vms', s.vms, vmSchema, 'defineVM'],
+  ];
+  for (const [list, entries, schema, maker] of lists) {
+    entries.forEach((entry, i) => {
+      const checked = schema.safeParse(entry);
+      if (checked.success) return;
+      const issue = checked.error.issues[0]!;
+      const field = [list, i, ...issue.path].join('.');
+      const hint = issue.path[0] === 'kind' || issue.path.length === 0 ? ` (use ${maker})` : '';
+      throw new ScenarioError(`${path}: ${field}: ${issue.message}${hint}`);
+    });
+  }
+  return s;
+}
+
+/**
+ * Refuses more VMs than the machine holds and more devices and VMs than it has actor slots
+ * for, naming the limit and its value (each is a worker thread on real threads).
+ */
+function checkCounts(path: string, scenario: ScenarioDefinition): void {
+  const machine = checkedMachine(path, scenario.machine).options;
+  const vms = scenario.vms.length;
+  if (vms + 1 > machine.vmMax) {
+    throw new ScenarioError(
+      `${path}: too many VMs (${vms}): the machine holds ${machine.vmMax - 1} besides the ` +
+        `system VM (machine.vmMax is ${machine.vmMax}, at most ${limits.vmMaxMax})`,
+    );
+  }
+  const actors = scenario.devices.length + vms;
+  if (actors + 2 > machine.actorMax) {
+    throw new ScenarioError(
+      `${path}: too many devices and VMs (${actors}): machine.actorMax (${machine.actorMax}) ` +
+        `allows ${machine.actorMax - 2} (machine.actorMax is at most ${limits.actorMaxMax})`,
+    );
+  }
 }
 
 /** Cuts or repeats a list to `count` entries (the command line's --devices and --vms). */
@@ -163,7 +272,81 @@ function resize<T extends { name: string }>(
   });
 }
 
+/** One line for whatever an import threw (a module may throw anything, null included). */
+function firstLine(error: unknown): string {
+  try {
+    const text = error instanceof Error ? error.message : `threw ${String(error)}`;
+    // "Transform failed with 1 error:" says what on the next line.
+    const [first = '', second] = text.split('\n');
+    return first.endsWith(':') && second !== undefined ? `${first} ${second.trim()}` : first;
+  } catch {
+    return 'it threw a value that cannot be printed';
+  }
+}
+
 let tsxRegistered = false;
+
+/**
+ * Imports a scenario module, bounded by MODULE_LOAD_MS_MAX; a failure is one ScenarioError.
+ * tsx reports a syntax error in a .ts module as a require cycle; the module is compiled once
+ * more with tsImport to say what the syntax error is.
+ */
+async function importScenario(path: string): Promise<unknown> {
+  if (/\.m?ts$/.test(path) && !tsxRegistered && !import.meta.url.endsWith('.ts')) {
+    const { register } = await import('tsx/esm/api');
+    register();
+    tsxRegistered = true;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    const seconds = MODULE_LOAD_MS_MAX / 1000;
+    timer = setTimeout(() => {
+      reject(new ScenarioError(`${path}: the module did not finish loading in ${seconds} s`));
+    }, MODULE_LOAD_MS_MAX);
+  });
+  try {
+    const module = (await Promise.race([import(pathToFileURL(path).href), timeout])) as {
+      default?: unknown;
+    };
+    return module.default;
+  } catch (error) {
+    if (error instanceof ScenarioError) throw error;
+    let reason = firstLine(error);
+    if ((error as { code?: unknown } | null)?.code === 'ERR_REQUIRE_CYCLE_MODULE') {
+      const { tsImport } = await import('tsx/esm/api');
+      reason = await tsImport(path, import.meta.url).then(() => reason, firstLine);
+    }
+    throw new ScenarioError(`${path}: the module cannot be loaded: ${reason}`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Reads a JSON scenario file; throws ScenarioError naming the file and what is wrong. */
+export function readScenarioJson(file: string): unknown {
+  let text: string;
+  try {
+    const stat = statSync(file);
+    if (stat.isDirectory()) throw new ScenarioError(`${file}: a folder, not a scenario file`);
+    if (stat.size > SCENARIO_FILE_BYTES_MAX) {
+      throw new ScenarioError(
+        `${file}: ${formatBytes(stat.size)}; a scenario file is at most ` +
+          `${formatBytes(SCENARIO_FILE_BYTES_MAX)}`,
+      );
+    }
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    if (error instanceof ScenarioError) throw error;
+    throw new ScenarioError(`${file}: cannot be read: ${firstLine(error)}`);
+  }
+  if (text.trim() === '') throw new ScenarioError(`${file}: the file is empty`);
+  if (/[\u0000\ufffd]/.test(text)) throw new ScenarioError(`${file}: not JSON (binary data)`);
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new ScenarioError(`${file}: not valid JSON: ${firstLine(error)}`);
+  }
+}
 
 /** Loads a scenario definition; the same call in the coordinator and in workers. */
 export async function loadScenario(source: ScenarioSource): Promise<ScenarioDefinition> {
@@ -171,25 +354,21 @@ export async function loadScenario(source: ScenarioSource): Promise<ScenarioDefi
   if (source.kind === 'json') {
     scenario = fromJson(validateScenarioJson(source.path, source.json));
   } else {
-    if (source.path.endsWith('.ts') && !tsxRegistered && !import.meta.url.endsWith('.ts')) {
-      const { register } = await import('tsx/esm/api');
-      register();
-      tsxRegistered = true;
-    }
-    let module: { default?: unknown };
+    const exported = await importScenario(source.path);
     try {
-      module = (await import(pathToFileURL(source.path).href)) as { default?: unknown };
+      scenario = checkDefinition(source.path, exported);
     } catch (error) {
-      const e = error as Error;
+      if (error instanceof ScenarioError) throw error;
       throw new ScenarioError(
-        `${source.path}: the module cannot be loaded: ${e.message.split('\n')[0]}`,
+        `${source.path}: the default export cannot be read: ${firstLine(error)}`,
       );
     }
-    scenario = checkDefinition(source.path, module.default);
   }
-  return {
+  const resized = {
     ...scenario,
     devices: resize(scenario.devices, source.devices, (i) => `DEV${i}`),
     vms: resize(scenario.vms, source.vms, (i) => `VM${i + 1}`),
   };
+  checkCounts(source.path, resized);
+  return resized;
 }

@@ -1,0 +1,76 @@
+/**
+ * Parsers for command-line option values, shared by every command: each refuses a bad value
+ * with one sentence naming the option (commander's InvalidArgumentError, exit code 2) while
+ * the arguments are parsed, before any work starts. Values only; the commands are elsewhere.
+ */
+import { statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { InvalidArgumentError } from 'commander';
+
+export type IntegerParser = (value: string) => number;
+
+/** A decimal integer from `min` to `max` (no sign, no exponent, no fraction). */
+export function integer(name: string, min: number, max: number): IntegerParser {
+  return (value) => {
+    const parsed = Number(value);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
+      throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}.`);
+    }
+    return parsed;
+  };
+}
+
+function kindOf(path: string): 'file' | 'folder' | 'none' {
+  try {
+    return statSync(path).isDirectory() ? 'folder' : 'file';
+  } catch {
+    return 'none';
+  }
+}
+
+/**
+ * A file the command will write at the end: not a folder, and in a folder that exists, so
+ * a long run never ends in a write that was bound to fail.
+ */
+export function outputFile(name: string): (value: string) => string {
+  return (value) => {
+    if (value.trim() === '') throw new InvalidArgumentError(`${name} needs a file name.`);
+    if (kindOf(value) === 'folder') {
+      throw new InvalidArgumentError(`${name} ${value} is a folder; give a file name.`);
+    }
+    const folder = dirname(resolve(value));
+    if (kindOf(folder) !== 'folder') {
+      throw new InvalidArgumentError(`${name} ${value}: there is no folder ${folder}.`);
+    }
+    return value;
+  };
+}
+
+/** A folder the command will create if needed: it, or the nearest existing parent, is a folder. */
+export function outputFolder(name: string): (value: string) => string {
+  return (value) => {
+    if (value.trim() === '') throw new InvalidArgumentError(`${name} needs a folder name.`);
+    let path = resolve(value);
+    while (kindOf(path) === 'none' && dirname(path) !== path) path = dirname(path);
+    if (kindOf(path) !== 'folder') {
+      throw new InvalidArgumentError(`${name} ${value}: ${path} is a file, not a folder.`);
+    }
+    return value;
+  };
+}
+
+/** Shards of the seed space a hunt can be split into. */
+export const SHARD_COUNT_MAX = 1_000_000;
+
+/** `i/n`: the seeds k with k mod n = i. */
+export function shard(value: string): { index: number; count: number } {
+  const match = /^(\d{1,7})\/(\d{1,7})$/.exec(value);
+  const index = Number(match?.[1]);
+  const count = Number(match?.[2]);
+  if (match === null || count < 1 || count > SHARD_COUNT_MAX || index >= count) {
+    throw new InvalidArgumentError(
+      `--shard must be i/n with 0 <= i < n <= ${SHARD_COUNT_MAX}, e.g. 0/4.`,
+    );
+  }
+  return { index, count };
+}
