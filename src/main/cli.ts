@@ -4,11 +4,13 @@
  * 2 bad input (one sentence naming the option, no stack trace).
  */
 import { Command, Option } from 'commander';
-import { LockingPolicies, type LockingPolicy, limits } from '../shared/config.js';
+import { LockingPolicies, type LockingPolicy, LockOrderModes, limits } from '../shared/config.js';
+import { FaultKinds } from '../shared/protocol.js';
 import { integer, outputFile } from './cli_options.js';
 import { addRaceCommands } from './race_commands.js';
+import { addSoakCommand } from './soak_command.js';
 import { formatStressReport } from './report.js';
-import { runCommand, type RunFlags } from './run_command.js';
+import { INJECT_AT_MAX, runCommand, type RunFlags } from './run_command.js';
 import { runStressWorkers } from './stress_run.js';
 
 interface StressFlags {
@@ -97,6 +99,29 @@ function addRunCommand(cli: Command): void {
         .default(5)
         .argParser(integer('--hang-seconds', 1, 600)),
     )
+    .addOption(
+      new Option(
+        '--inject <fault>',
+        'inject one fault inside a critical section, in whichever actor takes the lock: ' +
+          'throw, process.exit(), terminate(), hang, or invert (a lock-order inversion)',
+      ).choices(FaultKinds),
+    )
+    .addOption(
+      new Option(
+        '--inject-at <n>',
+        `the fault fires at the n-th lock acquisition of the run phase, machine-wide ` +
+          `(default: drawn from --seed, 1 to ${INJECT_AT_MAX})`,
+      ).argParser(integer('--inject-at', 1, 1_000_000_000)),
+    )
+    .addOption(
+      new Option(
+        '--lock-order <mode>',
+        'lockdep: a lock taken against the ranks, or one not interrupt-safe at interrupt ' +
+          'time, throws (assert) or is recorded, reported and let through (report)',
+      )
+        .choices(LockOrderModes)
+        .default('assert'),
+    )
     .addOption(new Option('--no-progress', 'no progress bar'))
     .addOption(new Option('--json', 'print the report as JSON').default(false))
     .addOption(
@@ -176,6 +201,7 @@ function program(): Command {
   addRunCommand(cli);
   addStressCommand(cli);
   addRaceCommands(cli);
+  addSoakCommand(cli);
   return cli;
 }
 

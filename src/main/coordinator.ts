@@ -56,8 +56,8 @@ export interface RunOptions {
   record?: boolean;
   /** Aborting ends the run phase at once; finish, teardown and the checker still run. */
   signal?: AbortSignal;
-  /** A fault to inject: `target` indexes the actors (devices, then VMs), modulo their count. */
-  fault?: { plan: FaultPlan; target: number };
+  /** A fault to inject at the plan's n-th lock acquisition of the run phase, machine-wide. */
+  fault?: FaultPlan;
 }
 
 /** A lock whose holder died holding it, and where that holder was. */
@@ -131,8 +131,6 @@ export class Coordinator {
   private readonly report: Partial<RunReport> = {};
 
   private interrupted = false;
-  /** Actors spawned so far (the fault target counts them). */
-  private spawned = 0;
   /** The run-phase calls of the runners, for the settling after a failure. */
   private runs: Promise<unknown>[] = [];
   private waitFor: WaitForGraph | undefined;
@@ -169,9 +167,8 @@ export class Coordinator {
       pressureWaitMs: 1_000,
       ...traced,
       ...(this.o.record === true ? { record: true } : {}),
-      ...(this.faultTarget() === this.spawned ? { fault: this.o.fault!.plan } : {}),
+      ...(this.o.fault === undefined ? {} : { fault: this.o.fault }),
     };
-    this.spawned += 1;
     return new ActorHandle(this.kernel.layout, startup, label);
   }
 
@@ -434,23 +431,15 @@ export class Coordinator {
     return faultAgeMs(stamp) - Math.round(performance.now() - this.failedAt);
   }
 
-  private faultTarget(): number {
-    const fault = this.o.fault;
-    if (fault === undefined) return -1;
-    return fault.target % (this.o.scenario.devices.length + this.o.scenario.vms.length);
-  }
-
   /** The injected fault for the report: in whom, and whether it fired. */
   private faultReport(): RunReport['fault'] {
     const fault = this.o.fault;
     if (fault === undefined) return undefined;
-    const all = [...this.devices, ...this.vms];
-    const target = all[this.faultTarget()];
-    const fired =
-      target !== undefined &&
-      target.actor >= 0 &&
-      Atomics.load(this.kernel.layout.actors, target.actor * ACTOR_WORDS + AC.faultFired) !== 0;
-    return { ...fault.plan, actor: target?.name ?? '(not spawned)', fired };
+    const actors = this.kernel.layout.actors;
+    const fired = [...this.devices, ...this.vms].find(
+      (a) => a.actor >= 0 && Atomics.load(actors, a.actor * ACTOR_WORDS + AC.faultFired) !== 0,
+    );
+    return { ...fault, actor: fired?.name ?? '(none)', fired: fired !== undefined };
   }
 
   /**
@@ -489,6 +478,8 @@ export class Coordinator {
   private async runPhase(): Promise<ActorReport[]> {
     this.mark('run');
     const runners = [...this.ordered(), ...this.vms].filter((a) => a.hasStep);
+    if (this.o.fault !== undefined)
+      Atomics.store(this.kernel.layout.header, H.faultCountdown, this.o.fault.acquisitions);
     const each = Math.max(1, Math.ceil(this.o.calls / Math.max(runners.length, 1)));
     const done = { value: false };
     const watcher = this.watch(runners, done);

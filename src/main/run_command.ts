@@ -51,15 +51,14 @@ export interface RunFlags {
 /** Acquisitions before a fault whose --inject-at was not given: drawn from 1 to this. */
 export const INJECT_AT_MAX = 2000;
 
-/** The fault of --inject: whom (an actor index) and when, drawn from the seed if not given. */
+/** The fault of --inject: at which lock acquisition, drawn from the seed if not given. */
 export function faultOf(
   flags: Pick<RunFlags, 'inject' | 'injectAt' | 'seed'>,
-): { plan: FaultPlan; target: number } | undefined {
+): FaultPlan | undefined {
   if (flags.inject === undefined) return undefined;
-  const prng = new Prng((flags.seed ^ 0xfa017) >>> 0);
-  const target = prng.int(1 << 16);
-  const acquisitions = flags.injectAt ?? prng.range(1, INJECT_AT_MAX);
-  return { plan: { kind: flags.inject, acquisitions }, target };
+  const acquisitions =
+    flags.injectAt ?? new Prng((flags.seed ^ 0xfa017) >>> 0).range(1, INJECT_AT_MAX);
+  return { kind: flags.inject, acquisitions };
 }
 
 /**

@@ -169,8 +169,7 @@ export class Locker {
   private readonly actorBase: number;
   /** Set while the actor runs at interrupt time: only interrupt-safe locks may be taken. */
   atInterrupt = false;
-  /** Acquisitions left before the armed fault fires (0: none armed). */
-  private faultCountdown = 0;
+  /** The armed fault (fault injection), fired when the machine-wide countdown reaches 0. */
   private onFault: ((lockId: number) => void) | undefined;
 
   constructor(
@@ -200,7 +199,8 @@ export class Locker {
       // We hold the lock, so a plain write is safe; the release's exchange publishes it.
       this.words[base + LK.epoch] = (this.words[base + LK.epoch]! + 1) | 0;
     }
-    if (this.faultCountdown > 0 && --this.faultCountdown === 0) this.fireFault(lockId);
+    if (this.onFault !== undefined && Atomics.sub(this.layout.header, H.faultCountdown, 1) === 1)
+      this.fireFault(lockId);
   }
 
   /** Releases `lockId`; locks must be released in the reverse order of acquisition. */
@@ -215,18 +215,17 @@ export class Locker {
   }
 
   /**
-   * Arms a fault (fault injection): `fault` runs inside the critical section of the
-   * `acquisitions`-th lock taken from now, holding it.
+   * Arms a fault (fault injection): `fault` runs inside the critical section of the lock
+   * acquisition that takes the machine's fault countdown (H.faultCountdown, set by whoever
+   * injects) from 1 to 0, in whichever armed actor takes it, holding that lock. Costs an
+   * atomic decrement of a shared word per acquisition while armed: never armed in a benchmark.
    */
-  armFault(acquisitions: number, fault: (lockId: number) => void): void {
-    assert(acquisitions >= 1, 'armFault: at least one acquisition');
-    this.faultCountdown = acquisitions;
+  armFault(fault: (lockId: number) => void): void {
     this.onFault = fault;
   }
 
   private fireFault(lockId: number): void {
     const fault = this.onFault!;
-    this.onFault = undefined;
     fault(lockId);
   }
 

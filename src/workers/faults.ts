@@ -6,7 +6,7 @@
  * check what the lock protects. It is not a scheduler and never fires outside a worker.
  */
 import { parentPort } from 'node:worker_threads';
-import { AC, ACTOR_WORDS, LOCK_MISC } from '../shared/layout.js';
+import { AC, ACTOR_WORDS, H, LOCK_MISC } from '../shared/layout.js';
 import { heldLocks, lockName, lockRank } from '../shared/lock.js';
 import type { Context } from '../shared/context.js';
 
@@ -35,7 +35,10 @@ export const describeFault = (kind: FaultKind): string =>
     invert: 'takes a lock of lower rank inside a critical section (a lock-order inversion)',
   })[kind];
 
-/** Arms `plan` in `ctx`'s Locker: the fault fires while the actor holds a lock. */
+/**
+ * Arms `plan` in `ctx`'s Locker. Every runner of a faulty run is armed; the one whose lock
+ * acquisition is the plan's n-th of the run phase, machine-wide, fires it, holding that lock.
+ */
 export function armFault(ctx: Context, plan: FaultPlan): void {
   const fire = (lockId: number): void => {
     const base = ctx.actor * ACTOR_WORDS;
@@ -52,10 +55,10 @@ export function armFault(ctx: Context, plan: FaultPlan): void {
       case 'hang':
         return spin(`the hang was never ended (holding ${lockName(lockId)})`);
       case 'invert':
-        return invert(ctx, lockId, fire);
+        return invert(ctx, lockId);
     }
   };
-  ctx.locker.armFault(plan.acquisitions, fire);
+  ctx.locker.armFault(fire);
 }
 
 /** Wall-clock milliseconds modulo 2^30, the same on every thread (see faultAgeMs). */
@@ -78,15 +81,19 @@ function spin(why: string): void {
  * Takes a lock of lower rank than `lockId` and lets it go: the lowest-ranked one another
  * actor holds right now (the inversion most likely to deadlock), else the V86 data area
  * lock. When `lockId` has the lowest rank there is nothing to invert: the fault waits for
- * this actor's next acquisition.
+ * the next acquisition.
  */
-function invert(ctx: Context, lockId: number, again: (lockId: number) => void): void {
+function invert(ctx: Context, lockId: number): void {
   const rank = lockRank(lockId);
   const lower = heldLocks(ctx.l)
     .filter((h) => h.holderActor !== ctx.actor && lockRank(h.lockId) < rank)
     .sort((a, b) => lockRank(a.lockId) - lockRank(b.lockId));
   const target = lower[0]?.lockId ?? (lockRank(LOCK_MISC) < rank ? LOCK_MISC : -1);
-  if (target < 0) return ctx.locker.armFault(1, again);
+  if (target < 0) {
+    Atomics.store(ctx.l.actors, ctx.actor * ACTOR_WORDS + AC.faultFired, 0);
+    Atomics.store(ctx.l.header, H.faultCountdown, 1); // fire again at the next acquisition
+    return;
+  }
   ctx.locker.acquire(target);
   ctx.locker.release(target);
 }
