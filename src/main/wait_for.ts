@@ -131,12 +131,11 @@ export function rootHolder(graph: WaitForGraph, from: number): WaitForNode | und
 /** The epochs of the locks a cycle waits for: unchanged epochs mean nobody took them. */
 export function cycleEpochs(layout: Layout, graph: WaitForGraph): string | undefined {
   if (graph.cycle === undefined) return undefined;
+  const epoch = (lockId: number): number =>
+    Atomics.load(layout.locks, lockId * LOCK_WORDS + LK.epoch);
   const locks = graph.nodes
     .filter((n) => graph.cycle!.includes(n.actor) && n.waitsFor !== undefined)
-    .map(
-      (n) =>
-        `${n.waitsFor!.lockId}:${Atomics.load(layout.locks, n.waitsFor!.lockId * LOCK_WORDS + LK.epoch)}`,
-    );
+    .map((n) => `${n.waitsFor!.lockId}:${epoch(n.waitsFor!.lockId)}`);
   return `${graph.cycle.join('>')}|${locks.join(',')}`;
 }
 
