@@ -46,23 +46,9 @@ async function stress(flags: StressFlags): Promise<number> {
   return report.violations.length === 0 && report.errors.length === 0 ? 0 : 1;
 }
 
-function addRunCommand(cli: Command): void {
-  cli
-    .command('run')
-    .argument(
-      '[scenario]',
-      'a .json file naming built-in models, or a .ts/.js module ' +
-        '(default: the built-in default scenario)',
-    )
-    .summary('run a scenario on real threads, check every invariant, print a report')
-    .description(
-      'Runs a scenario: one worker thread per device and per VM, the control messages in DDK ' +
-        'order, a bounded workload with simulated interrupts and free-physical-region ' +
-        'callbacks, then the invariant checker. With no scenario, runs the built-in default ' +
-        '(scenarios/default.json). Exit code 0 when sound, 1 when an invariant broke or an ' +
-        'actor threw, exited or hung, 2 on bad input, 130 when interrupted (Ctrl-C stops ' +
-        'the run phase; the checker and the report still run).',
-    )
+/** --devices … --hang-seconds: how much work, with what seed and locking, hung when. */
+function addWorkloadOptions(run: Command): void {
+  run
     .addOption(
       new Option('--devices <n>', 'devices: the scenario list cut or repeated').argParser(
         integer('--devices', 1, 64),
@@ -98,7 +84,53 @@ function addRunCommand(cli: Command): void {
       new Option('--hang-seconds <n>', 'an actor silent this long is hung')
         .default(5)
         .argParser(integer('--hang-seconds', 1, 600)),
+    );
+}
+
+/** Where the report goes: the terminal (--json, --no-progress) and files, each atomic. */
+function addRunOutputOptions(run: Command): void {
+  run
+    .addOption(new Option('--no-progress', 'no progress bar'))
+    .addOption(new Option('--json', 'print the report as JSON').default(false))
+    .addOption(
+      new Option(
+        '--report <file>',
+        'also write the report as JSON to this file (atomically; partial if interrupted)',
+      ).argParser(outputFile('--report')),
     )
+    .addOption(
+      new Option(
+        '--trace <file>',
+        'write a Chrome trace event file (open it in Perfetto)',
+      ).argParser(outputFile('--trace')),
+    )
+    .addOption(
+      new Option(
+        '--record <file>',
+        'keep the order of calls; a violation becomes this replay file',
+      ).argParser(outputFile('--record')),
+    );
+}
+
+function addRunCommand(cli: Command): void {
+  const run = cli
+    .command('run')
+    .argument(
+      '[scenario]',
+      'a .json file naming built-in models, or a .ts/.js module ' +
+        '(default: the built-in default scenario)',
+    )
+    .summary('run a scenario on real threads, check every invariant, print a report')
+    .description(
+      'Runs a scenario: one worker thread per device and per VM, the control messages in DDK ' +
+        'order, a bounded workload with simulated interrupts and free-physical-region ' +
+        'callbacks, then the invariant checker. With no scenario, runs the built-in default ' +
+        '(scenarios/default.json). Exit code 0 when sound, 1 when an invariant broke or an ' +
+        'actor threw, exited or hung, 2 on bad input, 130 when interrupted (Ctrl-C stops ' +
+        'the run phase; the checker and the report still run).',
+    );
+  addWorkloadOptions(run);
+  run
     .addOption(
       new Option(
         '--inject <fault>',
@@ -121,30 +153,11 @@ function addRunCommand(cli: Command): void {
       )
         .choices(LockOrderModes)
         .default('assert'),
-    )
-    .addOption(new Option('--no-progress', 'no progress bar'))
-    .addOption(new Option('--json', 'print the report as JSON').default(false))
-    .addOption(
-      new Option(
-        '--report <file>',
-        'also write the report as JSON to this file (atomically; partial if interrupted)',
-      ).argParser(outputFile('--report')),
-    )
-    .addOption(
-      new Option(
-        '--trace <file>',
-        'write a Chrome trace event file (open it in Perfetto)',
-      ).argParser(outputFile('--trace')),
-    )
-    .addOption(
-      new Option(
-        '--record <file>',
-        'keep the order of calls; a violation becomes this replay file',
-      ).argParser(outputFile('--record')),
-    )
-    .action(async (scenario: string | undefined, flags: RunFlags) => {
-      process.exitCode = await runCommand(scenario, flags);
-    });
+    );
+  addRunOutputOptions(run);
+  run.action(async (scenario: string | undefined, flags: RunFlags) => {
+    process.exitCode = await runCommand(scenario, flags);
+  });
 }
 
 function addStressCommand(cli: Command): void {

@@ -178,8 +178,26 @@ async function guarded(fn: () => Promise<number>): Promise<void> {
   }
 }
 
+/** Where a hunt's results go: replay files (--out), the terminal, a report file. */
+function addHuntOutputOptions(command: Command): void {
+  command
+    .addOption(
+      new Option('--out <dir>', 'where replay files go')
+        .default('replays')
+        .argParser(outputFolder('--out')),
+    )
+    .addOption(new Option('--no-progress', 'no progress bar'))
+    .addOption(new Option('--json', 'print the report as JSON').default(false))
+    .addOption(
+      new Option(
+        '--report <file>',
+        'also write the report as JSON to this file (atomically; partial if interrupted)',
+      ).argParser(outputFile('--report')),
+    );
+}
+
 function addHuntCommand(cli: Command): void {
-  cli
+  const command = cli
     .command('hunt')
     .argument('[scenario]', 'a scenario file or module (default: the built-in default scenario)')
     .summary('search for races: many seeded controlled runs in parallel')
@@ -235,21 +253,9 @@ function addHuntCommand(cli: Command): void {
       new Option('--jobs <n>', 'pool threads')
         .default(availableParallelism())
         .argParser(integer('--jobs', 1, 64)),
-    )
-    .addOption(
-      new Option('--out <dir>', 'where replay files go')
-        .default('replays')
-        .argParser(outputFolder('--out')),
-    )
-    .addOption(new Option('--no-progress', 'no progress bar'))
-    .addOption(new Option('--json', 'print the report as JSON').default(false))
-    .addOption(
-      new Option(
-        '--report <file>',
-        'also write the report as JSON to this file (atomically; partial if interrupted)',
-      ).argParser(outputFile('--report')),
-    )
-    .action((path: string | undefined, flags: HuntFlags) => guarded(() => hunt(path, flags)));
+    );
+  addHuntOutputOptions(command);
+  command.action((path: string | undefined, flags: HuntFlags) => guarded(() => hunt(path, flags)));
 }
 
 function addReplayCommands(cli: Command): void {

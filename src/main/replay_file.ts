@@ -88,8 +88,8 @@ function versionMismatch(path: string, version: unknown): ReplayFileError {
         ? 'a newer vmmsim'
         : 'an older vmmsim';
   return new ReplayFileError(
-    `${path}: replay format version ${String(version)} (written by ${which}); ` +
-      `this vmmsim reads version ${REPLAY_VERSION}`,
+    `${path}: replay format version ${String(version)}; this vmmsim reads version ` +
+      `${REPLAY_VERSION} (the file was written by ${which})`,
   );
 }
 
