@@ -35,6 +35,7 @@ function kindOf(path: string): 'file' | 'folder' | 'none' {
 export function outputFile(name: string): (value: string) => string {
   return (value) => {
     if (value.trim() === '') throw new InvalidArgumentError(`${name} needs a file name.`);
+    if (value.includes('\0')) throw new InvalidArgumentError(`${name}: a NUL in the name.`);
     if (kindOf(value) === 'folder') {
       throw new InvalidArgumentError(`${name} ${value} is a folder; give a file name.`);
     }
@@ -50,6 +51,7 @@ export function outputFile(name: string): (value: string) => string {
 export function outputFolder(name: string): (value: string) => string {
   return (value) => {
     if (value.trim() === '') throw new InvalidArgumentError(`${name} needs a folder name.`);
+    if (value.includes('\0')) throw new InvalidArgumentError(`${name}: a NUL in the name.`);
     let path = resolve(value);
     while (kindOf(path) === 'none' && dirname(path) !== path) path = dirname(path);
     if (kindOf(path) !== 'folder') {
