@@ -15,7 +15,12 @@ import { integer, outputFile, outputFolder, shard } from '../../src/main/cli_opt
 import { readReplayFile, ReplayFileError } from '../../src/main/replay_file.js';
 import { limits, OptionError, presets } from '../../src/shared/config.js';
 import { bufferBytes, checkMachine } from '../../src/shared/machine_size.js';
-import { loadScenario, readScenarioJson, ScenarioError } from '../../src/workers/scenario_load.js';
+import {
+  loadScenario,
+  MODULE_LOAD_MS_MAX,
+  readScenarioJson,
+  ScenarioError,
+} from '../../src/workers/scenario_load.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const cli = join(root, 'dist', 'src', 'main', 'cli.js');
@@ -218,6 +223,18 @@ describe('hostile scenario documents, in-process', () => {
       { numRuns: 60, seed: 8 },
     );
   });
+});
+
+describe('a module that never finishes loading', () => {
+  it('is refused after MODULE_LOAD_MS_MAX, naming the file', async () => {
+    const path = join(scratch, 'never.mjs');
+    writeFileSync(path, 'await new Promise(() => {});\nexport default {};\n');
+    const started = performance.now();
+    await expect(loadScenario({ kind: 'module', path })).rejects.toThrow(
+      /never\.mjs: the module did not finish loading in 20 s/,
+    );
+    expect(performance.now() - started).toBeGreaterThanOrEqual(MODULE_LOAD_MS_MAX - 100);
+  }, 60_000);
 });
 
 describe('hostile machine options and option values, in-process', () => {
