@@ -60,12 +60,26 @@ export interface SoakSummary {
   inconsistentAfterFault: number;
   /** Milliseconds from a worker's death to its detection (throw, exit, terminate). */
   detectionMs: { count: number; median: number; max: number };
-  memory: { rssStartMB: number; rssEndMB: number; heapStartMB: number; heapEndMB: number };
+  /**
+   * This process's memory after the warm-up runs and at the end. Buffers of finished runs
+   * are freed when the garbage collector gets to them: run node with --expose-gc to sample
+   * after a collection (then `collected` is true).
+   */
+  memory: {
+    rssStartMB: number;
+    rssEndMB: number;
+    heapStartMB: number;
+    heapEndMB: number;
+    arrayBuffersEndMB: number;
+    collected: boolean;
+  };
   elapsedMs: number;
   interrupted: boolean;
 }
 
 const MB = 1024 * 1024;
+/** The collector, when node runs with --expose-gc. */
+const gcIfExposed = (globalThis as { gc?: () => void }).gc;
 /** Runs before the memory baseline is taken: module loading and JIT warm-up come first. */
 const WARMUP_RUNS = 3;
 
@@ -137,6 +151,8 @@ function emptySummary(): SoakSummary {
       rssEndMB: mem.rss / MB,
       heapStartMB: mem.heapUsed / MB,
       heapEndMB: mem.heapUsed / MB,
+      arrayBuffersEndMB: mem.arrayBuffers / MB,
+      collected: typeof gcIfExposed === 'function',
     },
     elapsedMs: 0,
     interrupted: false,
@@ -166,6 +182,7 @@ function tally(summary: SoakSummary, run: SoakRun, detections: number[]): void {
     median: sorted[Math.floor(sorted.length / 2)] ?? 0,
     max: sorted.at(-1) ?? 0,
   };
+  gcIfExposed?.();
   const mem = process.memoryUsage();
   if (summary.runs === WARMUP_RUNS) {
     summary.memory.rssStartMB = mem.rss / MB;
@@ -173,6 +190,7 @@ function tally(summary: SoakSummary, run: SoakRun, detections: number[]): void {
   }
   summary.memory.rssEndMB = mem.rss / MB;
   summary.memory.heapEndMB = mem.heapUsed / MB;
+  summary.memory.arrayBuffersEndMB = mem.arrayBuffers / MB;
 }
 
 /** The acquisition a run's fault fires at: spread over 1..max by the seed. */
@@ -256,7 +274,11 @@ export function formatSoak(s: SoakSummary): string {
     `  death to detection: median ${s.detectionMs.median} ms, max ${s.detectionMs.max} ms ` +
       `(${s.detectionMs.count} deaths)`,
     `  memory after ${WARMUP_RUNS} runs → at the end: rss ${f(s.memory.rssStartMB)} → ` +
-      `${f(s.memory.rssEndMB)} MB, heap ${f(s.memory.heapStartMB)} → ${f(s.memory.heapEndMB)} MB`,
+      `${f(s.memory.rssEndMB)} MB, heap ${f(s.memory.heapStartMB)} → ${f(s.memory.heapEndMB)} MB, ` +
+      `array buffers at the end ${f(s.memory.arrayBuffersEndMB)} MB` +
+      (s.memory.collected
+        ? ' (sampled after a collection)'
+        : ' (run node --expose-gc to sample after a collection)'),
   ];
   return lines.join('\n');
 }

@@ -9,7 +9,13 @@
 import { readFileSync, statSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
-import { LockingPolicies, limits, type MachineOptions, OptionError } from '../shared/config.js';
+import {
+  LockingPolicies,
+  LockOrderModes,
+  limits,
+  type MachineOptions,
+  OptionError,
+} from '../shared/config.js';
 import { checkMachine, formatBytes } from '../shared/machine_size.js';
 import type { ScenarioSource } from '../shared/protocol.js';
 import type { DeviceDefinition, ScenarioDefinition, VmDefinition } from '../shared/scenario.js';
@@ -49,6 +55,8 @@ const machineSchema = z.strictObject({
   vmV86Pages: z.number().int().optional(),
   locking: z.enum(LockingPolicies).optional(),
   lockWaitMsMax: z.number().int().optional(),
+  lockOrder: z.enum(LockOrderModes).optional(),
+  frameBufferPages: z.number().int().optional(),
 });
 const budgetSchema = z.strictObject({
   calls: z.number().int().positive().max(1e9).optional(),
