@@ -29,6 +29,8 @@ export interface SoakOptions {
   hangSeconds: number;
   seed: number;
   onRun?: (run: SoakRun, summary: SoakSummary) => void;
+  /** A garbage collection before each memory sample (the CLI passes V8's). */
+  collect?: () => void;
   signal?: AbortSignal;
 }
 
@@ -78,8 +80,6 @@ export interface SoakSummary {
 }
 
 const MB = 1024 * 1024;
-/** The collector, when node runs with --expose-gc. */
-const gcIfExposed = (globalThis as { gc?: () => void }).gc;
 /** Runs before the memory baseline is taken: module loading and JIT warm-up come first. */
 const WARMUP_RUNS = 3;
 
@@ -152,14 +152,19 @@ function emptySummary(): SoakSummary {
       heapStartMB: mem.heapUsed / MB,
       heapEndMB: mem.heapUsed / MB,
       arrayBuffersEndMB: mem.arrayBuffers / MB,
-      collected: typeof gcIfExposed === 'function',
+      collected: false,
     },
     elapsedMs: 0,
     interrupted: false,
   };
 }
 
-function tally(summary: SoakSummary, run: SoakRun, detections: number[]): void {
+function tally(
+  summary: SoakSummary,
+  run: SoakRun,
+  detections: number[],
+  collect: (() => void) | undefined,
+): void {
   summary.runs += 1;
   if (run.outcome === 'sound') summary.sound += 1;
   if (run.outcome === 'unexplained' && summary.unexplained.length < 20)
@@ -182,7 +187,8 @@ function tally(summary: SoakSummary, run: SoakRun, detections: number[]): void {
     median: sorted[Math.floor(sorted.length / 2)] ?? 0,
     max: sorted.at(-1) ?? 0,
   };
-  gcIfExposed?.();
+  collect?.();
+  summary.memory.collected = collect !== undefined;
   const mem = process.memoryUsage();
   if (summary.runs === WARMUP_RUNS) {
     summary.memory.rssStartMB = mem.rss / MB;
@@ -247,7 +253,7 @@ export async function soak(o: SoakOptions): Promise<SoakSummary> {
       runBoundMs(o),
     );
     const run = soakRun(index, seed, report, performance.now() - runStart);
-    tally(summary, run, detections);
+    tally(summary, run, detections, o.collect ?? (globalThis as { gc?: () => void }).gc);
     summary.elapsedMs = performance.now() - started;
     o.onRun?.(run, summary);
   }

@@ -4,6 +4,8 @@
  * ended the way its fault explains and no run without a fault broke an invariant, else 1.
  */
 import cliProgress from 'cli-progress';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { type FaultKind, FaultKinds } from '../shared/protocol.js';
 import { integer } from './cli_options.js';
@@ -48,6 +50,12 @@ function bar(enabled: boolean, minutes: number) {
   return progress;
 }
 
+/** V8's collector, exposed at run time, so that memory is sampled after a collection. */
+function collector(): () => void {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
+
 async function soakCommand(scenario: string | undefined, flags: SoakFlags): Promise<number> {
   const progress = bar(flags.progress && !flags.json && process.stderr.isTTY, flags.minutes);
   const stop = interruptOnSignals('soak after the current run');
@@ -66,6 +74,7 @@ async function soakCommand(scenario: string | undefined, flags: SoakFlags): Prom
       hangSeconds: 1,
       seed: flags.seed,
       signal: stop.signal,
+      collect: collector(),
       onRun: (_, s) =>
         progress?.update(Math.min(Math.round(s.elapsedMs / 1000), flags.minutes * 60), {
           runs: s.runs,

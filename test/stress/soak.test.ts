@@ -1,7 +1,13 @@
 // The soak, large (opt-in: npm run test:stress). Runs from dist/, the path `vmmsim soak`
 // takes. 500 runs each with a fault at a random point (VMMSIM_FAULT_RUNS), then the default
 // scenario for VMMSIM_SOAK_MINUTES (10) with a fault in every other run. Prints the summary.
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
+
+setFlagsFromString('--expose-gc');
+/** V8's collector: memory is sampled after a collection, so growth means something is kept. */
+const collect = runInNewContext('gc') as () => void;
 
 const FAULT_RUNS = Number(process.env.VMMSIM_FAULT_RUNS ?? 500);
 const SOAK_MINUTES = Number(process.env.VMMSIM_SOAK_MINUTES ?? 10);
@@ -45,12 +51,14 @@ describe('soak (opt-in)', () => {
       calls: 50_000,
       hangSeconds: 1,
       seed: 1,
+      collect,
     });
     console.log(formatSoak(summary));
     expect(summary.unexplained).toEqual([]);
     expect(summary.violationsWithoutFault).toBe(0);
     expect(summary.sound).toBeGreaterThan(0);
     // each run's workers are gone when it ends: the heap does not keep what they left
+    expect(summary.memory.collected).toBe(true);
     expect(summary.memory.heapEndMB - summary.memory.heapStartMB).toBeLessThan(64);
   }, 3_600_000);
 });
