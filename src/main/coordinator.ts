@@ -278,6 +278,19 @@ export class Coordinator {
     }
   }
 
+  /**
+   * Queues a callback chain after the ones before it. A device that fails in a callback
+   * fails the run (the watcher picks it up); the chains after it still run.
+   */
+  private enqueue(link: () => Promise<void>): void {
+    this.chain = this.chain.then(link).catch((error: unknown) => {
+      if (!(error instanceof ActorFailureError)) throw error;
+      this.chainFailure ??= error;
+    });
+  }
+
+  private chainFailure: ActorFailureError | undefined;
+
   /** One poll of the buffer: Request 0 notices, Request 1 waiters, interrupts. */
   private poll(): void {
     const l = this.kernel.layout;
@@ -285,7 +298,7 @@ export class Coordinator {
     if (pending !== this.lastPending) {
       this.lastPending = pending;
       this.request0 += 1;
-      this.chain = this.chain.then(() =>
+      this.enqueue(() =>
         this.runChain(FREE_PHYS_REG_AVAILABLE, Atomics.load(l.header, H.freeCount)),
       );
     }
@@ -296,14 +309,14 @@ export class Coordinator {
       if (wanted === 0) continue;
       this.serving.add(actor.actor);
       this.request1 += 1;
-      this.chain = this.chain
-        .then(() => this.runChain(FREE_PHYS_REG_NEEDED, wanted))
-        .finally(() => {
+      this.enqueue(() =>
+        this.runChain(FREE_PHYS_REG_NEEDED, wanted).finally(() => {
           this.serving.delete(actor.actor);
           // The waiter sleeps on pressureSeq: bump it, then wake it.
           Atomics.add(l.actors, base + AC.pressureSeq, 1);
           futexWake(l.actors, base + AC.pressureSeq);
-        });
+        }),
+      );
     }
   }
 
@@ -363,8 +376,8 @@ export class Coordinator {
           Atomics.store(this.kernel.layout.header, H.stop, 1);
         this.o.onProgress?.(this.callsSoFar(), this.o.calls);
         this.traceCounters(now);
-        let failure: ActorFailureError | undefined;
-        if (now - lastGraph >= 50) {
+        let failure = this.chainFailure;
+        if (failure === undefined && now - lastGraph >= 50) {
           lastGraph = now;
           const key = this.deadlockKey();
           if (key !== undefined && key === cycleKey) failure = this.deadlockFailure();
@@ -449,6 +462,8 @@ export class Coordinator {
    * what the failure itself left behind.
    */
   private async settleAfterFailure(failure: ActorFailure): Promise<void> {
+    if (this.failedAt > 0) return; // settled already (in the run phase)
+    this.failedAt = performance.now();
     const layout = this.kernel.layout;
     const failed = [...this.devices, ...this.vms].find((a) => a.name === failure.actor);
     if (failed !== undefined && failed.actor >= 0 && failure.kind !== 'deadlock') {
@@ -491,6 +506,11 @@ export class Coordinator {
       });
       this.runs = runs;
       return await Promise.race([Promise.all(runs), watcher]);
+    } catch (error) {
+      // Settled here, before the wait for the callback chain below: a callback may be
+      // waiting for the lock the dead actor holds, and only the owner-dead mark ends that.
+      if (error instanceof ActorFailureError) await this.settleAfterFailure(error.failure);
+      throw error;
     } finally {
       done.value = true;
       Atomics.store(this.kernel.layout.header, H.stop, 1);
@@ -536,7 +556,6 @@ export class Coordinator {
       await this.exit();
     } catch (error) {
       if (!(error instanceof ActorFailureError)) throw error;
-      this.failedAt = performance.now();
       failure = error.failure;
       await this.settleAfterFailure(failure);
     } finally {
