@@ -9,6 +9,7 @@ import { runScenario } from '../../src/index.js';
 const fixture = join(import.meta.dirname, '..', 'fixtures', 'callbacks.ts');
 afterEach(() => {
   delete process.env.VMMSIM_FIXTURE_CARRY;
+  delete process.env.VMMSIM_FIXTURE_CALLBACK_THROW;
 });
 
 /** The recorded callback calls: [device, request]. */
@@ -18,6 +19,14 @@ function calls(words: number[]): [number, number][] {
 }
 
 describe('runtime: free-physical-region callbacks', () => {
+  it('a callback that throws fails the run, named, instead of being swallowed', async () => {
+    process.env.VMMSIM_FIXTURE_CALLBACK_THROW = '3';
+    const report = await runScenario(fixture, { seed: 3, hangSeconds: 10 });
+    expect(report.failure).toMatchObject({ actor: 'CB1', kind: 'threw' });
+    expect(report.failure!.phase).toMatch(/^callback \(Request [01]\)$/);
+    expect(report.failure!.message).toBe('CB1 callback 3 failed');
+  });
+
   it('Request 0 and Request 1 reach both devices in their own workers, never before Init_Complete', async () => {
     const report = await runScenario(fixture, { seed: 3, hangSeconds: 10 });
     expect(report.failure).toBeUndefined();
