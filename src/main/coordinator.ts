@@ -388,8 +388,10 @@ export class Coordinator {
           const calls = this.kernel.layout.actors[actor.actor * ACTOR_WORDS + AC.calls]!;
           const before = seen.get(actor);
           if (before === undefined || before.calls !== calls) seen.set(actor, { calls, at: now });
-          else if (now - before.at > this.o.hangMs && !this.finished.has(actor))
-            failure = this.hangFailure(actor);
+          else if (now - before.at > this.o.hangMs && !this.finished.has(actor)) {
+            const stale = runners.filter((a) => now - (seen.get(a)?.at ?? now) > 10);
+            failure = this.hangFailure(actor, stale);
+          }
         }
         if (failure === undefined) return;
         clearInterval(timer);
@@ -420,10 +422,18 @@ export class Coordinator {
   }
 
   /** A silent actor: the one blamed is the holder its chain of lock waits ends at. */
-  private hangFailure(silent: ActorHandle): ActorFailureError {
+  private hangFailure(silent: ActorHandle, stale: ActorHandle[]): ActorFailureError {
     const graph = waitForGraph(this.kernel.layout, this.actorNames(), 'no progress');
     this.waitFor = graph;
-    const root = rootHolder(graph, silent.actor);
+    // The end of the silent actor's chain of lock waits; when that holds nothing (it waits
+    // for callbacks, say), a silent actor that holds locks and waits for none.
+    const holder = (id: number | undefined) => graph.nodes.find((n) => n.actorId === id);
+    let root = rootHolder(graph, silent.actor);
+    if (root === undefined || root.holds.length === 0)
+      root =
+        stale
+          .map((a) => holder(a.actor))
+          .find((n) => n !== undefined && n.holds.length > 0 && n.waitsFor === undefined) ?? root;
     const blamed = [...this.devices, ...this.vms].find((a) => a.actor === root?.actorId);
     const waiting = graph.nodes.filter((n) => n.waitsFor?.holderId === root?.actorId).length;
     const message =

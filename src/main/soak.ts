@@ -106,7 +106,8 @@ export function explained(report: RunReport): boolean {
 
 function describeEnd(report: RunReport): string {
   const f = report.failure;
-  if (f !== undefined) return `${f.actor} ${f.kind}: ${f.message}`;
+  const fault = report.fault?.fired === true ? ` (fault in ${report.fault.actor})` : '';
+  if (f !== undefined) return `${f.actor} ${f.kind} during ${f.phase}: ${f.message}${fault}`;
   return report.violations.length === 0 ? 'sound' : `${report.violations.length} violation(s)`;
 }
 
@@ -280,8 +281,8 @@ export function formatSoak(s: SoakSummary): string {
     `  death to detection: median ${s.detectionMs.median} ms, max ${s.detectionMs.max} ms ` +
       `(${s.detectionMs.count} deaths)`,
     `  memory after ${WARMUP_RUNS} runs → at the end: rss ${f(s.memory.rssStartMB)} → ` +
-      `${f(s.memory.rssEndMB)} MB, heap ${f(s.memory.heapStartMB)} → ${f(s.memory.heapEndMB)} MB, ` +
-      `array buffers at the end ${f(s.memory.arrayBuffersEndMB)} MB` +
+      `${f(s.memory.rssEndMB)} MB, heap ${f(s.memory.heapStartMB)} → ` +
+      `${f(s.memory.heapEndMB)} MB, array buffers at the end ${f(s.memory.arrayBuffersEndMB)} MB` +
       (s.memory.collected
         ? ' (sampled after a collection)'
         : ' (run node --expose-gc to sample after a collection)'),

@@ -30,6 +30,8 @@ export interface WaitForNode {
   page?: string;
   holds: string[];
   waitsFor?: { lock: string; lockId: number; holder: string; holderId: number };
+  /** Pages it asked the free-physical-region callbacks for (Request 1) and waits on. */
+  waitsForCallbacks?: number;
 }
 
 export interface WaitForGraph {
@@ -63,12 +65,14 @@ export function waitForGraph(
     const holds = held.filter((h) => h.holderActor === actor).map((h) => lockName(h.lockId));
     if (!names.has(actor) && holds.length === 0 && waiting < 0) continue;
     const page = Atomics.load(layout.actors, base + AC.page);
+    const pressure = Atomics.load(layout.actors, base + AC.pressure);
     const node: WaitForNode = {
       actor: nameOf(actor),
       actorId: actor,
       state: stateName(state, waiting),
       service: serviceNameOf(Atomics.load(layout.actors, base + AC.lastService)),
       ...(page > 0 ? { page: hexPage(page) } : {}),
+      ...(pressure > 0 ? { waitsForCallbacks: pressure } : {}),
       holds,
     };
     if (waiting >= 0) {
@@ -146,7 +150,12 @@ export function describeGraph(graph: WaitForGraph): string[] {
     const where = `in ${n.service}${n.page === undefined ? '' : ` on page ${n.page}`}`;
     const holds = n.holds.length === 0 ? 'holds nothing' : `holds ${n.holds.join(', ')}`;
     const waits =
-      n.waitsFor === undefined ? '' : `; waits for ${n.waitsFor.lock} held by ${n.waitsFor.holder}`;
+      (n.waitsFor === undefined
+        ? ''
+        : `; waits for ${n.waitsFor.lock} held by ${n.waitsFor.holder}`) +
+      (n.waitsForCallbacks === undefined
+        ? ''
+        : `; waits for the callbacks (Request 1, ${n.waitsForCallbacks} pages)`);
     lines.push(`  ${n.actor} [${n.state}] ${where}: ${holds}${waits}`);
   }
   if (graph.cycle !== undefined)

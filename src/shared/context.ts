@@ -162,6 +162,7 @@ export class Context {
     g?: unknown,
     h?: unknown,
   ): unknown {
+    if (this.broken !== undefined) throw this.broken;
     this.service = def.name;
     this.callCounts[def.slot]! += 1;
     this.calls += 1;
@@ -180,8 +181,22 @@ export class Context {
       this.recording.push(Atomics.add(this.l.header, H.ticket, 1));
     }
     const impl = def.impl as (ctx: Context, ...rest: unknown[]) => unknown;
-    const result = impl(this, a, b, c, d, e, f, g, h);
+    let result: unknown;
+    try {
+      result = impl(this, a, b, c, d, e, f, g, h);
+    } catch (error) {
+      if (this.locker.heldCount() !== 0) this.broken = error;
+      throw error;
+    }
     if (this.locker.heldCount() !== 0) assert(false, 'service returned holding a lock', def.name);
     return result;
   }
+
+  /**
+   * What escaped a service while it held locks. The context is dead from then on: its locks
+   * stay held (owner-dead once the runtime declares it crashed) and every later call rethrows
+   * this, so that a caller who caught it (a callback's worker, a scenario) cannot go on with
+   * a lock stack that no longer matches the buffer and be blamed for what follows.
+   */
+  broken: unknown;
 }
