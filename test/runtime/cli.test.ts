@@ -137,3 +137,46 @@ describe('vmmsim run: bad input is exit 2, one sentence naming the problem, no s
     expect(run.out).toMatch(/Exit code 0 when sound, 1\s+when an invariant broke/);
   });
 });
+
+describe('vmmsim run --inject and vmmsim soak', () => {
+  it('run --inject exit: exit 1, the owner-dead lock named with worker, service and phase', () => {
+    const { code, out } = vmmsim(
+      'run',
+      '--inject',
+      'exit',
+      '--inject-at',
+      '30',
+      '--devices',
+      '2',
+      '--vms',
+      '1',
+      '--calls',
+      '5000',
+      '--no-progress',
+    );
+    expect(out).toMatch(/RUN FAILED: \S+ exited during run/);
+    expect(out).toMatch(/OWNER-DEAD: .*lock.*, held by \S+ in \S+.* during run/);
+    expect(out).toMatch(/Injected fault: exit in \S+ at its lock acquisition 30 \(fired\)/);
+    expect(out).toMatch(/wait-for graph/);
+    expect(code).toBe(1);
+  });
+
+  it('soak: two runs with faults, every one explained, exit 0 and a summary', () => {
+    const { code, out } = vmmsim(
+      ...['soak', '--runs', '2', '--fault-every', '1', '--faults', 'throw,terminate'],
+      ...['--devices', '2', '--vms', '1', '--calls', '5000', '--inject-at-max', '50'],
+    );
+    expect(out).toMatch(/vmmsim soak: 2 runs/);
+    expect(out).toMatch(/throw {5}fired 1, classified 1/);
+    expect(out).toMatch(/terminate fired 1, classified 1/);
+    expect(out).toMatch(/unexplained outcomes: 0/);
+    expect(out).toMatch(/sampled after a collection/);
+    expect(code).toBe(0);
+  });
+
+  it('soak --faults with an unknown fault: exit 2 naming it', () => {
+    const { code, err } = vmmsim('soak', '--faults', 'throw,explode');
+    expect(err).toMatch(/--faults: explode is not one of throw, exit, terminate, hang, invert/);
+    expect(code).toBe(2);
+  });
+});
