@@ -32,6 +32,7 @@ describe('soak (opt-in)', () => {
       calls: 20_000,
       hangSeconds: 1,
       seed: 1000,
+      collect,
     });
     console.log(formatSoak(summary));
     expect(summary.runs).toBe(FAULT_RUNS);
