@@ -64,8 +64,12 @@ export function dpmiError(ctx: Context, regs: Registers, code: number, reason: s
   return ctx.refuse({ ...regs, ax: code, cf: 1 }, reason);
 }
 
+const REGISTER_NAMES = ['ax', 'bx', 'cx', 'dx', 'si', 'di'] as const;
+
 export function int31(ctx: Context, input: RegistersIn): Registers {
   const regs: Registers = { bx: 0, cx: 0, dx: 0, si: 0, di: 0, ...input, cf: 0 };
+  // A register holds a number: anything else (a string, a BigInt) reads as 0, like one not given.
+  for (const name of REGISTER_NAMES) if (typeof regs[name] !== 'number') regs[name] = 0;
   switch (regs.ax & 0xffff) {
     case 0x0800:
       return mapPhysical(ctx, regs);

@@ -26,11 +26,28 @@ import {
   PageMarkPageOut,
   PG_SYS,
   PG_TYPE_SHIFT,
+  P_PCD,
   P_WRITE,
 } from '../constants.js';
 import type { Context } from '../context.js';
-import { frameLockCount, frameState, isRamFrame, lockFrame, unlockFrame } from '../frames.js';
-import { BK, BlockKind, FrameState, H, LOCK_BLOCKS } from '../layout.js';
+import {
+  frameLockCount,
+  frameOwner,
+  frameState,
+  isRamFrame,
+  lockFrame,
+  unlockFrame,
+} from '../frames.js';
+import {
+  BK,
+  BlockKind,
+  FR,
+  FRAME_WORDS,
+  FrameState,
+  H,
+  type Layout,
+  LOCK_BLOCKS,
+} from '../layout.js';
 import { Arena } from '../linear.js';
 import { COMMON_SPACE, pteIndex, spaceOf, SYSTEM_VM, writePteAt } from '../page_table.js';
 import { pteFrame, ptePresent } from '../pte.js';
@@ -49,6 +66,17 @@ const lockable = (ctx: Context, frame: number): boolean => {
   const state = frameState(ctx.l, frame);
   return state === FrameState.BLOCK || state === FrameState.REGION;
 };
+
+/**
+ * Where a lockable frame lives: its page in the block that owns it, in that block's space. A
+ * lock is recorded there, not at the page the caller named: a VM's view of a global V86 page,
+ * a V86 mapping or a global alias may go (the VM destroyed) while the frame stays locked.
+ */
+function homeOf(l: Layout, frame: number, page: number, space: number): [number, number] {
+  const where = l.frames[frame * FRAME_WORDS + FR.where]!;
+  if (where < 0) return [page, space];
+  return [where, blockWord(l, frameOwner(l, frame), BK.space)];
+}
 
 /** Adds a lock to each page of the range; a reason when a page is not committed. */
 export function lockPages(
@@ -69,7 +97,8 @@ export function lockPages(
   for (let page = first; page < first + count && reason === undefined; page++) {
     const index = pteIndex(l, vm, page);
     const pte = l.ramWords[index]!;
-    if (lockable(ctx, pteFrame(pte))) lockFrame(l, pteFrame(pte), page, spaceOf(page, vm));
+    const frame = pteFrame(pte);
+    if (lockable(ctx, frame)) lockFrame(l, frame, ...homeOf(l, frame, page, spaceOf(page, vm)));
     if (markDirty) writePteAt(l, index, (pte | P_DIRTY) >>> 0);
   }
   unlockRange(ctx, locks);
@@ -150,7 +179,9 @@ function makeGlobalAlias(ctx: Context, first: number, count: number): number {
   Atomics.add(l.header, H.aliasCount, 1);
   // The source pages' locks are held while their frames are read: they cannot move meanwhile.
   const source = (i: number): number => pteFrame(l.ramWords[pteIndex(l, ctx.vm, first + i)]!);
-  if (!mapPhysPages(ctx, SYSTEM_VM, made.base, source, count, () => perms, [first, count])) {
+  // Device memory behind the pages (a VGA window, a frame buffer) is mapped uncached, as always.
+  const permsOf = (frame: number): number => (isRamFrame(l, frame) ? perms : perms | P_PCD);
+  if (!mapPhysPages(ctx, SYSTEM_VM, made.base, source, count, permsOf, [first, count])) {
     deleteAlias(ctx, made.block);
     return -1;
   }

@@ -37,6 +37,8 @@ import {
   blockOfHandle,
   fail0,
   failPair,
+  hasReservedBits,
+  isDword,
   lockRange,
   unlockRange,
   type ServiceDef,
@@ -53,7 +55,7 @@ function checkV86Range(
   page: number,
   count: number,
 ): number | string {
-  const vm = vmOfHandle(ctx.l, vmHandle);
+  const vm = isDword(vmHandle) ? vmOfHandle(ctx.l, vmHandle) : -1;
   if (vm < 0) return 'invalid VM handle';
   if (!Number.isInteger(page) || !Number.isInteger(count) || count <= 0) return 'illegal range';
   if (page < V86_FIRST_MAPPABLE || page + count > V86_END)
@@ -99,7 +101,7 @@ export function physIntoV86(
   const vm = checkV86Range(ctx, vmHandle, vmLinPgNum, nPages);
   if (typeof vm === 'string') return ctx.refuse(0, vm);
   const pages: number[] = [];
-  for (let i = 0; i < nPages; i++) pages.push(physPage + i);
+  for (let i = 0; i < nPages && Number.isInteger(physPage); i++) pages.push(physPage + i);
   if (!Number.isInteger(physPage) || !pages.every((p) => hasMemory(ctx.l, p))) {
     return ctx.refuse(0, 'physical page holds no memory');
   }
@@ -116,7 +118,7 @@ export function mapIntoV86(
   pageOff: number,
   flags: number,
 ): number {
-  if ((flags & ~(PageDEBUGNulFault | MAPV86_IGNOREWRAP)) !== 0)
+  if (hasReservedBits(flags, PageDEBUGNulFault | MAPV86_IGNOREWRAP))
     return ctx.refuse(0, 'reserved flag bits');
   const block = blockOfHandle(ctx, hMem, ctx.vm);
   const kind = block < 0 ? -1 : blockWord(ctx.l, block, BK.kind);
@@ -158,7 +160,8 @@ export function linMapIntoV86(
   if (!Number.isInteger(hLinPgNum) || hLinPgNum < 0 || hLinPgNum >= 0x100000) {
     return ctx.refuse(failPair(), 'invalid linear page number');
   }
-  if (vmOfHandle(ctx.l, vmHandle) < 0) return ctx.refuse(failPair(), 'invalid VM handle');
+  if (!isDword(vmHandle) || vmOfHandle(ctx.l, vmHandle) < 0)
+    return ctx.refuse(failPair(), 'invalid VM handle');
   if (hLinPgNum <= 0x100) return { eax: 1, edx: hLinPgNum };
   const vm = checkV86Range(ctx, vmHandle, vmLinPgNum, nPages);
   if (typeof vm === 'string') return ctx.refuse(failPair(), vm);

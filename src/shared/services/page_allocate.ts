@@ -36,7 +36,13 @@ import { COMMON_SPACE, readPte, SYSTEM_VM } from '../page_table.js';
 import { vmOfHandle } from '../machine.js';
 import { allocateBlock, type PhysConstraint } from './alloc.js';
 import { addRegion } from './region.js';
-import { failPair, type ServiceDef, type TwoRegisters, hasReservedBits } from './service.js';
+import {
+  failPair,
+  type ServiceDef,
+  type TwoRegisters,
+  hasReservedBits,
+  isDword,
+} from './service.js';
 
 const ALLOWED =
   PageZeroInit |
@@ -61,7 +67,7 @@ function checkArguments(
     return 'invalid page count';
   if (pType !== PG_VM && pType !== PG_SYS && pType !== PG_HOOKED) return 'invalid page type';
   if (pType === PG_SYS && vm !== 0) return 'VM must be 0 for PG_SYS';
-  if (pType !== PG_SYS && vmOfHandle(ctx.l, vm) < 0) return 'invalid VM handle';
+  if (pType !== PG_SYS && (!isDword(vm) || vmOfHandle(ctx.l, vm) < 0)) return 'invalid VM handle';
   if ((flags & PageLocked) !== 0 && (flags & PageLockedIfDP) !== 0) {
     return 'PageLocked and PageLockedIfDP are mutually exclusive';
   }

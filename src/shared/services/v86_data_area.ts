@@ -16,7 +16,8 @@
  * - _Free_Temp_V86_Data_Area(): nonzero, or 0 if none is allocated.
  * - _AddInstanceItem(pInstDataStruc, flags): InstDataStruc as a Uint32Array of 5 (InstLinkF,
  *   InstLinkB = 0, InstLinAddr, InstSize, InstType); flags 0. Nonzero or 0.
- * After Init_Complete the instance snapshot is taken: each new VM gets its own copy.
+ * After Init_Complete the instance snapshot is taken: each new VM gets its own copy. Instance
+ * data added after that (GVDAInstance, GVDAOptInstance, _AddInstanceItem) is refused.
  */
 import { assert } from '../assert.js';
 import {
@@ -94,6 +95,14 @@ function alignmentOf(flags: number): number {
   return 1;
 }
 
+/**
+ * Every device has processed Init_Complete: the instance snapshot new VMs copy is taken, so
+ * instance data added now would have no copy (init-only services still run until Sys_VM_Init).
+ */
+const instanceSnapshotTaken = (ctx: Context): boolean =>
+  Atomics.load(ctx.l.header, H.initCompleteDone) !== 0;
+const INSTANCE_TOO_LATE = 'instance data after Init_Complete was processed';
+
 function checkGlobalFlags(ctx: Context, flags: number): string | undefined {
   if (hasReservedBits(flags, ALLOWED)) return 'reserved flag bits';
   const align = flags & ALIGN_FLAGS;
@@ -107,6 +116,8 @@ function checkGlobalFlags(ctx: Context, flags: number): string | undefined {
     return 'GVDAHighSysCritOK only while processing Sys_Critical_Init';
   }
   if (ctx.l.header[H.tempV86Address] !== 0) return 'a temporary V86 data block is allocated';
+  if (flags & (GVDAInstance | GVDAOptInstance) && instanceSnapshotTaken(ctx))
+    return INSTANCE_TOO_LATE;
   return undefined;
 }
 
@@ -122,11 +133,12 @@ export function allocateGlobalV86DataArea(ctx: Context, nBytes: number, flags: n
     ctx.locker.release(LOCK_MISC);
     return room;
   }
-  const end = aligned + nBytes;
-  if (!Number.isInteger(nBytes) || nBytes <= 0 || end > V86_AREA_END) {
+  const positive = Number.isInteger(nBytes) && nBytes > 0; // before any arithmetic on it
+  if (!positive || aligned + nBytes > V86_AREA_END) {
     ctx.locker.release(LOCK_MISC);
-    return ctx.refuse(0, nBytes > 0 ? 'insufficient global V86 memory' : 'nBytes must be positive');
+    return ctx.refuse(0, positive ? 'insufficient global V86 memory' : 'nBytes must be positive');
   }
+  const end = aligned + nBytes;
   l.header[H.gvdaNextByte] = end;
   l.header[H.firstV86Page] = Math.max(l.header[H.firstV86Page]!, Math.ceil(end / PAGE_SIZE));
   if (flags & (GVDAInstance | GVDAOptInstance)) addInstanceRange(l, aligned, nBytes);
@@ -202,6 +214,7 @@ export function addInstanceItem(ctx: Context, pInstDataStruc: unknown, flags: nu
     return ctx.refuse(0, 'instance range not in V86 memory');
   if (type !== INDOS_FIELD && type !== ALWAYS_FIELD && type !== OPTIONAL_FIELD)
     return ctx.refuse(0, 'invalid InstType');
+  if (instanceSnapshotTaken(ctx)) return ctx.refuse(0, INSTANCE_TOO_LATE);
   ctx.locker.acquire(LOCK_MISC);
   const ok = addInstanceRange(ctx.l, address!, size!);
   ctx.locker.release(LOCK_MISC);
