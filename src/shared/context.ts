@@ -163,6 +163,43 @@ export class Context {
     h?: unknown,
   ): unknown {
     if (this.broken !== undefined) throw this.broken;
+    if (this.depth === 0) {
+      this.depth = 1;
+      try {
+        return this.call(def, a, b, c, d, e, f, g, h);
+      } finally {
+        this.depth = 0;
+      }
+    }
+    // A service called from inside another (a callback of a Request 1): afterwards the outer
+    // one is again the current service, for its refusals and for the wait-for graph.
+    const outer = this.service;
+    const lastService = this.actorBase + AC.lastService;
+    const outerOrdinal = this.l.actors[lastService]!;
+    this.depth += 1;
+    try {
+      return this.call(def, a, b, c, d, e, f, g, h);
+    } finally {
+      this.depth -= 1;
+      this.service = outer;
+      this.l.actors[lastService] = outerOrdinal;
+    }
+  }
+
+  /** Services being run by this context: 1 in a service, 2 in one called from inside it. */
+  private depth = 0;
+
+  private call(
+    def: ServiceDef,
+    a?: unknown,
+    b?: unknown,
+    c?: unknown,
+    d?: unknown,
+    e?: unknown,
+    f?: unknown,
+    g?: unknown,
+    h?: unknown,
+  ): unknown {
     this.service = def.name;
     this.callCounts[def.slot]! += 1;
     this.calls += 1;

@@ -316,6 +316,21 @@ describe('_SetFreePhysRegCalBk', () => {
     expect(log).toEqual(['D0:1:3']);
   });
 
+  it('a refusal after a Request 1 callback made its own calls is the outer service\'s', () => {
+    const kernel = createKernel(presets.testMin);
+    const dev = kernel.device('D0', { initOrder: 1 });
+    kernel.systemControl('Sys_Critical_Init');
+    // the callback calls a service of its own (refused: a page that is no region's)
+    dev._SetFreePhysRegCalBk((request) => {
+      if (request === 1) dev._UnmapFreePhysReg(0x12345, 1, 0);
+      return false;
+    }, 0);
+    finish(kernel);
+    expect(dev._PageAllocate(freePages(dev) + 3, PG_SYS, 0, 0, 0, 0, null, 0).eax).toBe(0);
+    expect(dev.lastError?.service).toBe('_PageAllocate');
+    expect(dev.stats.get('_PageAllocate')?.failures.size).toBe(1);
+  });
+
   it('Request 1 is not sent during initialization either', () => {
     const { kernel, dev, log } = withCallbacks([false]);
     kernel.systemControl('Device_Init');
