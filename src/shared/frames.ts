@@ -30,6 +30,14 @@ export const frameFixed = (l: Layout, frame: number): boolean =>
 export const isRamFrame = (l: Layout, frame: number): boolean =>
   frame >= 0 && frame < l.options.ramPages && (frame < HOLE_FIRST_PAGE || frame >= HOLE_END_PAGE);
 
+/** Whether `actor` holds frames out of a region (taken with _XchgFreePhysReg, not put back). */
+export function holdsFrames(l: Layout, actor: number): boolean {
+  for (let frame = 0; frame < l.options.ramPages; frame++) {
+    if (frameState(l, frame) === FrameState.HELD && frameOwner(l, frame) === actor) return true;
+  }
+  return false;
+}
+
 /** Records where a frame is now. */
 export function setFrame(
   l: Layout,

@@ -36,6 +36,7 @@ import {
   LOCK_MISC,
 } from './layout.js';
 import { bootMachine, createVmSpace, teardownVmSpace, vmHandleOf, vmOfHandle } from './machine.js';
+import { holdsFrames } from './frames.js';
 import { SYSTEM_VM } from './page_table.js';
 import {
   type DeviceContext,
@@ -334,7 +335,13 @@ export class Kernel implements KernelHooks {
     );
     const ctx = this.vmContexts.get(vm);
     if (ctx !== undefined) {
-      Atomics.store(this.layout.actors, ctx.actor * ACTOR_WORDS + AC.state, ACTOR_DEAD);
+      ctx.broken = new Error(`VM ${ctx.name}: destroyed; its context can make no more calls`);
+      // The slot is free for the next VM unless frames are still held out in its name (those
+      // the checker reports lost at the end, so the slot stays dead).
+      const base = ctx.actor * ACTOR_WORDS;
+      const holds = holdsFrames(this.layout, ctx.actor);
+      Atomics.store(this.layout.actors, base + AC.state, holds ? ACTOR_DEAD : ACTOR_FREE);
+      if (!holds) Atomics.sub(this.layout.header, H.actorCount, 1);
       this.vmContexts.delete(vm);
     }
     this.freeListGrew();
@@ -480,6 +487,7 @@ export class Kernel implements KernelHooks {
       const base = actor * ACTOR_WORDS;
       if (Atomics.compareExchange(l.actors, base + AC.state, ACTOR_FREE, ACTOR_LIVE) !== ACTOR_FREE)
         continue;
+      l.actors.fill(0, base + 1, base + ACTOR_WORDS); // what a VM before left in the slot
       l.actors[base + AC.kind] = kind;
       l.actors[base + AC.vm] = vm;
       l.actors[base + AC.initOrder] = initOrder;

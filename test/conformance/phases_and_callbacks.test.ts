@@ -186,6 +186,21 @@ describe('createVM and destroyVM', () => {
     },
   );
 
+  it('VMs come and go without end: a destroyed VM gives its slot back, its context is dead', () => {
+    const { kernel } = recorder();
+    bootToSysVmInit(kernel);
+    let last = kernel.createVM();
+    // testMin has 16 actor slots: forty VMs one after the other only fit if slots come back
+    for (let i = 0; i < 40; i++) {
+      kernel.destroyVM(last);
+      expect(() => last.int31({ ax: 0x0501, bx: 0, cx: 0x1000 })).toThrow(/destroyed/);
+      last = kernel.createVM();
+      expect(last.int31({ ax: 0x0501, bx: 0, cx: 0x1000 }).cf).toBe(0);
+    }
+    kernel.destroyVM(last);
+    expect(kernel.check({ final: true })).toEqual([]);
+  });
+
   it("destroyVM sends the end messages and frees the VM's PG_VM memory", () => {
     const { kernel, log, add } = recorder();
     const dev = add('VDD', 1);
@@ -316,7 +331,7 @@ describe('_SetFreePhysRegCalBk', () => {
     expect(log).toEqual(['D0:1:3']);
   });
 
-  it('a refusal after a Request 1 callback made its own calls is the outer service\'s', () => {
+  it("a refusal after a Request 1 callback made its own calls is the outer service's", () => {
     const kernel = createKernel(presets.testMin);
     const dev = kernel.device('D0', { initOrder: 1 });
     kernel.systemControl('Sys_Critical_Init');
