@@ -3,16 +3,31 @@
 // end classified, with the lock marked owner-dead and named with the worker, the service
 // and the phase, the checker's verdict on what it protects, and a wait-for graph.
 // The opt-in suite (test/stress/faults.test.ts) does this 500 times at random points.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runScenario } from '../../src/index.js';
 import type { RunReport } from '../../src/main/coordinator.js';
 import type { FaultKind } from '../../src/shared/protocol.js';
 
+/** The default scenario with lock waits bounded at 30 s instead of 2 s. */
+function patientScenario(): string {
+  const scenario = JSON.parse(readFileSync('scenarios/default.json', 'utf8'));
+  scenario.machine.lockWaitMsMax = 30_000;
+  const path = join(mkdtempSync(join(tmpdir(), 'vmmsim-faults-')), 'patient.json');
+  writeFileSync(path, JSON.stringify(scenario));
+  return path;
+}
+
 /** Two devices and two VMs of the default scenario, a small budget, a 1 s hang bound. */
 const small = { seed: 7, hangSeconds: 1, devices: 2, vms: 2, calls: 30_000 };
 
-async function inject(kind: FaultKind, extra: Record<string, unknown> = {}): Promise<RunReport> {
-  const report = await runScenario(undefined, { ...small, inject: kind, injectAt: 40, ...extra });
+async function inject(
+  kind: FaultKind,
+  { path, ...extra }: Record<string, unknown> & { path?: string } = {},
+): Promise<RunReport> {
+  const report = await runScenario(path, { ...small, inject: kind, injectAt: 40, ...extra });
   expect(report.fault).toMatchObject({ kind, acquisitions: 40, fired: true });
   return report;
 }
@@ -60,7 +75,8 @@ describe('a worker that dies holding a kernel lock', () => {
 
 describe('no progress and lock order', () => {
   it('a holder that loops forever: hung, blamed, its waiters in the graph', async () => {
-    const report = await inject('hang');
+    // waiters must not give up (lockWaitMsMax) before the hang is seen, even on a loaded machine
+    const report = await inject('hang', { path: patientScenario() });
     const f = report.failure!;
     expect(f.kind).toBe('hung');
     expect(f.message).toMatch(/^no service call for 1000 ms while holding .+ in _?\w+/);
