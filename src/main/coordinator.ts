@@ -89,6 +89,7 @@ export interface RunReport {
   interruptsTaken: number;
   callbacks: { request0: number; request1: number; calls: number };
   locks: ReturnType<typeof lockStats>;
+  /** actorName: "device NAME" or "VM NAME". */
   violations: (Violation & { actorName?: string })[];
   actorViolations: ActorViolation[];
   droppedDevices: string[];
@@ -627,7 +628,10 @@ export class Coordinator {
     systemExit: boolean,
     failure?: ActorFailure,
   ): RunReport {
-    const names = new Map([...this.devices, ...this.vms].map((a) => [a.actor, a.name]));
+    const names = new Map([
+      ...this.devices.map((a) => [a.actor, `device ${a.name}`] as const),
+      ...this.vms.map((a) => [a.actor, `VM ${a.name}`] as const),
+    ]);
     const sum = (key: 'byService' | 'failures'): Record<string, number> => {
       const out: Record<string, number> = {};
       for (const a of actors)

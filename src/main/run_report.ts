@@ -54,7 +54,7 @@ function violations(r: RunReport): string[] {
   if (count === 0) return ['Invariants: sound (every frame accounted for exactly once).'];
   const lines = [`Invariants: ${count} violation(s):`];
   for (const v of r.violations.slice(0, 20)) {
-    const who = v.actorName === undefined ? '' : ` device ${v.actorName}`;
+    const who = v.actorName === undefined ? '' : ` ${v.actorName}`;
     lines.push(`  [${v.kind}]${who}: ${v.message}`);
   }
   for (const v of r.actorViolations.slice(0, 20)) {
@@ -73,8 +73,8 @@ function reliability(r: RunReport): string[] {
   if (r.fault !== undefined) {
     const f = r.fault;
     lines.push(
-      `Injected fault: ${f.kind} in ${f.actor} at its lock acquisition ${n(f.acquisitions)} ` +
-        `(${f.fired ? 'fired' : 'did not fire: the actor took fewer locks'})`,
+      `Injected fault: ${f.kind} at lock acquisition ${n(f.acquisitions)} of the run phase, ` +
+        (f.fired ? `in ${f.actor}` : 'not reached: the run took fewer locks'),
     );
   }
   if (r.ownerDead !== undefined) {

@@ -269,7 +269,7 @@ export function formatSoak(s: SoakSummary): string {
     `vmmsim soak: ${s.runs} runs in ${(s.elapsedMs / 1000).toFixed(0)} s` +
       (s.interrupted ? ' (INTERRUPTED)' : ''),
     `  sound runs: ${s.sound}; faults fired: ${s.faultsFired} (${s.faultsNotFired} armed but ` +
-      `not reached: the actor took fewer locks)`,
+      `not reached: the run took fewer locks)`,
     ...Object.entries(s.byKind)
       .filter(([, k]) => k.fired > 0)
       .map(([kind, k]) => `    ${kind.padEnd(9)} fired ${k.fired}, classified ${k.classified}`),

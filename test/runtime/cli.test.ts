@@ -156,7 +156,7 @@ describe('vmmsim run --inject and vmmsim soak', () => {
     );
     expect(out).toMatch(/RUN FAILED: \S+ exited during run/);
     expect(out).toMatch(/OWNER-DEAD: .*lock.*, held by \S+ in \S+.* during run/);
-    expect(out).toMatch(/Injected fault: exit in \S+ at its lock acquisition 30 \(fired\)/);
+    expect(out).toMatch(/Injected fault: exit at lock acquisition 30 of the run phase, in \S+/);
     expect(out).toMatch(/wait-for graph/);
     expect(code).toBe(1);
   });

@@ -73,7 +73,7 @@ describe('scenarios: planted bugs are found', () => {
     expect(report.failure).toBeUndefined();
     const lost = report.violations.filter((v) => v.kind === 'lost-frame');
     expect(lost).toHaveLength(1);
-    expect(lost[0]).toMatchObject({ actorName: 'PAGESWAP' });
+    expect(lost[0]).toMatchObject({ actorName: 'device PAGESWAP' });
     expect(lost[0]!.frame).toBeGreaterThan(0);
     expect(lost[0]!.page).toBeGreaterThan(0);
     expect(lost[0]!.message).toContain(`${lost[0]!.frame!.toString(16).toUpperCase()}h`);
