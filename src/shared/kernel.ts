@@ -336,10 +336,12 @@ export class Kernel implements KernelHooks {
     const ctx = this.vmContexts.get(vm);
     if (ctx !== undefined) {
       ctx.broken = new Error(`VM ${ctx.name}: destroyed; its context can make no more calls`);
-      // The slot is free for the next VM unless frames are still held out in its name (those
-      // the checker reports lost at the end, so the slot stays dead).
+      // The slot is free for the next VM unless the checker still has to report something in
+      // its name (frames held out, synchronous calls at interrupt time): then it stays dead.
       const base = ctx.actor * ACTOR_WORDS;
-      const holds = holdsFrames(this.layout, ctx.actor);
+      const holds =
+        holdsFrames(this.layout, ctx.actor) ||
+        Atomics.load(this.layout.actors, base + AC.violations) !== 0;
       Atomics.store(this.layout.actors, base + AC.state, holds ? ACTOR_DEAD : ACTOR_FREE);
       if (!holds) Atomics.sub(this.layout.header, H.actorCount, 1);
       this.vmContexts.delete(vm);
