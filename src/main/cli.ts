@@ -6,7 +6,7 @@
 import { Command, Option } from 'commander';
 import { LockingPolicies, type LockingPolicy, LockOrderModes, limits } from '../shared/config.js';
 import { FaultKinds } from '../shared/protocol.js';
-import { integer, outputFile } from './cli_options.js';
+import { devicesOption, integer, outputFile, vmsOption } from './cli_options.js';
 import { addRaceCommands } from './race_commands.js';
 import { addSoakCommand } from './soak_command.js';
 import { formatStressReport } from './report.js';
@@ -49,16 +49,8 @@ async function stress(flags: StressFlags): Promise<number> {
 /** --devices … --hang-seconds: how much work, with what seed and locking, hung when. */
 function addWorkloadOptions(run: Command): void {
   run
-    .addOption(
-      new Option('--devices <n>', 'devices: the scenario list cut or repeated').argParser(
-        integer('--devices', 1, 64),
-      ),
-    )
-    .addOption(
-      new Option('--vms <n>', 'VMs: the scenario list cut or repeated').argParser(
-        integer('--vms', 0, 64),
-      ),
-    )
+    .addOption(devicesOption())
+    .addOption(vmsOption())
     .addOption(
       new Option('--calls <n>', 'service calls in all (default: the scenario budget)').argParser(
         integer('--calls', 1, 1_000_000_000),

@@ -5,7 +5,7 @@
  */
 import { statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 
 export type IntegerParser = (value: string) => number;
 
@@ -76,3 +76,15 @@ export function shard(value: string): { index: number; count: number } {
   }
   return { index, count };
 }
+
+/** --devices: the scenario's device list cut or repeated (run, soak). */
+export const devicesOption = (): Option =>
+  new Option('--devices <n>', 'devices: the scenario list cut or repeated').argParser(
+    integer('--devices', 1, 64),
+  );
+
+/** --vms: the scenario's VM list cut or repeated (run, soak). */
+export const vmsOption = (): Option =>
+  new Option('--vms <n>', 'VMs: the scenario list cut or repeated').argParser(
+    integer('--vms', 0, 64),
+  );

@@ -8,7 +8,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { type FaultKind, FaultKinds } from '../shared/protocol.js';
-import { integer } from './cli_options.js';
+import { devicesOption, integer, vmsOption } from './cli_options.js';
 import { interruptOnSignals } from './interrupt.js';
 import { formatSoak, soak, type SoakSummary } from './soak.js';
 
@@ -133,16 +133,8 @@ export function addSoakCommand(cli: Command): void {
         .default(2000)
         .argParser(integer('--inject-at-max', 1, 1_000_000_000)),
     )
-    .addOption(
-      new Option('--devices <n>', 'devices: the scenario list cut or repeated').argParser(
-        integer('--devices', 1, 64),
-      ),
-    )
-    .addOption(
-      new Option('--vms <n>', 'VMs: the scenario list cut or repeated').argParser(
-        integer('--vms', 0, 64),
-      ),
-    )
+    .addOption(devicesOption())
+    .addOption(vmsOption())
     .addOption(
       new Option('--calls <n>', 'service calls per run')
         .default(20_000)
