@@ -16,7 +16,7 @@ import {
 } from '../shared/constants.js';
 import { createKernel, type Kernel } from '../shared/kernel.js';
 import { AC, ACTOR_WORDS, H } from '../shared/layout.js';
-import { declareCrashed, futexWake, lockName, lockStats } from '../shared/lock.js';
+import { futexWake, lockStats } from '../shared/lock.js';
 import {
   type ActorFailure,
   type ActorReport,
@@ -34,8 +34,8 @@ import {
   vmEndMessages,
 } from '../shared/control_sequence.js';
 import type { Trace } from '../shared/trace.js';
-import { faultAgeMs } from '../workers/faults.js';
-import { cycleEpochs, rootHolder, waitForGraph, type WaitForGraph } from './wait_for.js';
+import { Diagnosis } from './diagnosis.js';
+import type { WaitForGraph } from './wait_for.js';
 
 export interface RunOptions {
   source: ScenarioSource;
@@ -134,12 +134,17 @@ export class Coordinator {
   private interrupted = false;
   /** The run-phase calls of the runners, for the settling after a failure. */
   private runs: Promise<unknown>[] = [];
-  private waitFor: WaitForGraph | undefined;
-  private ownerDead: RunReport['ownerDead'];
-  private failedAt = 0;
+
+  private readonly diagnosis: Diagnosis;
 
   constructor(private readonly o: RunOptions) {
     this.kernel = createKernel({ ...o.scenario.machine, ...o.machine });
+    this.diagnosis = new Diagnosis(
+      this.kernel.layout,
+      () => [...this.devices, ...this.vms],
+      o.hangMs,
+      o.fault,
+    );
     o.signal?.addEventListener('abort', () => {
       this.interrupted = true;
       Atomics.store(this.kernel.layout.header, H.stop, 1); // every actor ends its run loop
@@ -380,8 +385,8 @@ export class Coordinator {
         let failure = this.chainFailure;
         if (failure === undefined && now - lastGraph >= 50) {
           lastGraph = now;
-          const key = this.deadlockKey();
-          if (key !== undefined && key === cycleKey) failure = this.deadlockFailure();
+          const key = this.diagnosis.deadlockKey();
+          if (key !== undefined && key === cycleKey) failure = this.diagnosis.deadlockFailure();
           cycleKey = key;
         }
         for (const actor of runners) {
@@ -391,7 +396,7 @@ export class Coordinator {
           if (before === undefined || before.calls !== calls) seen.set(actor, { calls, at: now });
           else if (now - before.at > this.o.hangMs && !this.finished.has(actor)) {
             const stale = runners.filter((a) => now - (seen.get(a)?.at ?? now) > 10);
-            failure = this.hangFailure(actor, stale);
+            failure = this.diagnosis.hangFailure(actor, stale);
           }
         }
         if (failure === undefined) return;
@@ -401,102 +406,14 @@ export class Coordinator {
     });
   }
 
-  private actorNames(): Map<number, string> {
-    return new Map([...this.devices, ...this.vms].map((a) => [a.actor, a.name]));
-  }
-
-  private deadlockKey(): string | undefined {
-    const graph = waitForGraph(this.kernel.layout, this.actorNames(), 'deadlock');
-    return cycleEpochs(this.kernel.layout, graph);
-  }
-
-  private deadlockFailure(): ActorFailureError {
-    const graph = waitForGraph(this.kernel.layout, this.actorNames(), 'deadlock');
-    this.waitFor = graph;
-    const first = graph.nodes.find((n) => n.actor === graph.cycle?.[0]);
-    const handle = [...this.devices, ...this.vms].find((a) => a.actor === first?.actorId);
-    const message = `deadlock: ${graph.nodes
-      .filter((n) => graph.cycle?.includes(n.actor) && n.waitsFor !== undefined)
-      .map((n) => `${n.actor} waits for ${n.waitsFor!.lock} held by ${n.waitsFor!.holder}`)
-      .join('; ')}`;
-    return (handle ?? this.devices[0]!).failure('deadlock', message, '', 'run');
-  }
-
-  /** A silent actor: the one blamed is the holder its chain of lock waits ends at. */
-  private hangFailure(silent: ActorHandle, stale: ActorHandle[]): ActorFailureError {
-    const graph = waitForGraph(this.kernel.layout, this.actorNames(), 'no progress');
-    this.waitFor = graph;
-    // The end of the silent actor's chain of lock waits; when that holds nothing (it waits
-    // for callbacks, say), a silent actor that holds locks and waits for none.
-    const holder = (id: number | undefined) => graph.nodes.find((n) => n.actorId === id);
-    let root = rootHolder(graph, silent.actor);
-    if (root === undefined || root.holds.length === 0)
-      root =
-        stale
-          .map((a) => holder(a.actor))
-          .find((n) => n !== undefined && n.holds.length > 0 && n.waitsFor === undefined) ?? root;
-    const blamed = [...this.devices, ...this.vms].find((a) => a.actor === root?.actorId);
-    const waiting = graph.nodes.filter((n) => n.waitsFor?.holderId === root?.actorId).length;
-    const message =
-      `no service call for ${this.o.hangMs} ms` +
-      (root !== undefined && root.holds.length > 0
-        ? ` while holding ${root.holds.join(', ')} in ${root.service}; ` +
-          `${waiting} actor(s) wait for it`
-        : '');
-    return (blamed ?? silent).failure('hung', message, '', 'run');
-  }
-
-  /** How long after the fault fired the failure was seen (from the detection instant). */
-  private detectionMs(actor: number): number {
-    const layout = this.kernel.layout;
-    const base = actor * ACTOR_WORDS;
-    if (Atomics.load(layout.actors, base + AC.faultFired) === 0) return -1;
-    const stamp = Atomics.load(layout.actors, base + AC.faultAtMs);
-    return faultAgeMs(stamp) - Math.round(performance.now() - this.failedAt);
-  }
-
-  /** The injected fault for the report: in whom, and whether it fired. */
-  private faultReport(): RunReport['fault'] {
-    const fault = this.o.fault;
-    if (fault === undefined) return undefined;
-    const actors = this.kernel.layout.actors;
-    const fired = [...this.devices, ...this.vms].find(
-      (a) => a.actor >= 0 && Atomics.load(actors, a.actor * ACTOR_WORDS + AC.faultFired) !== 0,
-    );
-    return { ...fault, actor: fired?.name ?? '(none)', fired: fired !== undefined };
-  }
-
   /**
-   * After a failure: the failed actor is declared crashed and the locks it holds owner-dead
-   * (their waiters stop at once instead of waiting out their bound); the others are asked to
-   * stop and given a second to reach the end of their step, so that the checker sees only
-   * what the failure itself left behind.
+   * After a failure: the diagnosis declares the failed actor crashed (its locks owner-dead,
+   * so their waiters stop at once); the others are asked to stop and given a second to reach
+   * the end of their step, so that the checker sees only what the failure itself left.
    */
   private async settleAfterFailure(failure: ActorFailure): Promise<void> {
-    if (this.failedAt > 0) return; // settled already (in the run phase)
-    this.failedAt = performance.now();
-    const layout = this.kernel.layout;
-    const failed = [...this.devices, ...this.vms].find((a) => a.name === failure.actor);
-    if (failed !== undefined && failed.actor >= 0 && failure.kind !== 'deadlock') {
-      const locks = declareCrashed(layout, failed.actor);
-      const pageWord = layout.actors[failed.actor * ACTOR_WORDS + AC.page]!;
-      const page = pageWord > 0 ? { page: `${pageWord.toString(16).toUpperCase()}h` } : {};
-      const service = failed.lastService();
-      this.ownerDead = {
-        locks: locks.map((lockId) => ({
-          lock: lockName(lockId),
-          lockId,
-          actor: failed.name,
-          service,
-          phase: failure.phase,
-          ...page,
-        })),
-        consistent: true,
-        detectedMs: this.detectionMs(failed.actor),
-      };
-    }
-    this.waitFor ??= waitForGraph(layout, this.actorNames(), `${failure.kind}: ${failure.actor}`);
-    Atomics.store(layout.header, H.stop, 1);
+    if (!this.diagnosis.failed(failure)) return; // settled already (in the run phase)
+    Atomics.store(this.kernel.layout.header, H.stop, 1);
     const bound = new Promise((resolve) => setTimeout(resolve, 1_000));
     await Promise.race([Promise.allSettled(this.runs), bound]);
   }
@@ -609,19 +526,6 @@ export class Coordinator {
       trace.instant(0, `${failure.actor} ${failure.kind}: ${failure.message}`, at, {}, true);
   }
 
-  /** The wait-for graph, the owner-dead locks (with the checker's verdict) and the fault. */
-  private reliability(violations: Violation[]): Partial<RunReport> {
-    const fault = this.faultReport();
-    const beyondLocks = violations.filter((v) => v.kind !== 'owner-dead' && v.kind !== 'lock-held');
-    return {
-      ...(this.waitFor === undefined ? {} : { waitFor: this.waitFor }),
-      ...(this.ownerDead === undefined
-        ? {}
-        : { ownerDead: { ...this.ownerDead, consistent: beyondLocks.length === 0 } }),
-      ...(fault === undefined ? {} : { fault }),
-    };
-  }
-
   private buildReport(
     actors: ActorReport[],
     runMs: number,
@@ -665,7 +569,7 @@ export class Coordinator {
       sharedWords: Array.from(this.kernel.layout.scenarioWords.subarray(0, 256)),
       interrupted: this.interrupted,
       ...(this.recorded === undefined ? {} : { recorded: this.recorded }),
-      ...this.reliability(violations),
+      ...this.diagnosis.report(violations),
       systemExit,
       ...(failure === undefined ? {} : { failure }),
     };
