@@ -98,15 +98,14 @@ const LINE_BYTES = 64;
 
 /** Actor (context) words. */
 export const AC = {
-  state: 0, // ACTOR_FREE / ACTOR_LIVE / ACTOR_DEAD
+  state: 0, // ACTOR_FREE / ACTOR_LIVE / ACTOR_DEAD / ACTOR_CRASHED
   kind: 1, // ACTOR_DEVICE / ACTOR_VM / ACTOR_HOST
   vm: 2,
   initOrder: 3,
   reenterCount: 4,
   flags: 5, // ACTOR_GOT_INIT_COMPLETE, ACTOR_DROPPED
   lastService: 6,
-  violations: 7,
-  heldFrames: 8,
+  violations: 7, // (word 8 is unused: frames held out are found in the frame database)
   calls: 9, // service calls made (progress, and hang detection)
   pendingIrq: 10, // simulated interrupts raised and not yet delivered
   pressure: 11, // pages asked for by a Request 1 this actor waits on (0: none)
