@@ -5,9 +5,10 @@
  * every run checked to have succeeded. Targets print MET or MISSED; only a failed check
  * exits 1 (timing never decides a test).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeFileAtomic } from '../src/main/atomic_write.js';
 import { runControlled } from '../src/main/controlled.js';
 import { Hunt } from '../src/main/hunt.js';
 import { RandomScheduler } from '../src/main/schedulers/random.js';
@@ -100,7 +101,7 @@ async function main(): Promise<void> {
   const dir = join(process.cwd(), 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const out = join(dir, quick ? 'races-quick.json' : 'races.json');
-  writeFileSync(
+  writeFileAtomic(
     out,
     `${JSON.stringify({ env, single, hunt: { runs, one, two, ratio }, targets }, null, 2)}\n`,
   );

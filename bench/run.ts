@@ -8,10 +8,11 @@
  * missed, since timing never decides; 1 when a benchmark's correctness check failed; 2 on
  * bad options.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { writeFileAtomic } from '../src/main/atomic_write.js';
 import { packageRoot } from '../src/main/run_command.js';
 import type { LockingPolicy } from '../src/shared/config.js';
 import { runBaseline, type BaselinePoint } from './baseline.js';
@@ -176,7 +177,7 @@ function outputPaths(flags: Flags): { json: string; svg: string } {
 
 function write(path: string, text: string): void {
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, text);
+  writeFileAtomic(path, text); // a reader (or a stopped run) never sees half a file
 }
 
 async function bench(flags: Flags): Promise<number> {
