@@ -6,7 +6,7 @@
 import { Command, Option } from 'commander';
 import { LockingPolicies, type LockingPolicy, LockOrderModes, limits } from '../shared/config.js';
 import { FaultKinds } from '../shared/protocol.js';
-import { devicesOption, integer, outputFile, vmsOption } from './cli_options.js';
+import { devicesOption, integer, outputFile, reportOptions, vmsOption } from './cli_options.js';
 import { addRaceCommands } from './race_commands.js';
 import { addSoakCommand } from './soak_command.js';
 import { formatStressReport } from './report.js';
@@ -81,15 +81,8 @@ function addWorkloadOptions(run: Command): void {
 
 /** Where the report goes: the terminal (--json, --no-progress) and files, each atomic. */
 function addRunOutputOptions(run: Command): void {
+  for (const option of reportOptions()) run.addOption(option);
   run
-    .addOption(new Option('--no-progress', 'no progress bar'))
-    .addOption(new Option('--json', 'print the report as JSON').default(false))
-    .addOption(
-      new Option(
-        '--report <file>',
-        'also write the report as JSON to this file (atomically; partial if interrupted)',
-      ).argParser(outputFile('--report')),
-    )
     .addOption(
       new Option(
         '--trace <file>',

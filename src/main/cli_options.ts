@@ -88,3 +88,13 @@ export const vmsOption = (): Option =>
   new Option('--vms <n>', 'VMs: the scenario list cut or repeated').argParser(
     integer('--vms', 0, 64),
   );
+
+/** --no-progress, --json and --report: how a command shows its report and keeps it. */
+export const reportOptions = (): Option[] => [
+  new Option('--no-progress', 'no progress bar'),
+  new Option('--json', 'print the report as JSON').default(false),
+  new Option(
+    '--report <file>',
+    'also write the report as JSON to this file (atomically; partial if interrupted)',
+  ).argParser(outputFile('--report')),
+];

@@ -9,7 +9,7 @@ import cliProgress from 'cli-progress';
 import { Command, Option } from 'commander';
 import { OptionError } from '../shared/config.js';
 import { loadScenario, ScenarioError } from '../workers/scenario_load.js';
-import { integer, outputFile, outputFolder, shard } from './cli_options.js';
+import { integer, outputFile, outputFolder, reportOptions, shard } from './cli_options.js';
 import { Hunt, type HuntReport } from './hunt.js';
 import { interruptOnSignals } from './interrupt.js';
 import { ReplayFileError } from './replay_file.js';
@@ -180,20 +180,12 @@ async function guarded(fn: () => Promise<number>): Promise<void> {
 
 /** Where a hunt's results go: replay files (--out), the terminal, a report file. */
 function addHuntOutputOptions(command: Command): void {
-  command
-    .addOption(
-      new Option('--out <dir>', 'where replay files go')
-        .default('replays')
-        .argParser(outputFolder('--out')),
-    )
-    .addOption(new Option('--no-progress', 'no progress bar'))
-    .addOption(new Option('--json', 'print the report as JSON').default(false))
-    .addOption(
-      new Option(
-        '--report <file>',
-        'also write the report as JSON to this file (atomically; partial if interrupted)',
-      ).argParser(outputFile('--report')),
-    );
+  command.addOption(
+    new Option('--out <dir>', 'where replay files go')
+      .default('replays')
+      .argParser(outputFolder('--out')),
+  );
+  for (const option of reportOptions()) command.addOption(option);
 }
 
 function addHuntCommand(cli: Command): void {
