@@ -11,7 +11,7 @@ import { declareCrashed, lockName } from '../shared/lock.js';
 import type { ActorFailure, FaultPlan } from '../shared/protocol.js';
 import { faultAgeMs } from '../workers/faults.js';
 import type { RunReport } from './coordinator.js';
-import { cycleEpochs, rootHolder, waitForGraph, type WaitForGraph } from './wait_for.js';
+import { cycleEpochs, hexPage, rootHolder, waitForGraph, type WaitForGraph } from './wait_for.js';
 import type { ActorFailureError, ActorHandle } from './worker_host.js';
 
 export class Diagnosis {
@@ -89,7 +89,7 @@ export class Diagnosis {
     if (failed !== undefined && failed.actor >= 0 && failure.kind !== 'deadlock') {
       const locks = declareCrashed(this.layout, failed.actor);
       const pageWord = this.layout.actors[failed.actor * ACTOR_WORDS + AC.page]!;
-      const page = pageWord > 0 ? { page: `${pageWord.toString(16).toUpperCase()}h` } : {};
+      const page = pageWord > 0 ? { page: hexPage(pageWord) } : {};
       const service = failed.lastService();
       this.ownerDead = {
         locks: locks.map((lockId) => ({

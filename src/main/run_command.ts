@@ -40,9 +40,9 @@ export interface RunFlags {
   record?: string;
   /** Write the report as JSON (what --json prints) here, atomically. */
   report?: string;
-  /** Inject one fault inside a critical section of one actor (chosen by the seed). */
+  /** Inject one fault inside a critical section, in whichever actor takes that lock. */
   inject?: FaultKind;
-  /** The fault fires at that actor's n-th lock acquisition of the run phase. */
+  /** The fault fires at the n-th lock acquisition of the run phase, machine-wide. */
   injectAt?: number;
   /** lockdep: an inversion throws (assert) or is recorded and reported (report). */
   lockOrder?: LockOrderMode;

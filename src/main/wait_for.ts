@@ -43,7 +43,7 @@ export interface WaitForGraph {
   ownerDead: string[];
 }
 
-const hexPage = (page: number): string => `${page.toString(16).toUpperCase()}h`;
+export const hexPage = (page: number): string => `${page.toString(16).toUpperCase()}h`;
 
 /** A snapshot of every actor that holds or waits for a lock, plus the actors named. */
 export function waitForGraph(

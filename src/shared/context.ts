@@ -163,16 +163,9 @@ export class Context {
     h?: unknown,
   ): unknown {
     if (this.broken !== undefined) throw this.broken;
-    if (this.depth === 0) {
-      this.depth = 1;
-      try {
-        return this.call(def, a, b, c, d, e, f, g, h);
-      } finally {
-        this.depth = 0;
-      }
-    }
     // A service called from inside another (a callback of a Request 1): afterwards the outer
     // one is again the current service, for its refusals and for the wait-for graph.
+    const nested = this.depth > 0;
     const outer = this.service;
     const lastService = this.actorBase + AC.lastService;
     const outerOrdinal = this.l.actors[lastService]!;
@@ -181,8 +174,10 @@ export class Context {
       return this.call(def, a, b, c, d, e, f, g, h);
     } finally {
       this.depth -= 1;
-      this.service = outer;
-      this.l.actors[lastService] = outerOrdinal;
+      if (nested) {
+        this.service = outer;
+        this.l.actors[lastService] = outerOrdinal;
+      }
     }
   }
 

@@ -70,7 +70,7 @@ export const H = {
   aliasCount: 35, // live _LinPageLock(PAGEMAPGLOBAL) aliases
   lockOrder: 36, // 0: an inversion throws; 1: it is recorded and the acquisition goes on
   lockdepCount: 37, // entries taken in the lockdep table (may pass LOCKDEP_MAX: then dropped)
-  ownerDeadLocks: 38, // locks marked owner-dead (a holder died holding them)
+  // 38: unused (the owner-dead marks are in the lock words, LK.ownerDead)
   faultCountdown: 39, // lock acquisitions left, machine-wide, before an armed fault fires
 } as const;
 export const HEADER_WORDS = 64;

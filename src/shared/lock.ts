@@ -90,7 +90,7 @@ function rankTable(lockCount: number): Int32Array {
 }
 
 /** Page-table locks are the only interrupt-safe ones: all an asynchronous service takes. */
-export function interruptSafe(lockId: number): boolean {
+function interruptSafe(lockId: number): boolean {
   return lockId >= LOCK_COMMON_FIRST;
 }
 
@@ -105,14 +105,20 @@ export class OwnerDeadError extends Error {
   }
 }
 
+/** One lockdep record: the kind, the lock held (or -1), the lock taken, who, in which service. */
+export interface LockdepEntry {
+  kind: number;
+  held: number;
+  taken: number;
+  actor: number;
+  service: number;
+}
+
 /**
  * Records a lock-order or interrupt-time violation in the buffer's lockdep table, once per
  * kind and pair of locks; the checker reports the table.
  */
-export function recordLockdep(
-  layout: Layout,
-  entry: { kind: number; held: number; taken: number; actor: number; service: number },
-): void {
+function recordLockdep(layout: Layout, entry: LockdepEntry): void {
   const table = layout.lockdep;
   const count = Math.min(Atomics.load(layout.header, H.lockdepCount), LOCKDEP_MAX);
   for (let i = 0; i < count; i++) {
@@ -135,9 +141,7 @@ export function recordLockdep(
 }
 
 /** The lockdep table's entries, for the checker. */
-export function lockdepEntries(
-  layout: Layout,
-): { kind: number; held: number; taken: number; actor: number; service: number }[] {
+export function lockdepEntries(layout: Layout): LockdepEntry[] {
   const entries = [];
   const count = Math.min(Atomics.load(layout.header, H.lockdepCount), LOCKDEP_MAX);
   for (let i = 0; i < count; i++) {
@@ -200,7 +204,7 @@ export class Locker {
       this.words[base + LK.epoch] = (this.words[base + LK.epoch]! + 1) | 0;
     }
     if (this.onFault !== undefined && Atomics.sub(this.layout.header, H.faultCountdown, 1) === 1)
-      this.fireFault(lockId);
+      this.onFault(lockId);
   }
 
   /** Releases `lockId`; locks must be released in the reverse order of acquisition. */
@@ -222,11 +226,6 @@ export class Locker {
    */
   armFault(fault: (lockId: number) => void): void {
     this.onFault = fault;
-  }
-
-  private fireFault(lockId: number): void {
-    const fault = this.onFault!;
-    fault(lockId);
   }
 
   /** Records a lockdep violation; throws it unless the machine runs with lockOrder report. */
@@ -329,12 +328,9 @@ function actorCrashed(layout: Layout, actor: number): boolean {
   return Atomics.load(layout.actors, actor * ACTOR_WORDS + AC.state) === ACTOR_CRASHED;
 }
 
-/** Marks `lockId` owner-dead for `actor` (once); true when this call marked it. */
-function markLockOwnerDead(layout: Layout, lockId: number, actor: number): boolean {
-  const word = lockId * LOCK_WORDS + LK.ownerDead;
-  if (Atomics.compareExchange(layout.locks, word, 0, actor + 1) !== 0) return false;
-  Atomics.add(layout.header, H.ownerDeadLocks, 1);
-  return true;
+/** Marks `lockId` owner-dead for `actor`, unless it is marked already. */
+function markLockOwnerDead(layout: Layout, lockId: number, actor: number): void {
+  Atomics.compareExchange(layout.locks, lockId * LOCK_WORDS + LK.ownerDead, 0, actor + 1);
 }
 
 /**
@@ -344,19 +340,15 @@ function markLockOwnerDead(layout: Layout, lockId: number, actor: number): boole
  */
 export function declareCrashed(layout: Layout, actor: number): number[] {
   Atomics.store(layout.actors, actor * ACTOR_WORDS + AC.state, ACTOR_CRASHED);
-  const locks = [];
-  for (let lockId = 0; lockId < layout.lockCount; lockId++) {
-    if (Atomics.load(layout.locks, lockId * LOCK_WORDS + LK.state) !== actor + 1) continue;
+  const locks = heldLocks(layout)
+    .filter((h) => h.holderActor === actor)
+    .map((h) => h.lockId);
+  for (const lockId of locks) {
     markLockOwnerDead(layout, lockId, actor);
-    locks.push(lockId);
+    // wakes its waiters, so that they see the owner died without their 50 ms nap
+    Atomics.notify(layout.locks, lockId * LOCK_WORDS + LK.state);
   }
-  futexWakeAllLocks(layout, locks);
   return locks;
-}
-
-/** Wakes the waiters of `locks` so that they see the owner died without their 50 ms nap. */
-function futexWakeAllLocks(layout: Layout, locks: number[]): void {
-  for (const lockId of locks) Atomics.notify(layout.locks, lockId * LOCK_WORDS + LK.state);
 }
 
 /** The owner-dead mark of a lock: the actor that died holding it, or -1. */

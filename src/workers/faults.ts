@@ -1,16 +1,16 @@
 /**
- * Fault injection for the reliability tests and the soak: one fault, armed in one actor's
- * Locker, fires inside the critical section of the n-th lock that actor takes in the run
- * phase, while it holds that lock. What the runtime must do about each kind is DESIGN.md's
- * robust-lock rule: detect it, name the lock, the worker, the service and the phase, and
- * check what the lock protects. It is not a scheduler and never fires outside a worker.
+ * Fault injection for the reliability tests and the soak: one fault, armed in every runner's
+ * Locker, fires inside the critical section of the n-th lock acquisition of the run phase
+ * (machine-wide), in whichever actor takes it, while it holds that lock. What the runtime
+ * must do about each kind is DESIGN.md's robust-lock rule: detect it, name the lock, the
+ * worker, the service and the phase, and check what the lock protects. It is not a
+ * scheduler and never fires outside a worker.
  */
 import { parentPort } from 'node:worker_threads';
 import { AC, ACTOR_WORDS, H, LOCK_MISC } from '../shared/layout.js';
 import { heldLocks, lockName, lockRank } from '../shared/lock.js';
 import type { Context } from '../shared/context.js';
-
-import type { FaultKind, FaultPlan } from '../shared/protocol.js';
+import type { FaultPlan } from '../shared/protocol.js';
 
 /** What a thrown fault looks like to the coordinator: a bug inside a critical section. */
 export class InjectedFault extends Error {
@@ -25,15 +25,6 @@ export const FAULT_EXIT_CODE = 70;
 
 /** A hang or a wait for terminate() gives up after this long (the run must end first). */
 const SPIN_BOUND_MS = 60_000;
-
-export const describeFault = (kind: FaultKind): string =>
-  ({
-    throw: 'throws inside a critical section',
-    exit: 'calls process.exit() inside a critical section',
-    terminate: 'is terminate()d by its coordinator inside a critical section',
-    hang: 'loops forever inside a critical section',
-    invert: 'takes a lock of lower rank inside a critical section (a lock-order inversion)',
-  })[kind];
 
 /**
  * Arms `plan` in `ctx`'s Locker. Every runner of a faulty run is armed; the one whose lock
