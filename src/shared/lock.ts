@@ -90,7 +90,7 @@ function rankTable(lockCount: number): Int32Array {
 }
 
 /** Page-table locks are the only interrupt-safe ones: all an asynchronous service takes. */
-function interruptSafe(lockId: number): boolean {
+export function interruptSafe(lockId: number): boolean {
   return lockId >= LOCK_COMMON_FIRST;
 }
 

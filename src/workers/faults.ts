@@ -8,7 +8,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { AC, ACTOR_WORDS, H, LOCK_MISC } from '../shared/layout.js';
-import { heldLocks, lockName, lockRank } from '../shared/lock.js';
+import { heldLocks, interruptSafe, lockName, lockRank } from '../shared/lock.js';
 import type { Context } from '../shared/context.js';
 import type { FaultPlan } from '../shared/protocol.js';
 
@@ -71,15 +71,19 @@ function spin(why: string): void {
 /**
  * Takes a lock of lower rank than `lockId` and lets it go: the lowest-ranked one another
  * actor holds right now (the inversion most likely to deadlock), else the V86 data area
- * lock. When `lockId` has the lowest rank there is nothing to invert: the fault waits for
- * the next acquisition.
+ * lock. At interrupt time only interrupt-safe locks are candidates: the fault is one lock-order
+ * inversion, and taking a task-time lock there would add a second, different bug. When there
+ * is nothing to invert, the fault waits for the next acquisition.
  */
 function invert(ctx: Context, lockId: number): void {
   const rank = lockRank(lockId);
+  const atInterrupt = ctx.locker.atInterrupt;
+  const allowed = (id: number): boolean =>
+    lockRank(id) < rank && (!atInterrupt || interruptSafe(id));
   const lower = heldLocks(ctx.l)
-    .filter((h) => h.holderActor !== ctx.actor && lockRank(h.lockId) < rank)
+    .filter((h) => h.holderActor !== ctx.actor && allowed(h.lockId))
     .sort((a, b) => lockRank(a.lockId) - lockRank(b.lockId));
-  const target = lower[0]?.lockId ?? (lockRank(LOCK_MISC) < rank ? LOCK_MISC : -1);
+  const target = lower[0]?.lockId ?? (allowed(LOCK_MISC) ? LOCK_MISC : -1);
   if (target < 0) {
     Atomics.store(ctx.l.actors, ctx.actor * ACTOR_WORDS + AC.faultFired, 0);
     Atomics.store(ctx.l.header, H.faultCountdown, 1); // fire again at the next acquisition
