@@ -1,11 +1,23 @@
 /**
  * The block table: one record per memory block (allocation, free physical region, mapping),
- * found by handle through an open-addressing hash of (address space, base page). A record is
- * made, claimed for destruction and freed under the block-table lock; the pages it covers
- * are guarded by their space locks (page_table.ts).
+ * found by handle through an open-addressing hash of (address space, base page), by any of
+ * its pages through the start bits beside the linear bitmap, and, for DPMI 0800h mappings,
+ * through a list per VM. Free slots form a stack. A record is made, claimed for destruction
+ * and freed under the block-table lock; the pages it covers are guarded by their space locks
+ * (page_table.ts). Every lookup costs the same on an empty machine and a full one.
  */
 import { assert } from './assert.js';
-import { BK, BLOCK_WORDS, type BlockKindValue, H, type Layout } from './layout.js';
+import {
+  BK,
+  BLOCK_WORDS,
+  BlockKind,
+  type BlockKindValue,
+  H,
+  type Layout,
+  VM,
+  VM_WORDS,
+} from './layout.js';
+import { blockStartAtOrBefore, markBlockStart } from './linear.js';
 
 export const BLOCK_FREE = 0;
 export const BLOCK_LIVE = 1;
@@ -42,18 +54,8 @@ export const setBlockWord = (l: Layout, index: number, word: number, value: numb
 export function createBlock(l: Layout, f: BlockFields): number {
   assert(f.pageCount > 0, 'createBlock: a block has at least one page');
   assert(findBlock(l, f.space, f.basePage) < 0, 'createBlock: a block already starts there');
-  const max = l.options.blockMax;
-  const hint = l.header[H.blockHint]!;
-  let index = -1;
-  for (let n = 0; n < max; n++) {
-    const i = (hint + n) % max;
-    if (blockState(l, i) === BLOCK_FREE) {
-      index = i;
-      break;
-    }
-  }
+  const index = takeSlot(l);
   if (index < 0) return -1;
-  l.header[H.blockHint] = (index + 1) % max;
   const base = index * BLOCK_WORDS;
   l.blocks.fill(0, base, base + BLOCK_WORDS);
   l.blocks[base + BK.basePage] = f.basePage;
@@ -69,17 +71,89 @@ export function createBlock(l: Layout, f: BlockFields): number {
   l.blocks[base + BK.refCount] = 1;
   Atomics.store(l.blocks, base + BK.state, BLOCK_LIVE);
   hashInsert(l, hashKey(f.space, f.basePage), index);
+  markBlockStart(l, f.space, f.basePage, true);
+  if (f.kind === BlockKind.DPMI_MAPPING) linkMapping(l, index, f.space);
   l.header[H.blockCount] = l.header[H.blockCount]! + 1;
+  assert(findBlock(l, f.space, f.basePage) === index, 'createBlock: not found by its handle');
   return index;
 }
 
 /** Frees a record. Caller holds the block-table lock. */
 export function destroyBlock(l: Layout, index: number): void {
   assert(blockState(l, index) !== BLOCK_FREE, 'destroyBlock: block already free');
-  const key = hashKey(blockWord(l, index, BK.space), blockWord(l, index, BK.basePage));
-  hashRemove(l, key, index);
+  const space = blockWord(l, index, BK.space);
+  const basePage = blockWord(l, index, BK.basePage);
+  hashRemove(l, hashKey(space, basePage), index);
+  markBlockStart(l, space, basePage, false);
+  if (blockWord(l, index, BK.kind) === BlockKind.DPMI_MAPPING) unlinkMapping(l, index, space);
   Atomics.store(l.blocks, index * BLOCK_WORDS + BK.state, BLOCK_FREE);
+  giveSlot(l, index);
   l.header[H.blockCount] = l.header[H.blockCount]! - 1;
+  assert(l.header[H.blockCount]! >= 0, 'destroyBlock: block count below zero');
+}
+
+/** A free slot: the last one freed, else the next never used; -1 when all are live. */
+function takeSlot(l: Layout): number {
+  const head = l.header[H.blockFreeHead]!;
+  if (head !== 0) {
+    const index = head - 1;
+    assert(blockState(l, index) === BLOCK_FREE, 'takeSlot: a free-stack slot is in use');
+    l.header[H.blockFreeHead] = l.blocks[index * BLOCK_WORDS + BK.next]!;
+    return index;
+  }
+  const highWater = l.header[H.blockHighWater]!;
+  if (highWater >= l.options.blockMax) return -1;
+  l.header[H.blockHighWater] = highWater + 1;
+  return highWater;
+}
+
+function giveSlot(l: Layout, index: number): void {
+  l.blocks[index * BLOCK_WORDS + BK.next] = l.header[H.blockFreeHead]!;
+  l.header[H.blockFreeHead] = index + 1;
+}
+
+/** Puts a DPMI 0800h mapping at the head of its VM's list. */
+function linkMapping(l: Layout, index: number, vm: number): void {
+  assert(vm >= 0 && vm < l.options.vmMax, 'linkMapping: a mapping lives in a VM space', vm);
+  const headWord = vm * VM_WORDS + VM.mappingHead;
+  const head = l.vms[headWord]!;
+  l.blocks[index * BLOCK_WORDS + BK.next] = head;
+  l.blocks[index * BLOCK_WORDS + BK.prev] = 0;
+  if (head !== 0) l.blocks[(head - 1) * BLOCK_WORDS + BK.prev] = index + 1;
+  l.vms[headWord] = index + 1;
+}
+
+function unlinkMapping(l: Layout, index: number, vm: number): void {
+  const next = l.blocks[index * BLOCK_WORDS + BK.next]!;
+  const prev = l.blocks[index * BLOCK_WORDS + BK.prev]!;
+  if (prev === 0) {
+    assert(l.vms[vm * VM_WORDS + VM.mappingHead] === index + 1, 'unlinkMapping: not the head');
+    l.vms[vm * VM_WORDS + VM.mappingHead] = next;
+  } else {
+    l.blocks[(prev - 1) * BLOCK_WORDS + BK.next] = next;
+  }
+  if (next !== 0) l.blocks[(next - 1) * BLOCK_WORDS + BK.prev] = prev;
+}
+
+/**
+ * The live DPMI 0800h mapping of `vm` that maps all of physical pages [firstPhys,
+ * firstPhys+count), or -1. Walks that VM's own mappings only. Caller holds the block lock.
+ */
+export function findMappingCovering(
+  l: Layout,
+  vm: number,
+  firstPhys: number,
+  count: number,
+): number {
+  for (let entry = l.vms[vm * VM_WORDS + VM.mappingHead]!; entry !== 0;) {
+    const index = entry - 1;
+    const phys = blockWord(l, index, BK.physPage);
+    const live = blockState(l, index) === BLOCK_LIVE;
+    if (live && firstPhys >= phys && firstPhys + count <= phys + blockWord(l, index, BK.pageCount))
+      return index;
+    entry = blockWord(l, index, BK.next);
+  }
+  return -1;
 }
 
 /** The live or dying block that starts at `basePage` in `space`, or -1. */
@@ -97,9 +171,24 @@ export function findBlock(l: Layout, space: number, basePage: number): number {
   return -1;
 }
 
-/** The block of `kind`s in `space` whose pages contain `page`, or -1 (a linear scan). */
+/**
+ * The live block in `space` whose pages contain `page`, or -1. In the arenas the linear bitmap
+ * covers, the start bits name the only candidate; below 4 MiB (V86 memory, a few blocks per VM)
+ * the table is scanned.
+ */
 export function findBlockContaining(l: Layout, space: number, page: number): number {
-  for (let index = 0; index < l.options.blockMax; index++) {
+  const start = blockStartAtOrBefore(l, space, page);
+  if (start === undefined) return scanBlockContaining(l, space, page);
+  if (start < 0) return -1;
+  const index = findBlock(l, space, start);
+  assert(index >= 0, 'findBlockContaining: a start bit without its block', start);
+  const inside = page < start + blockWord(l, index, BK.pageCount);
+  return inside && blockState(l, index) === BLOCK_LIVE ? index : -1;
+}
+
+function scanBlockContaining(l: Layout, space: number, page: number): number {
+  const used = l.header[H.blockHighWater]!;
+  for (let index = 0; index < used; index++) {
     if (blockState(l, index) !== BLOCK_LIVE) continue;
     const base = index * BLOCK_WORDS;
     if (l.blocks[base + BK.space] !== space) continue;

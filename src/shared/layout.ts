@@ -17,6 +17,7 @@
  *   scenario      SCENARIO_WORDS x i32    words a scenario's devices share (their agreements)
  *   linearBits    bit per linear page     taken linear pages: shared+system arenas, then a
  *                                         private window per VM (linear.ts)
+ *   blockStarts   bit per linear page     the first page of each block there (blocks.ts)
  *   deviceMemory  DEVICE_PAGES x 4 KiB    bytes of device memory above RAM
  *   ram           ramPages x 4 KiB        bytes of physical memory; PTEs live here too
  *
@@ -26,7 +27,7 @@ import { assert } from './assert.js';
 import { type MachineOptions, resolveOptions } from './config.js';
 
 export const MAGIC = 0x564d4d53; // 'VMMS'
-export const LAYOUT_VERSION = 3;
+export const LAYOUT_VERSION = 4;
 export const PAGE_SIZE = 4096;
 export const PTES_PER_TABLE = 1024;
 
@@ -63,14 +64,14 @@ export const H = {
   blockCount: 28,
   actorCount: 29,
   lockTimeouts: 30,
-  blockHint: 31,
+  blockHighWater: 31, // block slots ever used; slots at or above it are free and zero
   nulPage: 32,
   stop: 33, // the runtime asks every actor to stop its run
   frameBufferPages: 34,
   aliasCount: 35, // live _LinPageLock(PAGEMAPGLOBAL) aliases
   lockOrder: 36, // 0: an inversion throws; 1: it is recorded and the acquisition goes on
   lockdepCount: 37, // entries taken in the lockdep table (may pass LOCKDEP_MAX: then dropped)
-  // 38: unused (the owner-dead marks are in the lock words, LK.ownerDead)
+  blockFreeHead: 38, // free block slots below the high-water mark: a stack through BK.next
   faultCountdown: 39, // lock acquisitions left, machine-wide, before an armed fault fires
 } as const;
 export const HEADER_WORDS = 64;
@@ -136,6 +137,7 @@ export const VM = {
   pageDirFrame: 1,
   handle: 2,
   privateHint: 3,
+  mappingHead: 4, // index + 1 of the first of its DPMI 0800h mappings (block-table lock)
 } as const;
 export const VM_WORDS = 8;
 export const VM_FREE = 0;
@@ -181,6 +183,8 @@ export const BK = {
   actor: 10, // allocating actor
   perms: 11, // PTE permission bits the block's pages get (P_WRITE | P_USER | type)
   committed: 12, // pages committed (sparse blocks)
+  next: 13, // index + 1 of the next block in its list (free slots; a VM's 0800h mappings)
+  prev: 14, // index + 1 of the previous block in a VM's 0800h mapping list
 } as const;
 export const BLOCK_WORDS = 16;
 
@@ -257,7 +261,8 @@ export function computeRegions(o: MachineOptions): Region[] {
     ['callbacks', CALLBACK_MAX * CALLBACK_WORDS * 4, 8],
     ['lockdep', LOCKDEP_MAX * LOCKDEP_WORDS * 4, 8],
     ['scenario', SCENARIO_WORDS * 4, 8],
-    ['linearBits', (COMMON_BIT_WORDS + o.vmMax * PRIVATE_BIT_WORDS) * 4, 8],
+    ['linearBits', linearBitWords(o) * 4, 8],
+    ['blockStarts', linearBitWords(o) * 4, 8],
     ['deviceMemory', devicePages(o) * PAGE_SIZE, PAGE_SIZE],
     ['ram', o.ramPages * PAGE_SIZE, PAGE_SIZE],
   ];
@@ -270,6 +275,9 @@ export function computeRegions(o: MachineOptions): Region[] {
   }
   return regions;
 }
+
+const linearBitWords = (o: MachineOptions): number =>
+  COMMON_BIT_WORDS + o.vmMax * PRIVATE_BIT_WORDS;
 
 const devicePages = (o: MachineOptions): number =>
   deviceWindows(o).reduce((sum, w) => sum + w.pageCount, 0);
@@ -321,6 +329,8 @@ export class Layout {
   readonly callbacks: Int32Array;
   readonly lockdep: Int32Array;
   readonly linearBits: Int32Array;
+  /** Same indexing as linearBits: a bit on each page where a block starts. */
+  readonly blockStarts: Int32Array;
   /** Words a scenario's devices and VMs share; the kernel never reads them. */
   readonly scenarioWords: Int32Array;
   readonly deviceMemory: Uint8Array;
@@ -354,6 +364,7 @@ export class Layout {
     this.callbacks = i32('callbacks');
     this.lockdep = i32('lockdep');
     this.linearBits = i32('linearBits');
+    this.blockStarts = i32('blockStarts');
     this.scenarioWords = i32('scenario');
     this.deviceMemory = new Uint8Array(sab, at('deviceMemory').offset, at('deviceMemory').bytes);
     this.ram = new Uint8Array(sab, at('ram').offset, at('ram').bytes);

@@ -63,19 +63,74 @@ function hintSlot(l: Layout, arena: ArenaValue, vm: number): { view: Int32Array;
   return { view: l.vms, index: vm * VM_WORDS + VM.privateHint };
 }
 
-function bit(l: Layout, s: Span, page: number): boolean {
+function bit(bits: Int32Array, s: Span, page: number): boolean {
   const i = page - s.bitmapFirst;
-  return (l.linearBits[s.wordBase + (i >>> 5)]! & (1 << (i & 31))) !== 0;
+  return (bits[s.wordBase + (i >>> 5)]! & (1 << (i & 31))) !== 0;
 }
 
-function setBits(l: Layout, s: Span, first: number, count: number, value: boolean): void {
-  for (let page = first; page < first + count; page++) {
-    const i = page - s.bitmapFirst;
+/** Mask of bits [from, to) of one word, 0 <= from < to <= 32. */
+const bitMask = (from: number, to: number): number =>
+  ((to === 32 ? -1 : (1 << to) - 1) & ~((1 << from) - 1)) | 0;
+
+/** Sets or clears [first, first+count) a word at a time. */
+function setBits(bits: Int32Array, s: Span, first: number, count: number, value: boolean): void {
+  let i = first - s.bitmapFirst;
+  const end = i + count;
+  while (i < end) {
     const w = s.wordBase + (i >>> 5);
-    const mask = 1 << (i & 31);
-    l.linearBits[w] = value ? l.linearBits[w]! | mask : l.linearBits[w]! & ~mask;
+    const to = Math.min(32, (i & 31) + end - i);
+    const mask = bitMask(i & 31, to);
+    bits[w] = value ? bits[w]! | mask : bits[w]! & ~mask;
+    i += to - (i & 31);
   }
 }
+
+/** True when every page of [first, first+count) has its bit clear; a word at a time. */
+function allClear(bits: Int32Array, s: Span, first: number, count: number): boolean {
+  return nextSet(bits, s, first, first + count) === first + count;
+}
+
+/** The first page in [from, end) whose bit is set, or `end`; a word at a time. */
+function nextSet(bits: Int32Array, s: Span, from: number, end: number): number {
+  let i = from - s.bitmapFirst;
+  const stop = end - s.bitmapFirst;
+  while (i < stop) {
+    const word = bits[s.wordBase + (i >>> 5)]! & bitMask(i & 31, 32);
+    if (word !== 0) return Math.min(end, s.bitmapFirst + (i & ~31) + ctz(word));
+    i = (i & ~31) + 32;
+  }
+  return end;
+}
+
+/** The first page in [from, end) whose bit is clear, or `end`; a word at a time. */
+function nextClear(bits: Int32Array, s: Span, from: number, end: number): number {
+  let i = from - s.bitmapFirst;
+  const stop = end - s.bitmapFirst;
+  while (i < stop) {
+    const word = ~bits[s.wordBase + (i >>> 5)]! & bitMask(i & 31, 32);
+    if (word !== 0) return Math.min(end, s.bitmapFirst + (i & ~31) + ctz(word));
+    i = (i & ~31) + 32;
+  }
+  return end;
+}
+
+/** The last page in [first, page] whose bit is set, or -1; a word at a time. */
+function lastSetAtOrBefore(bits: Int32Array, s: Span, first: number, page: number): number {
+  let i = page - s.bitmapFirst;
+  const low = first - s.bitmapFirst;
+  while (i >= low) {
+    const word = bits[s.wordBase + (i >>> 5)]! & bitMask(0, (i & 31) + 1);
+    if (word !== 0) {
+      const found = (i & ~31) + 31 - Math.clz32(word);
+      return found >= low ? s.bitmapFirst + found : -1;
+    }
+    i = (i & ~31) - 1;
+  }
+  return -1;
+}
+
+/** Count of trailing zero bits of a non-zero word. */
+const ctz = (word: number): number => 31 - Math.clz32(word & -word);
 
 /** The arena a linear page is in, for the bitmap; undefined where the bitmap has no bits. */
 export function arenaOf(page: number): ArenaValue | undefined {
@@ -90,7 +145,11 @@ export function arenaOf(page: number): ArenaValue | undefined {
   return undefined;
 }
 
-/** Takes `count` free pages aligned to `alignPages` (first fit from a rotating hint), or -1. */
+/**
+ * Takes `count` free pages aligned to `alignPages` (first fit from a rotating hint), or -1.
+ * The search skips whole words of taken pages and measures free runs a word at a time, so its
+ * cost grows with the words it passes, not with the pages or blocks behind them.
+ */
 export function reserveLinear(
   l: Layout,
   arena: ArenaValue,
@@ -104,28 +163,31 @@ export function reserveLinear(
   const hinted = hint.view[hint.index]!;
   const starts = [hinted >= s.first && hinted < s.end ? hinted : s.first, s.first];
   for (const from of starts) {
-    let page = Math.ceil(from / alignPages) * alignPages;
+    let page = alignUp(nextClear(l.linearBits, s, from, s.end), alignPages);
     while (page + count <= s.end) {
-      let run = 0;
-      while (run < count && !bit(l, s, page + run)) run++;
-      if (run === count) {
-        setBits(l, s, page, count, true);
+      const taken = nextSet(l.linearBits, s, page, page + count);
+      if (taken === page + count) {
+        setBits(l.linearBits, s, page, count, true);
         hint.view[hint.index] = page + count;
+        assert(!allClear(l.linearBits, s, page, count), 'reserveLinear: bits not set');
         return page;
       }
-      page = Math.ceil((page + run + 1) / alignPages) * alignPages;
+      page = alignUp(nextClear(l.linearBits, s, taken, s.end), alignPages);
     }
   }
   return -1;
 }
+
+const alignUp = (page: number, alignPages: number): number =>
+  alignPages === 1 ? page : Math.ceil(page / alignPages) * alignPages;
 
 /** Takes exactly [first, first+count) if every page of it is free in one arena. */
 export function reserveLinearAt(l: Layout, vm: number, first: number, count: number): boolean {
   const arena = arenaOf(first);
   if (arena === undefined || arenaOf(first + count - 1) !== arena) return false;
   const s = span(l, arena, vm);
-  for (let page = first; page < first + count; page++) if (bit(l, s, page)) return false;
-  setBits(l, s, first, count, true);
+  if (!allClear(l.linearBits, s, first, count)) return false;
+  setBits(l.linearBits, s, first, count, true);
   return true;
 }
 
@@ -133,14 +195,53 @@ export function releaseLinear(l: Layout, vm: number, first: number, count: numbe
   const arena = arenaOf(first);
   assert(arena !== undefined, `releaseLinear: page ${first.toString(16)}h has no arena`);
   const s = span(l, arena, vm);
-  for (let page = first; page < first + count; page++) {
-    assert(bit(l, s, page), 'releaseLinear: page was not taken', page);
-  }
-  setBits(l, s, first, count, false);
+  assert(
+    nextClear(l.linearBits, s, first, first + count) === first + count,
+    'releaseLinear: a page was not taken',
+    first,
+  );
+  setBits(l.linearBits, s, first, count, false);
 }
 
 export function linearTaken(l: Layout, vm: number, page: number): boolean {
   const arena = arenaOf(page);
   if (arena === undefined) return false;
-  return bit(l, span(l, arena, vm), page);
+  return bit(l.linearBits, span(l, arena, vm), page);
+}
+
+/**
+ * The bitmap span that indexes blocks of `space` starting at `page`: the common arenas for the
+ * common space (-1), a VM's private window for its own space; undefined elsewhere (the DOS
+ * arena), where blocks are not indexed by page.
+ */
+function indexedSpan(l: Layout, space: number, page: number): Span | undefined {
+  const arena = arenaOf(page);
+  if (arena === undefined || (arena === Arena.private) !== space >= 0) return undefined;
+  return span(l, arena, space);
+}
+
+/** Marks or clears `page` as the first page of a block of `space`; false if not indexed. */
+export function markBlockStart(l: Layout, space: number, page: number, on: boolean): boolean {
+  const s = indexedSpan(l, space, page);
+  if (s === undefined) return false;
+  assert(
+    bit(l.blockStarts, s, page) !== on,
+    'markBlockStart: start bit already in that state',
+    page,
+  );
+  setBits(l.blockStarts, s, page, 1, on);
+  return true;
+}
+
+/**
+ * Where a block of `space` holding `page` would start: the nearest marked start at or before
+ * `page` within its arena (-1 if none); undefined when `page` is not in an indexed arena. Blocks
+ * of one space never overlap, so no other block starts between a block's start and its pages:
+ * the search passes at most the block's own pages, a word at a time.
+ */
+export function blockStartAtOrBefore(l: Layout, space: number, page: number): number | undefined {
+  const s = indexedSpan(l, space, page);
+  if (s === undefined) return undefined;
+  if (!bit(l.linearBits, s, page)) return -1; // a page of a block is always taken
+  return lastSetAtOrBefore(l.blockStarts, s, s.first, page);
 }

@@ -10,6 +10,8 @@ import {
   createBlock,
   destroyBlock,
   findBlock,
+  findBlockContaining,
+  findMappingCovering,
 } from '../../src/shared/blocks.js';
 import {
   findContiguousFree,
@@ -130,11 +132,79 @@ describe('blocks.ts: the (space, base page) hash', () => {
     );
   });
 
-  it('returns -1 when every record is taken', () => {
+  it('returns -1 when every record is taken, and reuses a freed slot', () => {
     const l = bare({ blockMax: 16 });
     for (let i = 0; i < 16; i++)
       expect(createBlock(l, block(0, 0x400 + i))).toBeGreaterThanOrEqual(0);
     expect(createBlock(l, block(0, 0x500))).toBe(-1);
+    destroyBlock(l, findBlock(l, 0, 0x407));
+    expect(createBlock(l, block(0, 0x500))).toBe(findBlock(l, 0, 0x500));
+    expect(findBlock(l, 0, 0x500)).toBeGreaterThanOrEqual(0);
+    expect(createBlock(l, block(0, 0x501))).toBe(-1);
+  });
+
+  it('findBlockContaining and findMappingCovering agree with a scan over random blocks', () => {
+    // Blocks reserve their linear pages as the services do: the start bits index them in the
+    // arenas the bitmap covers; in the DOS arena (VM 1, pages below 400h) the table is scanned.
+    const op = fc.record({
+      create: fc.boolean(),
+      where: fc.constantFrom('shared', 'system', 'private', 'dos'),
+      count: fc.integer({ min: 1, max: 70 }),
+      pick: fc.nat(),
+      phys: fc.integer({ min: 0x100000, max: 0x100040 }),
+    });
+    fc.assert(
+      fc.property(fc.array(op, { minLength: 20, maxLength: 200 }), (ops) => {
+        const l = bare();
+        const live: { index: number; space: number; base: number; count: number; phys: number }[] =
+          [];
+        let dosNext = 0x10;
+        for (const { create, where, count, pick, phys } of ops) {
+          if (!create && live.length > 0) {
+            const b = live.splice(pick % live.length, 1)[0]!;
+            if (b.base >= 0x400) releaseLinear(l, Math.max(b.space, 0), b.base, b.count);
+            destroyBlock(l, b.index);
+            continue;
+          }
+          const space = where === 'shared' || where === 'system' ? -1 : 1;
+          const arena =
+            where === 'shared' ? Arena.shared : where === 'system' ? Arena.system : Arena.private;
+          const base = where === 'dos' ? dosNext : reserveLinear(l, arena, 1, count);
+          if (base < 0 || (where === 'dos' && base + count > 0x400)) continue;
+          if (where === 'dos') dosNext += count;
+          const kind = where === 'private' ? BlockKind.DPMI_MAPPING : BlockKind.ALLOCATION;
+          const index = createBlock(l, {
+            ...block(space, base),
+            pageCount: count,
+            kind,
+            physPage: phys,
+          });
+          if (index < 0) continue;
+          live.push({ index, space, base, count, phys });
+        }
+        const probes = live.flatMap((b) => [b.base, b.base + b.count - 1, b.base + b.count]);
+        for (const page of [...probes, 0x80000, 0xc0000, 0x400, 0x10]) {
+          for (const space of [-1, 1]) {
+            const expected =
+              live.find((b) => b.space === space && page >= b.base && page < b.base + b.count)
+                ?.index ?? -1;
+            expect(findBlockContaining(l, space, page), `page ${page.toString(16)}h`).toBe(
+              expected,
+            );
+          }
+        }
+        for (const phys of [0x100000, 0x100010, 0x100030]) {
+          const covering = findMappingCovering(l, 1, phys, 2);
+          const candidates = live.filter(
+            (b) =>
+              b.space === 1 && b.base >= 0x400 && phys >= b.phys && phys + 2 <= b.phys + b.count,
+          );
+          if (candidates.length === 0) expect(covering).toBe(-1);
+          else expect(candidates.map((b) => b.index)).toContain(covering);
+        }
+      }),
+      { seed: 0xb10c2, numRuns: 80 },
+    );
   });
 });
 

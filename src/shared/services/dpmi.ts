@@ -14,7 +14,16 @@
  *   committed; 8002h (unlock) a page not locked.
  * - anything else: 8001h unsupported function.
  */
-import { blockWord, findBlock, BLOCK_LIVE, blockState } from '../blocks.js';
+import { assert } from '../assert.js';
+import {
+  BLOCK_DYING,
+  BLOCK_LIVE,
+  blockState,
+  blockWord,
+  findBlock,
+  findBlockContaining,
+  findMappingCovering,
+} from '../blocks.js';
 import {
   DPMI_INVALID_HANDLE,
   DPMI_INVALID_LINEAR_ADDRESS,
@@ -31,9 +40,8 @@ import {
   P_WRITE,
 } from '../constants.js';
 import type { Context } from '../context.js';
-import { isRamFrame } from '../frames.js';
 import { BK, BLOCK_WORDS, BlockKind, HOLE_END_PAGE, LOCK_BLOCKS, PAGE_SIZE } from '../layout.js';
-import { Arena } from '../linear.js';
+import { Arena, arenaOf } from '../linear.js';
 import { allocateBlock, claimBlock, freeClaimedBlock } from './alloc.js';
 import { lockPages, unlockPages } from './lin_page_lock.js';
 import { mapPhysPages, removeMapping, reserveMapping } from './mapping.js';
@@ -88,22 +96,6 @@ export function int31(ctx: Context, input: RegistersIn): Registers {
   }
 }
 
-/** The DPMI_MAPPING block of this VM that covers [firstPhys, firstPhys+count), or -1. */
-function findMapping(ctx: Context, firstPhys: number, count: number): number {
-  for (let block = 0; block < ctx.l.options.blockMax; block++) {
-    if (
-      blockState(ctx.l, block) !== BLOCK_LIVE ||
-      blockWord(ctx.l, block, BK.kind) !== BlockKind.DPMI_MAPPING
-    )
-      continue;
-    if (blockWord(ctx.l, block, BK.space) !== ctx.vm) continue;
-    const phys = blockWord(ctx.l, block, BK.physPage);
-    if (firstPhys >= phys && firstPhys + count <= phys + blockWord(ctx.l, block, BK.pageCount))
-      return block;
-  }
-  return -1;
-}
-
 function mapPhysical(ctx: Context, regs: Registers): Registers {
   const phys = pair(regs.bx, regs.cx);
   const size = pair(regs.si, regs.di);
@@ -112,12 +104,13 @@ function mapPhysical(ctx: Context, regs: Registers): Registers {
     return dpmiError(ctx, regs, DPMI_INVALID_VALUE, 'size 0 or range wraps past 4 GB');
   const firstPhys = Math.floor(phys / PAGE_SIZE);
   const count = Math.floor((phys + size - 1) / PAGE_SIZE) - firstPhys + 1;
-  for (let p = firstPhys; p < firstPhys + count && p < ctx.l.options.ramPages; p++) {
-    if (p >= HOLE_END_PAGE && isRamFrame(ctx.l, p))
-      return dpmiError(ctx, regs, DPMI_SYSTEM_INTEGRITY, 'range is host RAM');
-  }
+  // Every page from 1 MiB (HOLE_END_PAGE) to the top of RAM is RAM, and the range starts at
+  // 1 MiB or above: it touches RAM exactly when it starts below the top.
+  assert(firstPhys >= HOLE_END_PAGE, 'mapPhysical: the range starts below 1 MiB');
+  if (firstPhys < ctx.l.options.ramPages)
+    return dpmiError(ctx, regs, DPMI_SYSTEM_INTEGRITY, 'range is host RAM');
   ctx.locker.acquire(LOCK_BLOCKS);
-  let block = findMapping(ctx, firstPhys, count);
+  let block = findMappingCovering(ctx.l, ctx.vm, firstPhys, count);
   if (block >= 0) ctx.l.blocks[block * BLOCK_WORDS + BK.refCount]! += 1;
   ctx.locker.release(LOCK_BLOCKS);
   if (block < 0) block = makeMapping(ctx, firstPhys, count);
@@ -164,17 +157,12 @@ function unmapPhysical(ctx: Context, regs: Registers): Registers {
   const page = Math.floor(pair(regs.bx, regs.cx) / PAGE_SIZE);
   const l = ctx.l;
   ctx.locker.acquire(LOCK_BLOCKS);
-  let block = -1;
-  for (let b = 0; b < l.options.blockMax; b++) {
-    if (blockState(l, b) !== BLOCK_LIVE || blockWord(l, b, BK.kind) !== BlockKind.DPMI_MAPPING)
-      continue;
-    if (blockWord(l, b, BK.space) !== ctx.vm) continue;
-    const base = blockWord(l, b, BK.basePage);
-    if (page >= base && page < base + blockWord(l, b, BK.pageCount)) block = b;
-  }
+  // 0800h maps into the private arena only: elsewhere there is nothing to look up
+  const found = arenaOf(page) === Arena.private ? findBlockContaining(l, ctx.vm, page) : -1;
+  const block = found >= 0 && blockWord(l, found, BK.kind) === BlockKind.DPMI_MAPPING ? found : -1;
   const last = block >= 0 && blockWord(l, block, BK.refCount) === 1;
   if (block >= 0 && !last) l.blocks[block * BLOCK_WORDS + BK.refCount]! -= 1;
-  if (last) Atomics.store(l.blocks, block * BLOCK_WORDS + BK.state, 2);
+  if (last) Atomics.store(l.blocks, block * BLOCK_WORDS + BK.state, BLOCK_DYING);
   ctx.locker.release(LOCK_BLOCKS);
   if (block < 0)
     return dpmiError(ctx, regs, DPMI_INVALID_LINEAR_ADDRESS, 'not an address 0800h returned');
