@@ -57,7 +57,6 @@ export function createBlock(l: Layout, f: BlockFields): number {
   const index = takeSlot(l);
   if (index < 0) return -1;
   const base = index * BLOCK_WORDS;
-  l.blocks.fill(0, base, base + BLOCK_WORDS);
   l.blocks[base + BK.basePage] = f.basePage;
   l.blocks[base + BK.pageCount] = f.pageCount;
   l.blocks[base + BK.pType] = f.pType;
@@ -69,10 +68,13 @@ export function createBlock(l: Layout, f: BlockFields): number {
   l.blocks[base + BK.actor] = f.actor;
   l.blocks[base + BK.perms] = f.perms;
   l.blocks[base + BK.refCount] = 1;
+  l.blocks[base + BK.committed] = 0;
+  l.blocks[base + BK.next] = 0;
+  l.blocks[base + BK.prev] = 0;
   Atomics.store(l.blocks, base + BK.state, BLOCK_LIVE);
   hashInsert(l, hashKey(f.space, f.basePage), index);
   markBlockStart(l, f.space, f.basePage, true);
-  if (f.kind === BlockKind.DPMI_MAPPING) linkMapping(l, index, f.space);
+  link(l, index, f.kind, f.space);
   l.header[H.blockCount] = l.header[H.blockCount]! + 1;
   assert(findBlock(l, f.space, f.basePage) === index, 'createBlock: not found by its handle');
   return index;
@@ -85,7 +87,7 @@ export function destroyBlock(l: Layout, index: number): void {
   const basePage = blockWord(l, index, BK.basePage);
   hashRemove(l, hashKey(space, basePage), index);
   markBlockStart(l, space, basePage, false);
-  if (blockWord(l, index, BK.kind) === BlockKind.DPMI_MAPPING) unlinkMapping(l, index, space);
+  unlink(l, index, blockWord(l, index, BK.kind), space);
   Atomics.store(l.blocks, index * BLOCK_WORDS + BK.state, BLOCK_FREE);
   giveSlot(l, index);
   l.header[H.blockCount] = l.header[H.blockCount]! - 1;
@@ -112,27 +114,50 @@ function giveSlot(l: Layout, index: number): void {
   l.header[H.blockFreeHead] = index + 1;
 }
 
-/** Puts a DPMI 0800h mapping at the head of its VM's list. */
-function linkMapping(l: Layout, index: number, vm: number): void {
-  assert(vm >= 0 && vm < l.options.vmMax, 'linkMapping: a mapping lives in a VM space', vm);
-  const headWord = vm * VM_WORDS + VM.mappingHead;
-  const head = l.vms[headWord]!;
-  l.blocks[index * BLOCK_WORDS + BK.next] = head;
-  l.blocks[index * BLOCK_WORDS + BK.prev] = 0;
-  if (head !== 0) l.blocks[(head - 1) * BLOCK_WORDS + BK.prev] = index + 1;
-  l.vms[headWord] = index + 1;
+/**
+ * Where the list of blocks of `kind` in `space` keeps its head (index + 1), for the kinds kept
+ * on lists: a VM's 0800h mappings, and the global aliases. Guarded by the block-table lock.
+ */
+function listHeadWord(l: Layout, kind: number, space: number): [Int32Array, number] | undefined {
+  if (kind === BlockKind.GLOBAL_ALIAS) return [l.header, H.aliasHead];
+  if (kind !== BlockKind.DPMI_MAPPING) return undefined;
+  assert(space >= 0 && space < l.options.vmMax, 'listHeadWord: a mapping lives in a VM', space);
+  return [l.vms, space * VM_WORDS + VM.mappingHead];
 }
 
-function unlinkMapping(l: Layout, index: number, vm: number): void {
+/** Puts a block at the head of its kind's list, if its kind has one. */
+function link(l: Layout, index: number, kind: number, space: number): void {
+  const head = listHeadWord(l, kind, space);
+  if (head === undefined) return;
+  const [view, word] = head;
+  const first = view[word]!;
+  l.blocks[index * BLOCK_WORDS + BK.next] = first;
+  l.blocks[index * BLOCK_WORDS + BK.prev] = 0;
+  if (first !== 0) l.blocks[(first - 1) * BLOCK_WORDS + BK.prev] = index + 1;
+  view[word] = index + 1;
+}
+
+function unlink(l: Layout, index: number, kind: number, space: number): void {
+  const head = listHeadWord(l, kind, space);
+  if (head === undefined) return;
+  const [view, word] = head;
   const next = l.blocks[index * BLOCK_WORDS + BK.next]!;
   const prev = l.blocks[index * BLOCK_WORDS + BK.prev]!;
   if (prev === 0) {
-    assert(l.vms[vm * VM_WORDS + VM.mappingHead] === index + 1, 'unlinkMapping: not the head');
-    l.vms[vm * VM_WORDS + VM.mappingHead] = next;
+    assert(view[word] === index + 1, 'unlink: a block without a previous one is not the head');
+    view[word] = next;
   } else {
     l.blocks[(prev - 1) * BLOCK_WORDS + BK.next] = next;
   }
   if (next !== 0) l.blocks[(next - 1) * BLOCK_WORDS + BK.prev] = prev;
+}
+
+/** The live or dying global aliases, first made last. Caller holds the block-table lock. */
+export function globalAliases(l: Layout): number[] {
+  const aliases = [];
+  for (let entry = l.header[H.aliasHead]!; entry !== 0; entry = blockWord(l, entry - 1, BK.next))
+    aliases.push(entry - 1);
+  return aliases;
 }
 
 /**

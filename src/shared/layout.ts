@@ -73,6 +73,7 @@ export const H = {
   lockdepCount: 37, // entries taken in the lockdep table (may pass LOCKDEP_MAX: then dropped)
   blockFreeHead: 38, // free block slots below the high-water mark: a stack through BK.next
   faultCountdown: 39, // lock acquisitions left, machine-wide, before an armed fault fires
+  aliasHead: 40, // index + 1 of the first live _LinPageLock(PAGEMAPGLOBAL) alias (block lock)
 } as const;
 export const HEADER_WORDS = 64;
 
@@ -183,8 +184,8 @@ export const BK = {
   actor: 10, // allocating actor
   perms: 11, // PTE permission bits the block's pages get (P_WRITE | P_USER | type)
   committed: 12, // pages committed (sparse blocks)
-  next: 13, // index + 1 of the next block in its list (free slots; a VM's 0800h mappings)
-  prev: 14, // index + 1 of the previous block in a VM's 0800h mapping list
+  next: 13, // index + 1 of the next block in its list (free slots, 0800h mappings, aliases)
+  prev: 14, // index + 1 of the previous block in its list (0800h mappings, global aliases)
 } as const;
 export const BLOCK_WORDS = 16;
 

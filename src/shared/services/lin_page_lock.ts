@@ -16,7 +16,15 @@
  * move: like PageFixed blocks they are always locked [I], so both calls do nothing to them
  * and succeed (reference §2.4).
  */
-import { BLOCK_LIVE, blockState, blockWord, findBlock } from '../blocks.js';
+import { assert } from '../assert.js';
+import {
+  BLOCK_DYING,
+  BLOCK_LIVE,
+  blockState,
+  blockWord,
+  findBlock,
+  globalAliases,
+} from '../blocks.js';
 import {
   P_ACC,
   P_DIRTY,
@@ -40,6 +48,7 @@ import {
 } from '../frames.js';
 import {
   BK,
+  BLOCK_WORDS,
   BlockKind,
   FR,
   FRAME_WORDS,
@@ -195,17 +204,24 @@ function makeGlobalAlias(ctx: Context, first: number, count: number): number {
 export function dropAliasesOf(ctx: Context, space: number, first: number, count: number): void {
   const l = ctx.l;
   if (Atomics.load(l.header, H.aliasCount) === 0) return; // the common case: no alias at all
-  for (let block = 0; block < l.options.blockMax; block++) {
-    if (blockState(l, block) !== BLOCK_LIVE) continue;
-    if (
-      blockWord(l, block, BK.kind) !== BlockKind.GLOBAL_ALIAS ||
-      blockWord(l, block, BK.vm) !== space
-    )
-      continue;
+  const doomed: number[] = [];
+  ctx.locker.acquire(LOCK_BLOCKS);
+  for (const block of globalAliases(l)) {
+    if (blockState(l, block) !== BLOCK_LIVE || blockWord(l, block, BK.vm) !== space) continue;
     const source = blockWord(l, block, BK.physPage);
-    if (source < first + count && first < source + blockWord(l, block, BK.pageCount))
-      deleteAlias(ctx, block);
+    if (source < first + count && first < source + blockWord(l, block, BK.pageCount)) {
+      claimAlias(l, block); // claimed here, so that an unlock of it cannot delete it too
+      doomed.push(block);
+    }
   }
+  ctx.locker.release(LOCK_BLOCKS);
+  for (const block of doomed) deleteAlias(ctx, block);
+}
+
+/** Marks a live alias dying: whoever marks it deletes it. Caller holds the block-table lock. */
+function claimAlias(l: Layout, block: number): void {
+  assert(blockState(l, block) === BLOCK_LIVE, 'claimAlias: the alias is not live');
+  Atomics.store(l.blocks, block * BLOCK_WORDS + BK.state, BLOCK_DYING);
 }
 
 function deleteAlias(ctx: Context, block: number): void {
@@ -245,7 +261,17 @@ export function linPageUnLock(
     (flags & PageMarkPageOut) !== 0,
   );
   if (reason !== undefined) return ctx.refuse(0, reason);
-  if (global) deleteAlias(ctx, alias);
+  if (global) {
+    // The alias may have gone meanwhile, with the block it copied: then there is nothing to do.
+    ctx.locker.acquire(LOCK_BLOCKS);
+    const live =
+      findBlock(ctx.l, COMMON_SPACE, hLinPgNum) === alias &&
+      blockState(ctx.l, alias) === BLOCK_LIVE &&
+      blockWord(ctx.l, alias, BK.kind) === BlockKind.GLOBAL_ALIAS;
+    if (live) claimAlias(ctx.l, alias);
+    ctx.locker.release(LOCK_BLOCKS);
+    if (live) deleteAlias(ctx, alias);
+  }
   return 1;
 }
 

@@ -21,11 +21,25 @@ export function reserveMapping(
   const l = ctx.l;
   ctx.locker.acquire(LOCK_BLOCKS);
   const base = reserveLinear(l, arena, spaceVm, fields.pageCount);
-  const block = base < 0 ? -1 : createBlock(l, { ...fields, basePage: base });
+  const block = base < 0 ? -1 : createBlock(l, withBase(fields, base));
   if (base >= 0 && block < 0) releaseLinear(l, spaceVm, base, fields.pageCount);
   ctx.locker.release(LOCK_BLOCKS);
   return block < 0 ? undefined : { block, base };
 }
+
+/** The fields with their base page, built in one shape (a spread would make a new one). */
+const withBase = (f: Omit<BlockFields, 'basePage'>, basePage: number): BlockFields => ({
+  basePage,
+  pageCount: f.pageCount,
+  pType: f.pType,
+  vm: f.vm,
+  flags: f.flags,
+  kind: f.kind,
+  space: f.space,
+  physPage: f.physPage,
+  actor: f.actor,
+  perms: f.perms,
+});
 
 /**
  * Maps `physPages[i]` at page base+i of `vm` with `perms(physPage)`; false (the block half
@@ -44,9 +58,12 @@ export function mapPhysPages(
   const l = ctx.l;
   const locks = lockRange(ctx, vm, base, count, extraLocks);
   let ok = true;
+  let index = -1;
   for (let i = 0; i < count && ok; i++) {
     const phys = typeof physPages === 'function' ? physPages(i) : physPages[i]!;
-    const index = ensureTable(l, ctx.locker, vm, base + i);
+    // the PTEs of one page table are consecutive words: look the table up once per table
+    const page = base + i;
+    index = i === 0 || (page & 0x3ff) === 0 ? ensureTable(l, ctx.locker, vm, page) : index + 1;
     ok = index >= 0;
     if (ok) writePteAt(l, index, makePresent(phys, perms(phys)));
   }
@@ -60,8 +77,11 @@ export function removeMapping(ctx: Context, block: number, vm: number): void {
   const base = blockWord(l, block, BK.basePage);
   const count = blockWord(l, block, BK.pageCount);
   const locks = lockRange(ctx, vm, base, count);
+  let index = -1;
   for (let page = base; page < base + count; page++) {
-    const index = pteIndex(l, vm, page);
+    // once per page table, as in mapPhysPages; a missing table leaves nothing to clear
+    if (page === base || (page & 0x3ff) === 0) index = pteIndex(l, vm, page);
+    else if (index >= 0) index += 1;
     if (index >= 0) writePteAt(l, index, 0);
   }
   unlockRange(ctx, locks);

@@ -76,19 +76,23 @@ export function lockRange(
   count: number,
   more?: [number, number],
 ): number[] {
-  const ids: number[] = [];
   ctx.notePage(first);
-  const add = (from: number, n: number): void => {
-    for (let page = from; page < from + n; page = (page | 0x3ff) + 1) {
-      const id = spaceLockOf(page, vm);
-      if (!ids.includes(id)) ids.push(id);
-    }
-  };
-  add(first, count);
-  if (more !== undefined) add(more[0], more[1]);
-  ids.sort((a, b) => a - b);
+  const ids: number[] = [];
+  addSpaceLocks(ids, vm, first, count);
+  if (more !== undefined) addSpaceLocks(ids, vm, more[0], more[1]);
+  if (ids.length > 1) ids.sort(byNumber);
   for (const id of ids) ctx.locker.acquire(id);
   return ids;
+}
+
+const byNumber = (a: number, b: number): number => a - b;
+
+/** Adds the lock of each page table [from, from+count) spans to `ids`, once each. */
+function addSpaceLocks(ids: number[], vm: number, from: number, count: number): void {
+  for (let page = from; page < from + count; page = (page | 0x3ff) + 1) {
+    const id = spaceLockOf(page, vm);
+    if (!ids.includes(id)) ids.push(id);
+  }
 }
 
 export function unlockRange(ctx: Context, ids: number[]): void {
