@@ -42,7 +42,7 @@ const ERROR_DWORD = 0xffffffff;
 const LFB_PHYS = 0xe0000000;
 
 /** The machine every micro-benchmark runs on: a region, a device, a VM, a block. */
-interface Bench {
+export interface Bench {
   kernel: Kernel;
   dev: DeviceContext;
   vm: VmContext;
@@ -50,8 +50,9 @@ interface Bench {
   blockPage: number;
 }
 
-function boot(): Bench {
-  const kernel = createKernel({ ramPages: 4096, locking: 'fine' });
+/** The micro machine: 4,096 pages unless `ramPages` says otherwise. */
+export function boot(ramPages = 4096): Bench {
+  const kernel = createKernel({ ramPages, locking: 'fine' });
   const dev = kernel.device('BENCH', { initOrder: 0 });
   kernel.systemControl('Sys_Critical_Init');
   const region = dev._PageAllocate(64, PG_SYS, 0, 0, 0, 0, 0, PageMapFreePhysReg);
@@ -69,7 +70,7 @@ function boot(): Bench {
   return { kernel, dev, vm, regionPage, blockPage: block.eax >>> 12 };
 }
 
-interface Case {
+export interface Case {
   name: string;
   callsPerIteration: number;
   kind: 'floor' | 'service';
@@ -108,7 +109,7 @@ const lockFloor: Case = {
   },
 };
 
-const serviceCases: Case[] = [
+export const serviceCases: Case[] = [
   {
     name: '_XchgFreePhysReg (out, back in)',
     callsPerIteration: 2,
@@ -208,6 +209,30 @@ const serviceCases: Case[] = [
     },
   },
   {
+    name: 'Int 31h 0501h + 0502h (4 KiB)',
+    callsPerIteration: 2,
+    kind: 'service',
+    make: (b) => {
+      const run = (): number => {
+        const out = b.vm.int31({ ax: 0x0501, bx: 0, cx: 0x1000 });
+        return b.vm.int31({ ax: 0x0502, si: out.si, di: out.di }).cf | out.cf;
+      };
+      expect(run() === 0, 'Int 31h 0501h/0502h', b);
+      return run;
+    },
+  },
+  {
+    name: '_PageQuery',
+    callsPerIteration: 1,
+    kind: 'service',
+    make: (b) => {
+      const mbi = new Uint32Array(7);
+      const run = (): number => b.dev._PageQuery((b.blockPage + 3) * 4096, mbi, 28);
+      expect(run() === 28 && mbi[1] === b.blockPage * 4096, '_PageQuery', b);
+      return run;
+    },
+  },
+  {
     name: '_GetFreePageCount',
     callsPerIteration: 1,
     kind: 'service',
@@ -232,7 +257,7 @@ function countLocks(b: Bench, c: Case, run: () => unknown, n: number): number {
  * Throws unless every timed call succeeded and the machine is sound: no refusal, checker
  * clean, as many live blocks as before (page tables made on the way are kept, by design).
  */
-function verify(b: Bench, blocksBefore: number): void {
+export function verify(b: Bench, blocksBefore: number): void {
   for (const ctx of [b.dev, b.vm]) {
     for (const [service, stats] of ctx.stats) {
       const refused = [...stats.failures.values()].reduce((n, v) => n + v, 0);

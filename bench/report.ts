@@ -4,6 +4,7 @@
  * results; it measures nothing and decides no exit code (a missed target is not an error).
  */
 import type { BaselinePoint } from './baseline.js';
+import type { ComplexityRow } from './complexity.js';
 import type { MicroResult } from './micro.js';
 import type { CeilingPoint } from './ceiling.js';
 import type { ScalingMode, ScalingPoint } from './scaling.js';
@@ -11,6 +12,7 @@ import type { ChartSeries } from './svg.js';
 
 export interface BenchResults {
   micro?: MicroResult;
+  complexity?: ComplexityRow[];
   scaling?: ScalingPoint[];
   /** What threads sharing nothing get done on this machine, by worker count. */
   ceiling?: CeilingPoint[];
@@ -60,6 +62,22 @@ export function microTable(m: MicroResult): string {
     ['one thread, ns per call', 'avg', 'p50', 'p99', 'locks', 'p50/floor'],
     [40, 9, 9, 9, 6, 10],
     rows,
+  );
+}
+
+export function complexityTable(rows: ComplexityRow[]): string {
+  const cells = rows.map((r) => [
+    r.name,
+    fixed(r.emptyNs, 1),
+    fixed(r.blocksNs, 1),
+    `${fixed(r.blocksRatio, 2)}×`,
+    fixed(r.bigRamNs, 1),
+    `${fixed(r.bigRamRatio, 2)}×`,
+  ]);
+  return table(
+    ['p50 ns per call on three machines', 'booted', '+2,000 blocks', '', '16× RAM', ''],
+    [40, 9, 13, 6, 9, 6],
+    cells,
   );
 }
 
@@ -157,6 +175,65 @@ function ratioTarget(
   return [{ name, goal: `≥ ${goal}×`, measured, shown, met: measured >= goal }];
 }
 
+const DPMI_MAP = 'Int 31h 0800h + 0801h';
+
+/** Every service against the floor, and against its own cost on a bigger, fuller machine. */
+function serviceTargets(r: BenchResults): Target[] {
+  const out: Target[] = [];
+  const services = r.micro?.rows.filter((row) => row.kind === 'service') ?? [];
+  const worstOf = <T>(rows: T[], value: (row: T) => number): T | undefined =>
+    rows.reduce<T | undefined>(
+      (a, c) => (a === undefined || value(c) > value(a) ? c : a),
+      undefined,
+    );
+  const ratio = (row: { ratioToFloor: number }): number => row.ratioToFloor;
+  const others = worstOf(
+    services.filter((row) => !row.name.startsWith(DPMI_MAP)),
+    ratio,
+  );
+  if (others !== undefined) {
+    const measured = others.ratioToFloor;
+    const shown = `${fixed(measured, 2)}× (highest: ${others.name})`;
+    out.push({
+      name: 'every service / floor (p50)',
+      goal: '≤ 25×',
+      measured,
+      shown,
+      met: measured <= 25,
+    });
+  }
+  const dpmi = services.find((row) => row.name.startsWith(DPMI_MAP));
+  if (dpmi !== undefined) {
+    const measured = dpmi.ratioToFloor;
+    const shown = `${fixed(measured, 2)}× (${fixed(dpmi.nsPerCallP50, 1)} ns)`;
+    out.push({
+      name: `${DPMI_MAP} / floor (p50)`,
+      goal: '≤ 50×',
+      measured,
+      shown,
+      met: measured <= 50,
+    });
+  }
+  const rows = r.complexity ?? [];
+  for (const [what, value] of [
+    ['+2,000 live blocks', (row: ComplexityRow) => row.blocksRatio],
+    ['16× RAM', (row: ComplexityRow) => row.bigRamRatio],
+  ] as const) {
+    const worst = worstOf(rows, value);
+    if (worst === undefined) continue;
+    const measured = value(worst);
+    const shown = `${fixed(measured, 2)}× (highest: ${worst.name})`;
+    out.push({
+      name: `every service, ${what} / booted`,
+      goal: '≤ 1.5×',
+      measured,
+      shown,
+      met: measured <= 1.5,
+    });
+  }
+  return out;
+}
+
 /** The issue's targets that this run measured, each with its value. */
 export function targets(r: BenchResults): Target[] {
   const out: Target[] = [];
@@ -173,6 +250,7 @@ export function targets(r: BenchResults): Target[] {
       met: measured <= 3,
     });
   }
+  out.push(...serviceTargets(r));
   if (r.baseline !== undefined && r.direct !== undefined) {
     const speedups = r.baseline.flatMap((b) => {
       const mine = r.direct!.find((d) => d.workers === b.workers);

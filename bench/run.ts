@@ -17,12 +17,14 @@ import { packageRoot } from '../src/main/run_command.js';
 import type { LockingPolicy } from '../src/shared/config.js';
 import { runBaseline, type BaselinePoint } from './baseline.js';
 import { benchEnvironment, cpuSample, environmentLine, foreignLoad } from './env.js';
+import { runComplexity } from './complexity.js';
 import { runMicro } from './micro.js';
 import {
   baselineTable,
   type BenchResults,
   busyMachineWarning,
   chartSeries,
+  complexityTable,
   microTable,
   scalingTable,
   targets,
@@ -121,6 +123,8 @@ async function runGroups(p: Plan, only: Group | undefined): Promise<BenchResults
   if (wanted('micro')) {
     progress('micro: mitata, one thread');
     results.micro = await runMicro({ quick: p.quick });
+    progress('micro: the complexity table (booted, +2,000 blocks, 16× RAM)');
+    results.complexity = await runComplexity({ quick: p.quick });
   }
   if (wanted('scaling')) Object.assign(results, await runScalingGroup(p));
   if (wanted('baseline')) {
@@ -140,6 +144,7 @@ async function runGroups(p: Plan, only: Group | undefined): Promise<BenchResults
 function print(results: BenchResults, header: string, seconds: number): void {
   const out: string[] = [header, ''];
   if (results.micro !== undefined) out.push(microTable(results.micro), '');
+  if (results.complexity !== undefined) out.push(complexityTable(results.complexity), '');
   if (results.scaling !== undefined) {
     out.push(scalingTable(results.scaling, results.ceiling ?? []));
     out.push(

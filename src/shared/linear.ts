@@ -210,6 +210,18 @@ export function linearTaken(l: Layout, vm: number, page: number): boolean {
 }
 
 /**
+ * The first page in [from, end) that `vm`'s bitmap says is taken, or `end`; a word at a time.
+ * Pages of [from, end) outside the arena of `from` count as not taken, as in linearTaken, and
+ * so does every page of a range outside the arenas. [from, end) lies within one page table.
+ */
+export function nextLinearTaken(l: Layout, vm: number, from: number, end: number): number {
+  const arena = arenaOf(from);
+  if (arena === undefined) return end;
+  const s = span(l, arena, vm);
+  return nextSet(l.linearBits, s, from, Math.min(end, s.end));
+}
+
+/**
  * The bitmap span that indexes blocks of `space` starting at `page`: the common arenas for the
  * common space (-1), a VM's private window for its own space; undefined elsewhere (the DOS
  * arena), where blocks are not indexed by page.

@@ -23,8 +23,8 @@ import {
 } from '../constants.js';
 import type { Context } from '../context.js';
 import { BK, LOCK_BLOCKS } from '../layout.js';
-import { linearTaken } from '../linear.js';
-import { readPte, spaceOf } from '../page_table.js';
+import { linearTaken, nextLinearTaken } from '../linear.js';
+import { pteIndex, readPte, spaceOf } from '../page_table.js';
 import { ptePresent, pteUsed } from '../pte.js';
 import { fail0, isDword, type ServiceDef } from './service.js';
 
@@ -37,13 +37,45 @@ interface PageInfo {
   block: number;
 }
 
-function infoOf(ctx: Context, page: number): PageInfo {
+/** What `page` is; `block`, when given, is the block known to hold it (not looked up again). */
+function infoOf(ctx: Context, page: number, block?: number): PageInfo {
   const pte = readPte(ctx.l, ctx.vm, page);
   const taken = pteUsed(pte) || linearTaken(ctx.l, ctx.vm, page);
   if (!taken) return { state: MEM_FREE, protect: 0, block: -1 };
-  const block = findBlockContaining(ctx.l, spaceOf(page, ctx.vm), page);
+  block ??= findBlockContaining(ctx.l, spaceOf(page, ctx.vm), page);
   if (!ptePresent(pte)) return { state: MEM_RESERVE, protect: 0, block };
   return { state: MEM_COMMIT, protect: protectOf(pte), block };
+}
+
+/**
+ * The end of the run of pages from `first` that share `info`. Inside a block the block is not
+ * looked up again; across a range with no page table only the linear bitmap can say a page is
+ * taken, so a free run passes such a range a word at a time.
+ */
+function runEnd(ctx: Context, first: number, info: PageInfo): number {
+  const l = ctx.l;
+  const limit = Math.min(0x100000, first + 0x40000);
+  const blockEnd =
+    info.block < 0
+      ? first
+      : blockWord(l, info.block, BK.basePage) + blockWord(l, info.block, BK.pageCount);
+  let end = first + 1;
+  while (end < limit) {
+    if (info.state === MEM_FREE && pteIndex(l, ctx.vm, end) < 0) {
+      const tableEnd = Math.min(limit, (end | 0x3ff) + 1);
+      const taken = nextLinearTaken(l, ctx.vm, end, tableEnd);
+      if (taken === tableEnd) {
+        end = tableEnd;
+        continue;
+      }
+      end = taken;
+    }
+    const next = infoOf(ctx, end, end < blockEnd ? info.block : undefined);
+    if (next.state !== info.state || next.protect !== info.protect || next.block !== info.block)
+      break;
+    end++;
+  }
+  return end;
 }
 
 export function pageQuery(ctx: Context, linaddr: number, pmbi: unknown, cbmbi: number): number {
@@ -55,14 +87,7 @@ export function pageQuery(ctx: Context, linaddr: number, pmbi: unknown, cbmbi: n
   const first = linaddr >>> 12;
   ctx.locker.acquire(LOCK_BLOCKS); // keeps blocks from coming and going while the run is read
   const info = infoOf(ctx, first);
-  let end = first + 1;
-  const limit = Math.min(0x100000, first + 0x40000);
-  while (end < limit) {
-    const next = infoOf(ctx, end);
-    if (next.state !== info.state || next.protect !== info.protect || next.block !== info.block)
-      break;
-    end++;
-  }
+  const end = runEnd(ctx, first, info);
   ctx.locker.release(LOCK_BLOCKS);
   const free = info.state === MEM_FREE;
   const base = info.block >= 0 ? blockWord(ctx.l, info.block, BK.basePage) * 4096 : first * 4096;
