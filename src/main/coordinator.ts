@@ -113,13 +113,14 @@ export interface RunReport {
   fault?: FaultPlan & { actor: string; fired: boolean };
 }
 
-const vmHandleOf = (vm: ActorHandle): number =>
-  vm.startup.role.kind === 'vm' ? vm.startup.role.handle : 0;
+const vmHandleOf = (vm: ActorHandle): number => vm.vmHandle;
 
 export class Coordinator {
   readonly kernel: Kernel;
   private readonly devices: ActorHandle[] = [];
   private readonly vms: ActorHandle[] = [];
+  /** One worker per scenario VM, spawned at the start; `vms` holds those whose VM was created. */
+  private readonly vmWorkers: ActorHandle[] = [];
   private readonly phases: PhaseMark[] = [];
   private readonly start = performance.now();
   private request0 = 0;
@@ -178,8 +179,11 @@ export class Coordinator {
     return new ActorHandle(this.kernel.layout, startup, label);
   }
 
-  private async startActor(handle: ActorHandle): Promise<void> {
-    const started = await handle.call('start', CONTROL_TIMEOUT_MS * 2, (api) => api.start());
+  private async startActor(handle: ActorHandle, vmHandle?: number): Promise<void> {
+    if (vmHandle !== undefined) handle.vmHandle = vmHandle;
+    const started = await handle.call('start', CONTROL_TIMEOUT_MS * 2, (api) =>
+      api.start(vmHandle),
+    );
     handle.actor = started.actor;
     handle.name = started.name;
     handle.initOrder = started.initOrder;
@@ -244,9 +248,9 @@ export class Coordinator {
         break;
       }
       if (refused) continue;
-      const vm = this.spawn({ kind: 'vm', index, handle }, this.o.scenario.vms[index]!.name);
+      const vm = this.vmWorkers[index]!;
       this.vms.push(vm);
-      await this.startActor(vm);
+      await this.startActor(vm, handle);
     }
     this.mark('VMs created');
   }
@@ -285,14 +289,40 @@ export class Coordinator {
   }
 
   /**
-   * Queues a callback chain after the ones before it. A device that fails in a callback
-   * fails the run (the watcher picks it up); the chains after it still run.
+   * Callback chains not yet run. Request 1 goes first (a caller is blocked until its chain has
+   * run); Request 0 is a notice, so one waiting chain stands for every notice since the last
+   * one began. One chain runs at a time; a device that fails in a callback fails the run (the
+   * watcher picks it up) and the chains after it still run.
    */
-  private enqueue(link: () => Promise<void>): void {
-    this.chain = this.chain.then(link).catch((error: unknown) => {
-      if (!(error instanceof ActorFailureError)) throw error;
-      this.chainFailure ??= error;
-    });
+  private readonly waiting: { request: number; count: () => number; after?: () => void }[] = [];
+  private request0Waiting = false;
+  private draining = false;
+
+  private enqueue(item: { request: number; count: () => number; after?: () => void }): void {
+    this.waiting.push(item);
+    if (!this.draining) this.chain = this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      for (;;) {
+        const urgent = this.waiting.findIndex((w) => w.request === FREE_PHYS_REG_NEEDED);
+        const next = urgent >= 0 ? this.waiting.splice(urgent, 1)[0] : this.waiting.shift();
+        if (next === undefined) return;
+        if (next.request === FREE_PHYS_REG_AVAILABLE) this.request0Waiting = false;
+        try {
+          await this.runChain(next.request, next.count());
+        } catch (error) {
+          if (!(error instanceof ActorFailureError)) throw error;
+          this.chainFailure ??= error;
+        } finally {
+          next.after?.();
+        }
+      }
+    } finally {
+      this.draining = false;
+    }
   }
 
   private chainFailure: ActorFailureError | undefined;
@@ -301,12 +331,14 @@ export class Coordinator {
   private poll(): void {
     const l = this.kernel.layout;
     const pending = Atomics.load(l.header, H.callbackPending);
-    if (pending !== this.lastPending) {
+    if (pending !== this.lastPending && !this.request0Waiting) {
       this.lastPending = pending;
       this.request0 += 1;
-      this.enqueue(() =>
-        this.runChain(FREE_PHYS_REG_AVAILABLE, Atomics.load(l.header, H.freeCount)),
-      );
+      this.request0Waiting = true;
+      this.enqueue({
+        request: FREE_PHYS_REG_AVAILABLE,
+        count: () => Atomics.load(l.header, H.freeCount),
+      });
     }
     for (const actor of [...this.devices, ...this.vms]) {
       if (actor.actor < 0 || this.serving.has(actor.actor)) continue;
@@ -315,14 +347,16 @@ export class Coordinator {
       if (wanted === 0) continue;
       this.serving.add(actor.actor);
       this.request1 += 1;
-      this.enqueue(() =>
-        this.runChain(FREE_PHYS_REG_NEEDED, wanted).finally(() => {
+      this.enqueue({
+        request: FREE_PHYS_REG_NEEDED,
+        count: () => wanted,
+        after: () => {
           this.serving.delete(actor.actor);
           // The waiter sleeps on pressureSeq: bump it, then wake it.
           Atomics.add(l.actors, base + AC.pressureSeq, 1);
           futexWake(l.actors, base + AC.pressureSeq);
-        }),
-      );
+        },
+      });
     }
   }
 
@@ -471,6 +505,10 @@ export class Coordinator {
       this.o.scenario.devices.forEach((d, index) =>
         this.devices.push(this.spawn({ kind: 'device', index }, d.name)),
       );
+      // The VMs' workers start loading now, beside the devices', and wait for their VMs.
+      this.o.scenario.vms.forEach((v, index) =>
+        this.vmWorkers.push(this.spawn({ kind: 'vm', index, handle: 0 }, v.name)),
+      );
       await Promise.all(this.devices.map((d) => this.startActor(d)));
       systemExit = !(await this.initialize());
       if (!systemExit) {
@@ -487,7 +525,7 @@ export class Coordinator {
       failure = error.failure;
       await this.settleAfterFailure(failure);
     } finally {
-      await Promise.all([...this.devices, ...this.vms].map((a) => a.stop()));
+      await Promise.all([...this.devices, ...this.vmWorkers].map((a) => a.stop()));
     }
     return this.buildReport(actorReports, runMs, systemExit, failure);
   }

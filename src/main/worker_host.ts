@@ -25,6 +25,8 @@ export class ActorHandle {
   readonly api: Comlink.Remote<ActorWorkerApi>;
   name: string;
   actor = -1;
+  /** The VM a VM actor runs (set when its VM is created); 0 for a device. */
+  vmHandle = 0;
   initOrder = 0;
   hasInterrupt = false;
   hasStep = false;
@@ -77,6 +79,9 @@ export class ActorHandle {
             );
           })
         : new Promise<never>(() => undefined);
+    // Tells a running worker that a call is on its way: it yields to its event loop until it
+    // has taken as many calls as were sent (actor_worker.ts), and otherwise keeps stepping.
+    if (this.actor >= 0) Atomics.add(this.layout.actors, this.actor * ACTOR_WORDS + AC.mail, 1);
     try {
       return await Promise.race([fn(this.api), this.exited, bound]);
     } catch (error) {

@@ -118,6 +118,7 @@ export const AC = {
   page: 16, // the first linear page of the range its current service locked
   faultFired: 17, // an injected fault fired in this actor (src/workers/faults.ts)
   faultAtMs: 18, // when: wall-clock ms (timeOrigin + now) modulo 2^30
+  mail: 19, // control-plane calls sent to this actor's worker (worker_host.ts bumps it)
 } as const;
 /** Two cache lines per actor: its words are written on every call by its own thread only. */
 export const ACTOR_WORDS = 32;

@@ -79,8 +79,11 @@ export interface ActorFailure {
 
 /** The comlink API of an actor worker. */
 export interface ActorWorkerApi {
-  /** Creates the actor's context and program; its actor id and name. */
-  start(): Promise<{
+  /**
+   * Creates the actor's context and program; its actor id and name. A VM's worker is spawned
+   * before its VM exists: `vmHandle` names the VM once it does (else the role's handle).
+   */
+  start(vmHandle?: number): Promise<{
     actor: number;
     name: string;
     initOrder: number;

@@ -74,8 +74,16 @@ const host: ActorHost = {
       }),
 };
 
-async function start(): ReturnType<ActorWorkerApi['start']> {
-  const scenario = await loadScenario(startup.scenario);
+/**
+ * The scenario, loading from the moment the worker starts: a VM's worker is spawned with the
+ * devices' and waits for its VM to be created, so by then its scenario is loaded. A failure
+ * is reported by start(), not as an unhandled rejection.
+ */
+const scenarioLoading = loadScenario(startup.scenario);
+scenarioLoading.catch(() => undefined);
+
+async function start(vmHandle?: number): ReturnType<ActorWorkerApi['start']> {
+  const scenario = await scenarioLoading;
   const role = startup.role;
   const definition =
     role.kind === 'device' ? scenario.devices[role.index] : scenario.vms[role.index];
@@ -89,7 +97,7 @@ async function start(): ReturnType<ActorWorkerApi['start']> {
     ctx = kernel.device(definition.name, { initOrder: definition.initOrder });
     program = definition.create(makeActor<DeviceActor>(kernel, ctx, host, extras));
   } else if (role.kind === 'vm' && definition.kind === 'vm') {
-    ctx = kernel.vm(role.handle, definition.name);
+    ctx = kernel.vm(vmHandle ?? role.handle, definition.name);
     program = definition.create(makeActor<VmActor>(kernel, ctx, host, extras));
   }
   if (ctx === undefined) throw new Error(`${role.kind} ${role.index} is not a ${role.kind}`);
@@ -127,31 +135,53 @@ function report(): ActorReport {
   };
 }
 
-/** Lets the event loop run: comlink messages (callbacks, stop) are handled between steps. */
+/** Lets the event loop run: comlink messages (callbacks) are handled between steps. */
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Control-plane calls this worker has taken since start (the coordinator counts in AC.mail). */
+let callsTaken = 0;
+/** The longest a running actor goes without a turn of its event loop, whatever the mail says. */
+const YIELD_EVERY_MS = 10;
+
+/**
+ * Whether the run loop should yield now: a call was sent that this worker has not taken yet
+ * (a free-physical-region callback, most often), or YIELD_EVERY_MS passed. A yield costs a
+ * turn of the event loop, several microseconds: once per step, it was most of a step's cost.
+ */
+function mailWaiting(c: DeviceContext | VmContext, yieldAt: number): boolean {
+  const sent = Atomics.load(actors, c.actor * ACTOR_WORDS + AC.mail);
+  return sent !== callsTaken || performance.now() >= yieldAt;
+}
 
 const api: ActorWorkerApi = {
   start,
   async control(message: ControlMessageName, vmHandle: number, edx: number): Promise<boolean> {
+    callsTaken += 1;
     const carry = await program.control?.(message, vmHandle, edx);
     return carry === true;
   },
   async run(calls: number): Promise<ActorReport> {
+    callsTaken += 1;
     const c = ctx!;
     const stopWord = H.stop;
     if (startup.record === true) c.recording = [];
     if (startup.fault !== undefined) armFault(c, startup.fault);
+    let yieldAt = performance.now() + YIELD_EVERY_MS;
     while (c.callTotal < calls && Atomics.load(kernel.layout.header, stopWord) === 0) {
       await host.safePoint();
       await program.step?.();
       steps += 1;
-      await yieldToEventLoop();
+      if (mailWaiting(c, yieldAt)) {
+        await yieldToEventLoop();
+        yieldAt = performance.now() + YIELD_EVERY_MS;
+      }
     }
     const tickets = c.recording;
     c.recording = undefined;
     return { ...report(), ...(tickets === undefined ? {} : { tickets }) };
   },
   async callback(id: number, request: number, pageCount: number): Promise<boolean> {
+    callsTaken += 1;
     callbacksRun += 1;
     remote!.inCallback += 1;
     const from = now();
@@ -170,6 +200,7 @@ const api: ActorWorkerApi = {
     }
   },
   async finish(): Promise<ActorReport> {
+    callsTaken += 1;
     await program.finish?.();
     return report();
   },
