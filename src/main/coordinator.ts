@@ -327,7 +327,7 @@ export class Coordinator {
 
   private chainFailure: ActorFailureError | undefined;
 
-  /** One poll of the buffer: Request 0 notices, Request 1 waiters, interrupts. */
+  /** One poll of the buffer: Request 0 notices, Request 1 waiters. */
   private poll(): void {
     const l = this.kernel.layout;
     const pending = Atomics.load(l.header, H.callbackPending);
@@ -340,6 +340,12 @@ export class Coordinator {
         count: () => Atomics.load(l.header, H.freeCount),
       });
     }
+    this.pollPressure();
+  }
+
+  /** Queues a Request 1 chain for each actor that posted a wait not yet served. */
+  private pollPressure(): void {
+    const l = this.kernel.layout;
     for (const actor of [...this.devices, ...this.vms]) {
       if (actor.actor < 0 || this.serving.has(actor.actor)) continue;
       const base = actor.actor * ACTOR_WORDS;
@@ -452,6 +458,22 @@ export class Coordinator {
     await Promise.race([Promise.allSettled(this.runs), bound]);
   }
 
+  /**
+   * Serves Request 1 waits the moment a worker posts one (it bumps H.pressureRequests and
+   * wakes this loop), not at the next 2 ms poll: a VM short of memory waits for its chain,
+   * so that latency is its own. Atomics.waitAsync never blocks the main thread.
+   */
+  private async servePressure(done: { value: boolean }): Promise<void> {
+    const header = this.kernel.layout.header;
+    let seen = Atomics.load(header, H.pressureRequests);
+    while (!done.value) {
+      const wait = Atomics.waitAsync(header, H.pressureRequests, seen, 50);
+      if (wait.async) await wait.value;
+      seen = Atomics.load(header, H.pressureRequests);
+      if (!done.value) this.pollPressure();
+    }
+  }
+
   private async runPhase(): Promise<ActorReport[]> {
     this.mark('run');
     const runners = [...this.ordered(), ...this.vms].filter((a) => a.hasStep);
@@ -460,6 +482,7 @@ export class Coordinator {
     const each = Math.max(1, Math.ceil(this.o.calls / Math.max(runners.length, 1)));
     const done = { value: false };
     const watcher = this.watch(runners, done);
+    const pressure = this.servePressure(done);
     try {
       const runs = runners.map(async (actor) => {
         const report = await actor.call('run', 0, (api) => api.run(each));
@@ -476,6 +499,7 @@ export class Coordinator {
     } finally {
       done.value = true;
       Atomics.store(this.kernel.layout.header, H.stop, 1);
+      await pressure;
       await this.chain.catch(() => undefined);
     }
   }

@@ -74,6 +74,7 @@ export const H = {
   blockFreeHead: 38, // free block slots below the high-water mark: a stack through BK.next
   faultCountdown: 39, // lock acquisitions left, machine-wide, before an armed fault fires
   aliasHead: 40, // index + 1 of the first live _LinPageLock(PAGEMAPGLOBAL) alias (block lock)
+  pressureRequests: 41, // Request 1 waits posted so far: the coordinator sleeps on this word
 } as const;
 export const HEADER_WORDS = 64;
 

@@ -30,10 +30,15 @@ export class RemoteCallbacks implements CallbackDispatcher {
 
   pagesNeeded(count: number): boolean {
     if (isMainThread) return false;
+    // No callback registered: the chain would call nobody and free nothing.
+    if (Atomics.load(this.l.header, H.calbkCount) === 0) return false;
     const base = this.actor * ACTOR_WORDS;
     const before = Atomics.load(this.l.header, H.freeCount);
     const seq = Atomics.load(this.l.actors, base + AC.pressureSeq);
     Atomics.store(this.l.actors, base + AC.pressure, count);
+    // Wakes the coordinator, which sleeps on this word (Atomics.waitAsync) between polls.
+    Atomics.add(this.l.header, H.pressureRequests, 1);
+    Atomics.notify(this.l.header, H.pressureRequests);
     const deadline = performance.now() + this.waitMs;
     while (Atomics.load(this.l.actors, base + AC.pressureSeq) === seq) {
       const left = deadline - performance.now();
