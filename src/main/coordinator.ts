@@ -16,7 +16,7 @@ import {
 } from '../shared/constants.js';
 import { createKernel, type Kernel } from '../shared/kernel.js';
 import { AC, ACTOR_WORDS, H } from '../shared/layout.js';
-import { futexWake, lockStats } from '../shared/lock.js';
+import { futexWaitAsync, futexWake, lockStats } from '../shared/lock.js';
 import {
   type ActorFailure,
   type ActorReport,
@@ -467,8 +467,7 @@ export class Coordinator {
     const header = this.kernel.layout.header;
     let seen = Atomics.load(header, H.pressureRequests);
     while (!done.value) {
-      const wait = Atomics.waitAsync(header, H.pressureRequests, seen, 50);
-      if (wait.async) await wait.value;
+      await futexWaitAsync(header, H.pressureRequests, seen, 50);
       seen = Atomics.load(header, H.pressureRequests);
       if (!done.value) this.pollPressure();
     }

@@ -116,10 +116,12 @@ function giveSlot(l: Layout, index: number): void {
 
 /**
  * Where the list of blocks of `kind` in `space` keeps its head (index + 1), for the kinds kept
- * on lists: a VM's 0800h mappings, and the global aliases. Guarded by the block-table lock.
+ * on lists: a VM's 0800h mappings, the global aliases and the _MapPhysToLinear aliases — the
+ * kinds found by what they map rather than where they are. Guarded by the block-table lock.
  */
 function listHeadWord(l: Layout, kind: number, space: number): [Int32Array, number] | undefined {
   if (kind === BlockKind.GLOBAL_ALIAS) return [l.header, H.aliasHead];
+  if (kind === BlockKind.PHYS_MAP) return [l.header, H.physMapHead];
   if (kind !== BlockKind.DPMI_MAPPING) return undefined;
   assert(space >= 0 && space < l.options.vmMax, 'listHeadWord: a mapping lives in a VM', space);
   return [l.vms, space * VM_WORDS + VM.mappingHead];
@@ -152,12 +154,17 @@ function unlink(l: Layout, index: number, kind: number, space: number): void {
   if (next !== 0) l.blocks[(next - 1) * BLOCK_WORDS + BK.prev] = prev;
 }
 
-/** The live or dying global aliases, first made last. Caller holds the block-table lock. */
-export function globalAliases(l: Layout): number[] {
-  const aliases = [];
-  for (let entry = l.header[H.aliasHead]!; entry !== 0; entry = blockWord(l, entry - 1, BK.next))
-    aliases.push(entry - 1);
-  return aliases;
+/**
+ * The live or dying blocks on the list of `kind` (GLOBAL_ALIAS or PHYS_MAP; DPMI_MAPPING in
+ * the VM `space`), last made first. Caller holds the block-table lock.
+ */
+export function listedBlocks(l: Layout, kind: BlockKindValue, space = -1): number[] {
+  const head = listHeadWord(l, kind, space);
+  assert(head !== undefined, 'listedBlocks: blocks of this kind are not on a list', kind);
+  const blocks = [];
+  for (let entry = head[0][head[1]]!; entry !== 0; entry = blockWord(l, entry - 1, BK.next))
+    blocks.push(entry - 1);
+  return blocks;
 }
 
 /**

@@ -75,6 +75,7 @@ export const H = {
   faultCountdown: 39, // lock acquisitions left, machine-wide, before an armed fault fires
   aliasHead: 40, // index + 1 of the first live _LinPageLock(PAGEMAPGLOBAL) alias (block lock)
   pressureRequests: 41, // Request 1 waits posted so far: the coordinator sleeps on this word
+  physMapHead: 42, // index + 1 of the first live _MapPhysToLinear alias (block lock)
 } as const;
 export const HEADER_WORDS = 64;
 
@@ -186,8 +187,8 @@ export const BK = {
   actor: 10, // allocating actor
   perms: 11, // PTE permission bits the block's pages get (P_WRITE | P_USER | type)
   committed: 12, // pages committed (sparse blocks)
-  next: 13, // index + 1 of the next block in its list (free slots, 0800h mappings, aliases)
-  prev: 14, // index + 1 of the previous block in its list (0800h mappings, global aliases)
+  next: 13, // index + 1 of the next block in its list (free slots, blocks.ts's lists)
+  prev: 14, // index + 1 of the previous block in its list
 } as const;
 export const BLOCK_WORDS = 16;
 

@@ -408,6 +408,20 @@ export function futexWait(
   return Atomics.wait(view, index, expected, timeoutMs) !== 'timed-out';
 }
 
+/**
+ * The main thread's futex wait: resolves when the word no longer holds `expected` (at once if
+ * it does not now), or after `timeoutMs`. Atomics.waitAsync never blocks the event loop.
+ */
+export async function futexWaitAsync(
+  view: Int32Array,
+  index: number,
+  expected: number,
+  timeoutMs: number,
+): Promise<void> {
+  const wait = Atomics.waitAsync(view, index, expected, timeoutMs);
+  if (wait.async) await wait.value;
+}
+
 /** Wakes every waiter on a word, after the word was changed. */
 export function futexWake(view: Int32Array, index: number): void {
   Atomics.notify(view, index);

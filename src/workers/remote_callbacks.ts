@@ -8,7 +8,7 @@
 import { isMainThread } from 'node:worker_threads';
 import type { CallbackDispatcher } from '../shared/kernel.js';
 import { AC, ACTOR_WORDS, H, type Layout } from '../shared/layout.js';
-import { futexWait } from '../shared/lock.js';
+import { futexWait, futexWake } from '../shared/lock.js';
 
 export class RemoteCallbacks implements CallbackDispatcher {
   /**
@@ -38,7 +38,7 @@ export class RemoteCallbacks implements CallbackDispatcher {
     Atomics.store(this.l.actors, base + AC.pressure, count);
     // Wakes the coordinator, which sleeps on this word (Atomics.waitAsync) between polls.
     Atomics.add(this.l.header, H.pressureRequests, 1);
-    Atomics.notify(this.l.header, H.pressureRequests);
+    futexWake(this.l.header, H.pressureRequests);
     const deadline = performance.now() + this.waitMs;
     while (Atomics.load(this.l.actors, base + AC.pressureSeq) === seq) {
       const left = deadline - performance.now();

@@ -23,7 +23,7 @@ import {
   blockState,
   blockWord,
   findBlock,
-  globalAliases,
+  listedBlocks,
 } from '../blocks.js';
 import {
   P_ACC,
@@ -206,7 +206,7 @@ export function dropAliasesOf(ctx: Context, space: number, first: number, count:
   if (Atomics.load(l.header, H.aliasCount) === 0) return; // the common case: no alias at all
   const doomed: number[] = [];
   ctx.locker.acquire(LOCK_BLOCKS);
-  for (const block of globalAliases(l)) {
+  for (const block of listedBlocks(l, BlockKind.GLOBAL_ALIAS)) {
     if (blockState(l, block) !== BLOCK_LIVE || blockWord(l, block, BK.vm) !== space) continue;
     const source = blockWord(l, block, BK.physPage);
     if (source < first + count && first < source + blockWord(l, block, BK.pageCount)) {

@@ -7,29 +7,32 @@
  * "only for device memory"; a lasting alias of RAM would outlive the frames' owners].
  * The alias is mapped with PCD.
  */
-import { BLOCK_LIVE, blockState, blockWord } from '../blocks.js';
+import { BLOCK_LIVE, blockState, blockWord, listedBlocks } from '../blocks.js';
 import { ERROR_DWORD, PG_SYS, PG_TYPE_SHIFT, P_PCD, P_WRITE } from '../constants.js';
 import type { Context } from '../context.js';
 import { isRamFrame } from '../frames.js';
-import { BK, BlockKind, LOCK_MISC } from '../layout.js';
+import { BK, BlockKind, LOCK_BLOCKS, LOCK_MISC } from '../layout.js';
 import { Arena } from '../linear.js';
 import { COMMON_SPACE, SYSTEM_VM } from '../page_table.js';
 import { mapPhysPages, removeMapping, reserveMapping } from './mapping.js';
 import { failDword, isDword, type ServiceDef } from './service.js';
 
+/** The page of a live _MapPhysToLinear alias that maps `firstPhys` onward, or -1. */
 function findAlias(ctx: Context, firstPhys: number, count: number): number {
-  for (let block = 0; block < ctx.l.options.blockMax; block++) {
-    if (
-      blockState(ctx.l, block) !== BLOCK_LIVE ||
-      blockWord(ctx.l, block, BK.kind) !== BlockKind.PHYS_MAP
-    )
-      continue;
-    const phys = blockWord(ctx.l, block, BK.physPage);
-    if (firstPhys >= phys && firstPhys + count <= phys + blockWord(ctx.l, block, BK.pageCount)) {
-      return blockWord(ctx.l, block, BK.basePage) + (firstPhys - phys);
+  const l = ctx.l;
+  ctx.locker.acquire(LOCK_BLOCKS);
+  let page = -1;
+  for (const block of listedBlocks(l, BlockKind.PHYS_MAP)) {
+    const phys = blockWord(l, block, BK.physPage);
+    const covers =
+      firstPhys >= phys && firstPhys + count <= phys + blockWord(l, block, BK.pageCount);
+    if (covers && blockState(l, block) === BLOCK_LIVE) {
+      page = blockWord(l, block, BK.basePage) + (firstPhys - phys);
+      break;
     }
   }
-  return -1;
+  ctx.locker.release(LOCK_BLOCKS);
+  return page;
 }
 
 function makeAlias(ctx: Context, firstPhys: number, count: number): number {
