@@ -44,7 +44,10 @@ export function addBenchOptions(command: Command): Command {
     )
     .addOption(new Option('--only <group>', 'run one group').choices(GROUPS))
     .addOption(
-      new Option('--json <path>', 'JSON record (default bench/results/latest.json; quick.json)'),
+      new Option(
+        '--json <path>',
+        'JSON record (default bench/results/latest.json, or quick.json; installed: vmmsim-bench/)',
+      ),
     )
     .addOption(new Option('--svg <path>', 'scaling chart (default bench/results/scaling.svg)'))
     .addOption(

@@ -8,9 +8,9 @@
  * missed, since timing never decides; 1 when a benchmark's correctness check failed; 2 on
  * bad options.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { writeFileAtomic } from '../src/main/atomic_write.js';
 import { packageRoot } from '../src/main/run_command.js';
 import type { LockingPolicy } from '../src/shared/config.js';
@@ -159,7 +159,10 @@ function print(results: BenchResults, header: string, seconds: number): void {
 
 function outputPaths(flags: Flags): { json: string; svg: string } {
   const stem = flags.quick ? 'quick' : flags.only !== undefined ? `only-${flags.only}` : 'latest';
-  const dir = join(packageRoot(), 'bench', 'results');
+  // In a checkout, bench/results; installed as a package, vmmsim-bench/ in this folder.
+  const root = packageRoot();
+  const inCheckout = existsSync(join(root, 'bench', 'run.ts'));
+  const dir = inCheckout ? join(root, 'bench', 'results') : resolve('vmmsim-bench');
   return {
     json: flags.json ?? join(dir, `${stem}.json`),
     svg: flags.svg ?? join(dir, stem === 'latest' ? 'scaling.svg' : `${stem}-scaling.svg`),
