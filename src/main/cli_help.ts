@@ -19,8 +19,20 @@ export const EXAMPLES: Record<string, string[]> = {
   bench: ['npx vmmsim bench --quick --only scaling --json scaling.json'],
 };
 
+/** The examples at the end of `vmmsim --help`: a first session. */
+const FIRST_STEPS = [
+  'npx vmmsim run                      # the built-in default scenario on real threads',
+  'npx vmmsim init my-sims             # a starter folder: device.ts, race.ts, a README',
+  'npx vmmsim hunt my-sims/race.ts     # find the race it plants',
+];
+
+/** A control character shown as '?' (a word from the command line, printed back). */
+export const shown = (word: string): string =>
+  word.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?').slice(0, 200);
+
 /** Adds each command's example after its help (commands without one are left as they are). */
 export function addExamples(cli: Command): void {
+  cli.addHelpText('after', `\nExamples:\n${FIRST_STEPS.map((l) => `  $ ${l}`).join('\n')}`);
   for (const command of cli.commands) {
     const lines = EXAMPLES[command.name()];
     if (lines === undefined) continue;
@@ -54,9 +66,8 @@ export function unknownCommand(cli: Command, word: string | undefined): string |
   const nearest = names
     .map((name) => ({ name, d: distance(word.toLowerCase(), name) }))
     .sort((x, y) => x.d - y.d)[0]!.name;
-  const shown = word.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?').slice(0, 80);
   return (
-    `error: unknown command '${shown}'. Did you mean '${nearest}'? ` +
+    `error: unknown command '${shown(word)}'. Did you mean '${nearest}'? ` +
     `Commands: ${names.join(', ')}.`
   );
 }

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import { writeFileAtomic } from './atomic_write.js';
+import { shown } from './cli_help.js';
 import { packageRoot } from './run_command.js';
 
 /**
@@ -54,8 +55,9 @@ function vmmsimVisibleFrom(dir: string): boolean {
   }
 }
 
-export function initCommand(target: string): number {
-  const dir = resolve(target);
+export function initCommand(folder: string): number {
+  const dir = resolve(folder);
+  const target = shown(folder);
   if (existsSync(dir) && !statSync(dir).isDirectory()) {
     process.stderr.write(`error: init ${target}: a file, not a folder.\n`);
     return 2;
@@ -74,7 +76,7 @@ export function initCommand(target: string): number {
   if (!keepManifest) files.set('package.json', packageJson(dir));
   for (const [name, text] of files) writeFileAtomic(join(dir, name), text);
   const fromHere = relative(process.cwd(), dir);
-  const where = fromHere === '' ? '.' : fromHere.startsWith('..') ? dir : fromHere;
+  const where = shown(fromHere === '' ? '.' : fromHere.startsWith('..') ? dir : fromHere);
   const names = [...files.keys()].sort().join(', ');
   const lines = [`init: wrote ${names} in ${where}`];
   if (keepManifest) lines.push('  kept the package.json that was there');

@@ -40,6 +40,12 @@ describe('help', () => {
     }
   });
 
+  it('ends the general help with examples of a first session', () => {
+    const { code, out } = vmmsim('--help');
+    expect(code).toBe(0);
+    expect(out.trimEnd()).toMatch(/Examples:\n(  \$ npx vmmsim .*\n?){3}$/);
+  });
+
   it('prints the version from package.json', () => {
     const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
     expect(vmmsim('--version').out.trim()).toBe(manifest.version);
@@ -77,6 +83,11 @@ describe('vmmsim bench', () => {
     const workers = vmmsim('bench', '--workers', '2,4');
     expect(workers.err).toContain('--workers must start with 1');
     expect(workers.code).toBe(2);
+  });
+
+  it('reaches the suite the command runs (loaded, not run)', async () => {
+    const suite = await import(join(root, 'dist', 'bench', 'run.js'));
+    expect(typeof suite.bench).toBe('function');
   });
 });
 
