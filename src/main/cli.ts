@@ -254,7 +254,7 @@ async function main(argv: string[]): Promise<void> {
     throw error;
   });
   const cli = program();
-  const unknown = unknownCommand(cli, argv[2]);
+  const unknown = unknownCommand(cli, argv[2] === 'help' ? argv[3] : argv[2]);
   if (unknown !== undefined) {
     process.stderr.write(`${unknown}\n`);
     process.exitCode = 2;

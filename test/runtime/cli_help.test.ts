@@ -62,6 +62,8 @@ describe('an unknown command', () => {
     expect(typo.code).toBe(2);
     expect(vmmsim('benchmark', '--help').err).toContain("Did you mean 'bench'?");
     expect(vmmsim('benchmark', '--help').code).toBe(2);
+    expect(vmmsim('help', 'benh').err).toContain("unknown command 'benh'. Did you mean 'bench'?");
+    expect(vmmsim('help', 'benh').code).toBe(2);
   });
 
   it('shows no control characters from the word', () => {
