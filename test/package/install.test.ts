@@ -119,7 +119,7 @@ describe('the package in a folder made by npm init -y', () => {
     }
   });
 
-  it('gives the scenarios their types (DeviceActor, defineScenario) and catches a wrong one', () => {
+  it('gives the scenarios their types (DeviceActor, defineScenario); a wrong one is caught', () => {
     writeFileSync(join(project, 'tsconfig.json'), JSON.stringify(tsconfig));
     expect(tsc()).toEqual({ code: 0, out: '' });
     writeFileSync(join(project, 'wrong.ts'), `${typed}const n: number = 'vmmsim';\n`);
