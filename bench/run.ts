@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: the benchmark suite, from compiled JS (dist/bench/run.js). It answers,
+ * `vmmsim bench` (`npm run bench`): the benchmark suite, from compiled JS. It answers,
  * with numbers measured side by side in one run: how fast is each service (micro), how does
  * throughput grow with workers under each locking policy (scaling), and how far is vmmsim
  * from the message-passing design (baseline). It prints tables and the targets, and writes
@@ -8,14 +8,14 @@
  * missed, since timing never decides; 1 when a benchmark's correctness check failed; 2 on
  * bad options.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { dirname, join } from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { dirname, join, resolve } from 'node:path';
 import { writeFileAtomic } from '../src/main/atomic_write.js';
 import { packageRoot } from '../src/main/run_command.js';
 import type { LockingPolicy } from '../src/shared/config.js';
 import { runBaseline, type BaselinePoint } from './baseline.js';
+import type { BenchFlags, Group } from './options.js';
 import { benchEnvironment, cpuSample, environmentLine, foreignLoad } from './env.js';
 import { runComplexity } from './complexity.js';
 import { runMicro } from './micro.js';
@@ -34,16 +34,7 @@ import { type CeilingPoint, runCeilingPoint } from './ceiling.js';
 import { medianRepeat, runChainPoint, runScaling, type ScalingPoint } from './scaling.js';
 import { scalingSvg } from './svg.js';
 
-const GROUPS = ['micro', 'scaling', 'baseline'] as const;
-type Group = (typeof GROUPS)[number];
-
-interface Flags {
-  quick: boolean;
-  json?: string;
-  svg?: string;
-  only?: Group;
-  workers?: number[];
-}
+type Flags = BenchFlags;
 
 /** Windows and sweeps of a full run and of --quick (under a minute on 2 cores). */
 function plan(flags: Flags) {
@@ -173,7 +164,10 @@ function print(results: BenchResults, header: string, seconds: number): void {
 
 function outputPaths(flags: Flags): { json: string; svg: string } {
   const stem = flags.quick ? 'quick' : flags.only !== undefined ? `only-${flags.only}` : 'latest';
-  const dir = join(packageRoot(), 'bench', 'results');
+  // In a checkout, bench/results; installed as a package, vmmsim-bench/ in this folder.
+  const root = packageRoot();
+  const inCheckout = existsSync(join(root, 'bench', 'run.ts'));
+  const dir = inCheckout ? join(root, 'bench', 'results') : resolve('vmmsim-bench');
   return {
     json: flags.json ?? join(dir, `${stem}.json`),
     svg: flags.svg ?? join(dir, stem === 'latest' ? 'scaling.svg' : `${stem}-scaling.svg`),
@@ -185,7 +179,8 @@ function write(path: string, text: string): void {
   writeFileAtomic(path, text); // a reader (or a stopped run) never sees half a file
 }
 
-async function bench(flags: Flags): Promise<number> {
+/** Runs the suite with parsed flags (the CLI's `bench` command); resolves to the exit code. */
+export async function bench(flags: Flags): Promise<number> {
   const p = plan(flags);
   const env = benchEnvironment({ ...p, only: flags.only ?? 'all' });
   const started = performance.now();
@@ -222,57 +217,3 @@ async function bench(flags: Flags): Promise<number> {
   }
   return 0;
 }
-
-function workerList(value: string): number[] {
-  const counts = value.split(',').map((v) => Number(v));
-  if (counts.length === 0 || counts.some((n) => !Number.isInteger(n) || n < 1 || n > 64))
-    throw new InvalidArgumentError('--workers is a comma-separated list of integers from 1 to 64.');
-  if (counts[0] !== 1)
-    throw new InvalidArgumentError('--workers must start with 1 (the reference).');
-  return counts;
-}
-
-function program(): Command {
-  return new Command('npm run bench --')
-    .description(
-      'The vmmsim benchmark suite: micro-benchmarks of every service next to the lock floor ' +
-        '(mitata, one thread), scaling with 1–16 worker threads (own regions, one shared ' +
-        'region, the default scenario) under both locking policies, and the message-passing ' +
-        'baseline. Prints tables and the targets with their measured values; writes a JSON ' +
-        'record and an SVG chart. Exit code 0 when every benchmark measured a succeeding ' +
-        'path, even if a target is missed (MISS is printed: timing never decides); 1 when a ' +
-        'correctness check failed; 2 on bad options.',
-    )
-    .exitOverride()
-    .configureOutput({ outputError: (text, writeErr) => writeErr(text) })
-    .addOption(
-      new Option(
-        '--quick',
-        'short windows, one repeat, baseline at 1 and 2 workers: under a minute, noisier',
-      ).default(false),
-    )
-    .addOption(new Option('--only <group>', 'run one group').choices(GROUPS))
-    .addOption(
-      new Option('--json <path>', 'JSON record (default bench/results/latest.json; quick.json)'),
-    )
-    .addOption(new Option('--svg <path>', 'scaling chart (default bench/results/scaling.svg)'))
-    .addOption(
-      new Option('--workers <list>', 'worker counts, e.g. 1,2,4 (default 1,2,4,8,16)').argParser(
-        workerList,
-      ),
-    );
-}
-
-async function main(argv: string[]): Promise<void> {
-  const cli = program();
-  try {
-    cli.parse(argv);
-  } catch (error) {
-    const code = (error as { code?: string }).code ?? '';
-    process.exitCode = code === 'commander.helpDisplayed' || code === 'commander.help' ? 0 : 2;
-    return;
-  }
-  process.exitCode = await bench(cli.opts<Flags>());
-}
-
-await main(process.argv);

@@ -1,6 +1,7 @@
 /**
  * vmmsim's public library surface (DESIGN.md §7): the in-process kernel, its contexts, the
  * checker's types and every DDK constant. The multi-threaded runtime is added beside it.
+ * @packageDocumentation
  */
 export {
   createKernel,
@@ -19,6 +20,8 @@ export type {
   TwoRegisters,
 } from './shared/services/index.js';
 export type { Violation, ViolationKind, CheckOptions } from './shared/checker.js';
+export type { Prng } from './shared/prng.js';
+export type { Refusal } from './shared/context.js';
 export { PageFaultError, type AccessOptions } from './shared/memory_access.js';
 export { LockTimeoutError, OwnerDeadError } from './shared/lock.js';
 export { AssertionError } from './shared/assert.js';
@@ -40,6 +43,9 @@ export {
   type VmDefinition,
   type DeviceActor,
   type VmActor,
+  type ActorBase,
+  type AsyncServices,
+  type Awaitable,
   type DeviceProgram,
   type VmProgram,
   type ActorHost,

@@ -3,14 +3,19 @@
  * The vmmsim command line. Exit codes: 0 success, 1 an invariant broke or a run failed,
  * 2 bad input (one sentence naming the option, no stack trace).
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, Option } from 'commander';
+import { addBenchOptions, BENCH_DESCRIPTION, type BenchFlags } from '../../bench/options.js';
 import { LockingPolicies, type LockingPolicy, LockOrderModes, limits } from '../shared/config.js';
 import { FaultKinds } from '../shared/protocol.js';
 import { devicesOption, integer, outputFile, reportOptions, vmsOption } from './cli_options.js';
+import { addExamples, unknownCommand } from './cli_help.js';
+import { initCommand } from './init_command.js';
 import { addRaceCommands } from './race_commands.js';
 import { addSoakCommand } from './soak_command.js';
 import { formatStressReport } from './report.js';
-import { INJECT_AT_MAX, runCommand, type RunFlags } from './run_command.js';
+import { INJECT_AT_MAX, packageRoot, runCommand, type RunFlags } from './run_command.js';
 import { runStressWorkers } from './stress_run.js';
 
 interface StressFlags {
@@ -191,15 +196,54 @@ function addStressCommand(cli: Command): void {
     });
 }
 
+function addInitCommand(cli: Command): void {
+  cli
+    .command('init')
+    .argument('[dir]', 'the folder (made if needed)', '.')
+    .summary('make a starter folder: a device scenario, a race scenario, a README')
+    .description(
+      'Writes a starter folder: package.json (unless one is there), tsconfig.json, ' +
+        'device.ts (a device of your own, a comment on each callback), race.ts (two devices ' +
+        'that race, and the switch that fixes it), .gitignore and a README of commands to ' +
+        'try. Writes nothing if one of those files is there already (exit 2).',
+    )
+    .action((dir: string) => {
+      process.exitCode = initCommand(dir);
+    });
+}
+
+function addBenchCommand(cli: Command): void {
+  const bench = cli
+    .command('bench')
+    .summary('the benchmark suite: services, scaling with threads, the message-passing baseline')
+    .description(BENCH_DESCRIPTION);
+  addBenchOptions(bench).action(async (flags: BenchFlags) => {
+    // The suite is loaded only when asked for (mitata, workers, the baseline).
+    const { bench: runBench } = await import('../../bench/run.js');
+    process.exitCode = await runBench(flags);
+  });
+}
+
+function version(): string {
+  const manifest = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as {
+    version?: unknown;
+  };
+  return String(manifest.version);
+}
+
 function program(): Command {
   const cli = new Command('vmmsim')
     .description('A multi-core simulator of the Windows 3.1/95 VMM memory services.')
+    .version(version())
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(text) });
   addRunCommand(cli);
   addStressCommand(cli);
   addRaceCommands(cli);
   addSoakCommand(cli);
+  addInitCommand(cli);
+  addBenchCommand(cli);
+  addExamples(cli);
   return cli;
 }
 
@@ -209,8 +253,15 @@ async function main(argv: string[]): Promise<void> {
     if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw error;
   });
+  const cli = program();
+  const unknown = unknownCommand(cli, argv[2] === 'help' ? argv[3] : argv[2]);
+  if (unknown !== undefined) {
+    process.stderr.write(`${unknown}\n`);
+    process.exitCode = 2;
+    return;
+  }
   try {
-    await program().parseAsync(argv);
+    await cli.parseAsync(argv);
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (

@@ -295,16 +295,32 @@ function firstLine(error: unknown): string {
 let tsxRegistered = false;
 
 /**
+ * TypeScript for import() and require() alike: a .ts file in a folder whose package.json
+ * says "type": "commonjs" (what `npm init -y` writes) is a CommonJS module, and with the ESM
+ * hooks alone Node fails it as a require cycle.
+ */
+async function registerTypeScript(): Promise<void> {
+  if (tsxRegistered || import.meta.url.endsWith('.ts')) return;
+  (await import('tsx/esm/api')).register();
+  (await import('tsx/cjs/api')).register();
+  tsxRegistered = true;
+}
+
+/** An ES module's default export, or a CommonJS one's (module.exports or TS's exports.default). */
+function defaultExport(module: { default?: unknown }): unknown {
+  const value = module.default;
+  if (value === null || typeof value !== 'object') return value;
+  const compiled = value as { __esModule?: unknown; default?: unknown };
+  return compiled.__esModule === true && 'default' in compiled ? compiled.default : value;
+}
+
+/**
  * Imports a scenario module, bounded by MODULE_LOAD_MS_MAX; a failure is one ScenarioError.
  * tsx reports a syntax error in a .ts module as a require cycle; the module is compiled once
  * more with tsImport to say what the syntax error is.
  */
 async function importScenario(path: string): Promise<unknown> {
-  if (/\.m?ts$/.test(path) && !tsxRegistered && !import.meta.url.endsWith('.ts')) {
-    const { register } = await import('tsx/esm/api');
-    register();
-    tsxRegistered = true;
-  }
+  await registerTypeScript();
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     const seconds = MODULE_LOAD_MS_MAX / 1000;
@@ -316,7 +332,7 @@ async function importScenario(path: string): Promise<unknown> {
     const module = (await Promise.race([import(pathToFileURL(path).href), timeout])) as {
       default?: unknown;
     };
-    return module.default;
+    return defaultExport(module);
   } catch (error) {
     if (error instanceof ScenarioError) throw error;
     let reason = firstLine(error);
