@@ -199,7 +199,7 @@ export class Locker {
     if (!this.global || ++this.depthGlobal === 1) {
       const base = (this.global ? LOCK_GLOBAL : lockId) * LOCK_WORDS;
       if (Atomics.compareExchange(this.words, base, 0, this.me) !== 0)
-        this.acquireSlow(base / LOCK_WORDS);
+        this.acquireSlowOrForget(base / LOCK_WORDS);
       // We hold the lock, so a plain write is safe; the release's exchange publishes it.
       this.words[base + LK.epoch] = (this.words[base + LK.epoch]! + 1) | 0;
     }
@@ -259,6 +259,21 @@ export class Locker {
 
   heldCount(): number {
     return this.held.length;
+  }
+
+  /**
+   * acquireSlow, and when it throws (owner-dead, the wait bound) the lock is not held: it
+   * leaves the stack of held locks, or every later acquisition of this actor would be checked
+   * against a lock it does not hold (a false lock-order report).
+   */
+  private acquireSlowOrForget(lockId: number): void {
+    try {
+      this.acquireSlow(lockId);
+    } catch (error) {
+      this.held.pop();
+      if (this.global) this.depthGlobal -= 1;
+      throw error;
+    }
   }
 
   private acquireSlow(lockId: number): void {

@@ -61,6 +61,26 @@ describe('robust locks: a holder that died', () => {
     expect(kinds).toEqual(['owner-dead', 'owner-dead']);
   });
 
+  it('a lock that was not taken (owner-dead, or the bound) is not left on the held stack', () => {
+    // Regression: the failed lock stayed on the stack, and the actor's next acquisition of a
+    // lower-ranked lock was reported as a lock-order inversion against a lock it never held.
+    for (const locking of ['fine', 'global'] as const) {
+      const l = machine({ lockWaitMsMax: 30, locking });
+      liveActors(l, 1, 2);
+      const [holder, waiter] = [new Locker(l, 1), new Locker(l, 2)];
+      holder.acquire(LOCK_FREE_LIST);
+      expect(() => waiter.acquire(LOCK_FREE_LIST)).toThrow(LockTimeoutError);
+      expect(waiter.heldCount()).toBe(0);
+      declareCrashed(l, 1);
+      expect(() => waiter.acquire(LOCK_FREE_LIST)).toThrow(OwnerDeadError);
+      expect(waiter.heldCount()).toBe(0);
+      if (locking === 'global') continue; // one word: the dead holder still has it
+      waiter.acquire(LOCK_BLOCKS); // ranked below the free list lock
+      waiter.release(LOCK_BLOCKS);
+      expect(lockdepEntries(l)).toEqual([]);
+    }
+  });
+
   it('a live holder is waited out to the bound: LockTimeoutError, no owner-dead mark', () => {
     const l = machine({ lockWaitMsMax: 30 });
     liveActors(l, 1, 2);
