@@ -4,8 +4,10 @@
  * honestly — or seen not to be comparable. It measures nothing.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
+import { join } from 'node:path';
+import { packageRoot } from '../src/main/run_command.js';
 
 export interface BenchEnvironment {
   node: string;
@@ -23,9 +25,20 @@ export interface BenchEnvironment {
   options: Record<string, unknown>;
 }
 
+/**
+ * git in vmmsim's own checkout: the commit of the code that was measured. Installed as a
+ * package (no .git beside its package.json) it is unknown: the folder the user runs in, or a
+ * repository around node_modules, is another project's commit.
+ */
 function git(args: string[]): string | undefined {
+  const root = packageRoot();
+  if (!existsSync(join(root, '.git'))) return undefined;
   try {
-    return execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+    return execFileSync('git', args, {
+      cwd: root,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
       .toString()
       .trim();
   } catch {
