@@ -77,6 +77,11 @@ export function lockRange(
   more?: [number, number],
 ): number[] {
   ctx.notePage(first);
+  if (more === undefined && first >>> 10 === (first + count - 1) >>> 10) {
+    const id = spaceLockOf(first, vm); // the common case: one page table, one lock
+    ctx.locker.acquire(id);
+    return [id];
+  }
   const ids: number[] = [];
   addSpaceLocks(ids, vm, first, count);
   if (more !== undefined) addSpaceLocks(ids, vm, more[0], more[1]);
