@@ -91,23 +91,19 @@ function allClear(bits: Int32Array, s: Span, first: number, count: number): bool
 }
 
 /** The first page in [from, end) whose bit is set, or `end`; a word at a time. */
-function nextSet(bits: Int32Array, s: Span, from: number, end: number): number {
-  let i = from - s.bitmapFirst;
-  const stop = end - s.bitmapFirst;
-  while (i < stop) {
-    const word = bits[s.wordBase + (i >>> 5)]! & bitMask(i & 31, 32);
-    if (word !== 0) return Math.min(end, s.bitmapFirst + (i & ~31) + ctz(word));
-    i = (i & ~31) + 32;
-  }
-  return end;
-}
+const nextSet = (bits: Int32Array, s: Span, from: number, end: number): number =>
+  nextWithBit(bits, s, from, end, 0);
 
 /** The first page in [from, end) whose bit is clear, or `end`; a word at a time. */
-function nextClear(bits: Int32Array, s: Span, from: number, end: number): number {
+const nextClear = (bits: Int32Array, s: Span, from: number, end: number): number =>
+  nextWithBit(bits, s, from, end, -1);
+
+/** The first page in [from, end) whose bit differs from `flip` (0: a set bit; -1: a clear one). */
+function nextWithBit(bits: Int32Array, s: Span, from: number, end: number, flip: 0 | -1): number {
   let i = from - s.bitmapFirst;
   const stop = end - s.bitmapFirst;
   while (i < stop) {
-    const word = ~bits[s.wordBase + (i >>> 5)]! & bitMask(i & 31, 32);
+    const word = (bits[s.wordBase + (i >>> 5)]! ^ flip) & bitMask(i & 31, 32);
     if (word !== 0) return Math.min(end, s.bitmapFirst + (i & ~31) + ctz(word));
     i = (i & ~31) + 32;
   }
