@@ -27,12 +27,13 @@ import { assert } from './assert.js';
 import { type MachineOptions, resolveOptions } from './config.js';
 
 export const MAGIC = 0x564d4d53; // 'VMMS'
-export const LAYOUT_VERSION = 4;
+export const LAYOUT_VERSION = 5;
 export const PAGE_SIZE = 4096;
 export const PTES_PER_TABLE = 1024;
 
 /** Header words. */
 export const H = {
+  // Line 0: read on hot paths, written at boot or once (stop): never beside a busy counter.
   magic: 0,
   version: 1,
   ramPages: 2,
@@ -43,41 +44,52 @@ export const H = {
   locking: 7,
   lockWaitMsMax: 8,
   phase: 9,
-  ticket: 10,
-  freeCount: 11,
-  nulFrame: 12,
-  firstV86Page: 13,
-  gvdaNextByte: 14,
-  tempV86Address: 15,
-  tempV86Bytes: 16,
-  initCompleteDone: 17,
-  calbkRotation: 18,
-  calbkCount: 19,
-  instanceCount: 20,
-  snapshotBlock: 21,
-  interruptViolations: 22,
-  linearHintShared: 23,
-  linearHintSystem: 24,
-  regionCount: 25,
-  callbackPending: 26,
-  callbackPendingRequest: 27,
-  blockCount: 28,
-  actorCount: 29,
-  lockTimeouts: 30,
-  blockHighWater: 31, // block slots ever used; slots at or above it are free and zero
-  nulPage: 32,
-  stop: 33, // the runtime asks every actor to stop its run
-  frameBufferPages: 34,
-  aliasCount: 35, // live _LinPageLock(PAGEMAPGLOBAL) aliases
-  lockOrder: 36, // 0: an inversion throws; 1: it is recorded and the acquisition goes on
-  lockdepCount: 37, // entries taken in the lockdep table (may pass LOCKDEP_MAX: then dropped)
-  blockFreeHead: 38, // free block slots below the high-water mark: a stack through BK.next
-  faultCountdown: 39, // lock acquisitions left, machine-wide, before an armed fault fires
-  aliasHead: 40, // index + 1 of the first live _LinPageLock(PAGEMAPGLOBAL) alias (block lock)
-  pressureRequests: 41, // Request 1 waits posted so far: the coordinator sleeps on this word
-  physMapHead: 42, // index + 1 of the first live _MapPhysToLinear alias (block lock)
+  nulFrame: 10,
+  firstV86Page: 11,
+  nulPage: 12,
+  stop: 13, // the runtime asks every actor to stop its run
+  frameBufferPages: 14,
+  lockOrder: 15, // 0: an inversion throws; 1: it is recorded and the acquisition goes on
+  // Line 1: written during init or rarely.
+  gvdaNextByte: 16,
+  tempV86Address: 17,
+  tempV86Bytes: 18,
+  initCompleteDone: 19,
+  calbkCount: 20,
+  instanceCount: 21,
+  snapshotBlock: 22,
+  interruptViolations: 23,
+  regionCount: 24,
+  actorCount: 25,
+  lockTimeouts: 26,
+  lockdepCount: 27, // entries taken in the lockdep table (may pass LOCKDEP_MAX: then dropped)
+  // Line 2: the free list's count, written on every allocation and free (free-list lock).
+  freeCount: 32,
+  // Line 3: the block table's words (block-table lock), written on every block made or freed.
+  blockCount: 48,
+  blockHighWater: 49, // block slots ever used; slots at or above it are free and zero
+  blockFreeHead: 50, // free block slots below the high-water mark: a stack through BK.next
+  aliasHead: 51, // index + 1 of the first live _LinPageLock(PAGEMAPGLOBAL) alias
+  physMapHead: 52, // index + 1 of the first live _MapPhysToLinear alias
+  aliasCount: 53, // live _LinPageLock(PAGEMAPGLOBAL) aliases
+  linearHintShared: 54,
+  linearHintSystem: 55,
+  // Line 4: notices between the workers and the coordinator.
+  callbackPending: 64,
+  callbackPendingRequest: 65,
+  pressureRequests: 66, // Request 1 waits posted so far: the coordinator sleeps on this word
+  calbkRotation: 67,
+  // Line 5: the recording ticket (run --record), taken by every call of every actor.
+  ticket: 80,
+  // Line 6: fault injection (decremented on every lock acquisition while armed).
+  faultCountdown: 96, // lock acquisitions left, machine-wide, before an armed fault fires
 } as const;
-export const HEADER_WORDS = 64;
+/**
+ * Eight cache lines. A word that every call writes (the free count, the block table's words,
+ * the notices) has a line of its own, apart from the words every call reads (the phase, the
+ * stop word): on a shared line each write would evict the line from every reader's core.
+ */
+export const HEADER_WORDS = 128;
 
 /** Lock words (lock.ts is their only user). */
 export const LK = {
