@@ -12,6 +12,12 @@ export class Prng {
   private d: number;
 
   constructor(seed: number) {
+    this.a = this.b = this.c = this.d = 0;
+    this.reseed(seed);
+  }
+
+  /** Starts the generator over from `seed`, as a new Prng(seed) would. */
+  reseed(seed: number): void {
     assert(Number.isInteger(seed), 'Prng: seed must be an integer');
     let s = seed >>> 0;
     const next = (): number => {
@@ -65,4 +71,15 @@ export class Prng {
 
 function rotl(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
+}
+
+/**
+ * The seed of an actor's generator for its `step`-th step (0: boot and control messages):
+ * each step draws from its own stream, so that what an actor draws in one step never
+ * depends on how many steps of other actors ran before it, or on steps a shrink removed.
+ */
+export function stepSeed(actorSeed: number, step: number): number {
+  return step === 0
+    ? actorSeed >>> 0
+    : (Math.imul(actorSeed ^ 0x5bd1e995, 0x01000193) + step) >>> 0;
 }
