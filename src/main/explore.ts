@@ -27,6 +27,8 @@ export interface ExploreRunOptions {
   stepsMax: number;
   seed: number;
   checkEvery: number;
+  /** false: no partial-order reduction (every schedule within the bound runs to its end). */
+  reduce?: boolean;
 }
 
 /** A subtree: the schedules that start with `prefix`, which used `preemptions`. */
@@ -121,6 +123,7 @@ export class ExploreScheduler implements Scheduler {
     private readonly claims: Claims,
     private readonly happens: Happens,
     private readonly actorNames: () => readonly string[],
+    private readonly reduce = true,
   ) {}
 
   get preemptions(): number {
@@ -149,7 +152,7 @@ export class ExploreScheduler implements Scheduler {
       const key = `${step}:${this.last}:${this.happens.lo}:${this.happens.hi}`;
       const seen = this.claims.get(key);
       if (seen !== undefined && seen <= this.used) throw new ExplorePruned();
-      this.claims.set(key, this.used);
+      if (this.reduce) this.claims.set(key, this.used);
       if (this.used < this.bound) {
         for (const other of runnable) {
           if (other === pick) continue;
@@ -174,7 +177,14 @@ export async function exploreOne(
   const actors = scenario.devices.length + scenario.vms.length;
   const happens = new Happens(actors);
   const names = [...scenario.devices.map((d) => d.name), ...scenario.vms.map((v) => v.name)];
-  const scheduler = new ExploreScheduler(item, o.preemptions, claims, happens, () => names);
+  const scheduler = new ExploreScheduler(
+    item,
+    o.preemptions,
+    claims,
+    happens,
+    () => names,
+    o.reduce !== false,
+  );
   const options = {
     seed: o.seed,
     stepsMax: o.stepsMax,
