@@ -92,7 +92,10 @@ export interface ControlledResult {
   traceHash: string;
   actorNames: string[];
   failure?: ControlledFailure;
-  /** Explore stopped the run at a state equivalent to one it has explored already. */
+  /**
+   * Stopped early without a failure: explore reached a state equivalent to one it has
+   * explored already, or replay --until reached its step.
+   */
   pruned?: boolean;
 }
 
@@ -112,7 +115,8 @@ interface Actor {
   /** Steps started. */
   stepsStarted: number;
   /** The call it waits to make at its scheduling point (none: between steps). */
-  pending?: { service: string; args: readonly unknown[] } | undefined;
+  pendingService?: string | undefined;
+  pendingArgs?: readonly unknown[] | undefined;
 }
 
 const TURN_TIMEOUT_MS = 2_000;
@@ -173,7 +177,7 @@ export class ControlledRun {
     const trace = this.o.trace;
     const footprint = this.o.observer === undefined ? undefined : this.footprint;
     const onCall =
-      trace === undefined && footprint === undefined
+      trace === undefined && footprint === undefined && this.o.pauseAt === undefined
         ? undefined
         : (service: string, args: unknown[], result: unknown): void => {
             footprint?.add(service, args, result, vm);
@@ -230,7 +234,10 @@ export class ControlledRun {
       name: a.name,
       index: a.index,
       ctx: a.ctx,
-      pending: a.pending,
+      pending:
+        a.pendingService === undefined
+          ? undefined
+          : { service: a.pendingService, args: a.pendingArgs ?? [] },
       done: a.done,
     }));
     const touched = [...this.touchedPages].sort((x, y) => x - y);
@@ -244,7 +251,8 @@ export class ControlledRun {
     args?: readonly unknown[],
   ): Promise<void> {
     const actor = this.actors[index]!;
-    actor.pending = service === undefined ? undefined : { service, args: args ?? [] };
+    actor.pendingService = service;
+    actor.pendingArgs = args;
     if (actor.ctx.reenterCount === 0 && actor.pendingIrq > 0 && actor.program.interrupt) {
       actor.pendingIrq -= 1;
       this.footprint.all = true;
@@ -584,10 +592,14 @@ export class ControlledRun {
     this.passthrough = true; // finish, VM teardown and exit make no scheduling choices
   }
 
-  /** The trace's mark of a decision: which step, and whether it preempts the last actor. */
+  /**
+   * The trace's mark of a decision: which step, and whether it preempts the actor that moved
+   * last (cuts into its step while it could go on).
+   */
   private markDecision(pick: number, runnable: readonly number[]): void {
     const last = this.decisions[this.decisions.length - 1];
-    const preempts = last !== undefined && last !== pick && runnable.includes(last);
+    const preempts =
+      last !== undefined && last !== pick && this.lastMidStep && runnable.includes(last);
     const name = preempts ? `preemption: step ${this.step}` : `step ${this.step}`;
     const who = (i: number): string => this.actors[i]!.name;
     const args = { runnable: runnable.map(who), ...(preempts ? { preempted: who(last) } : {}) };

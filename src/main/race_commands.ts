@@ -168,13 +168,16 @@ async function replay(path: string, flags: ReplayFlags): Promise<number> {
     if (!saveOutput(flags.trace, trace.json(), said)) return 1;
   }
   const shown = relative(process.cwd(), path) || path;
+  const hashes =
+    paused === undefined
+      ? `recorded trace ${file.traceHash}, this run ${result.traceHash}`
+      : `stopped before step ${flags.until}`;
   process.stdout.write(
-    `replay: ${shown}: seed ${file.seed}, ${file.decisions.length} decisions, ` +
-      `recorded trace ${file.traceHash}, this run ${result.traceHash}\n`,
+    `replay: ${shown}: seed ${file.seed}, ${file.decisions.length} decisions, ${hashes}\n`,
   );
   if (changed !== undefined) process.stdout.write(`NOTE: ${changed}\n`);
   if (flags.print && trace !== undefined) {
-    process.stdout.write(`schedule (* a preemption):\n`);
+    process.stdout.write(`schedule (* a preemption: cuts into the step of the actor before):\n`);
     for (const line of scheduleLines(trace.events, result.actorNames))
       process.stdout.write(`${line}\n`);
   }
@@ -209,7 +212,7 @@ async function shrink(path: string, flags: { out?: string; scenario?: string }):
   const target = flags.out ?? path.replace(/(\.replay)?\.json$/, '.shrunk.replay.json');
   const s = await shrinkFile(path, target, flags.scenario);
   const show = (m: typeof s.before): string =>
-    `${m.steps} steps, ${m.preemptions} preemptions, ${m.actors} actors`;
+    `${m.steps} steps, ${m.switches} switches, ${m.actors} actors`;
   process.stdout.write(
     `shrink: ${show(s.before)} -> ${show(s.after)} (${s.runs} replays)\n` +
       `  wrote ${s.path}\n  reproduce: ${reproduce(s.path)}\n`,

@@ -2,8 +2,8 @@
  * `vmmsim replay` and `vmmsim shrink`: reproduce a saved controlled run exactly (same
  * decisions, same trace hash), and cut a failing schedule down while it fails the same way:
  * the shortest failing prefix, then chunks (delta debugging), then fewer actors, then fewer
- * preemptions. A candidate is kept only when its whole run — the decisions of the wind-down
- * included — is shorter (or as long with fewer preemptions or actors), so a shrink never
+ * context switches. A candidate is kept only when its whole run — the decisions of the
+ * wind-down included — is shorter (or as long with fewer switches or actors), so it never
  * grows; what it writes is replayed once more and must reproduce before it is written.
  */
 import type { ScenarioDefinition } from '../shared/scenario.js';
@@ -107,21 +107,22 @@ export async function replayFile(path: string, o: ReplayOptions = {}): Promise<R
   return { replay, result, reproduced, ...(changed === undefined ? {} : { changed }) };
 }
 
-const preemptions = (decisions: readonly number[]): number =>
+/** Context switches: decisions that pick another actor than the one before. */
+const switches = (decisions: readonly number[]): number =>
   decisions.reduce((n, d, i) => n + (i > 0 && d !== decisions[i - 1] ? 1 : 0), 0);
 const actorCount = (decisions: readonly number[]): number => new Set(decisions).size;
 
 export interface Shrunk {
-  before: { steps: number; preemptions: number; actors: number };
-  after: { steps: number; preemptions: number; actors: number };
+  before: { steps: number; switches: number; actors: number };
+  after: { steps: number; switches: number; actors: number };
   runs: number;
   path: string;
 }
 
-/** Whether the run `b` is smaller than `a`: fewer decisions, then preemptions, then actors. */
+/** Whether the run `b` is smaller than `a`: fewer decisions, then switches, then actors. */
 function smaller(b: readonly number[], a: readonly number[]): boolean {
   if (b.length !== a.length) return b.length < a.length;
-  if (preemptions(b) !== preemptions(a)) return preemptions(b) < preemptions(a);
+  if (switches(b) !== switches(a)) return switches(b) < switches(a);
   return actorCount(b) < actorCount(a);
 }
 
@@ -187,7 +188,7 @@ class Shrinker {
     }
   }
 
-  async preemptions(): Promise<void> {
+  async switches(): Promise<void> {
     for (let i = 1; i < this.decisions.length; i++) {
       const best = this.decisions;
       if (best[i] === best[i - 1]) continue;
@@ -220,12 +221,12 @@ export async function shrinkFile(path: string, outPath: string, scenarioPath?: s
   await s.prefix();
   await s.chunks();
   await s.actors();
-  await s.preemptions();
+  await s.switches();
   await s.prefix();
   const written = await writeShrunk(scenario, replay, s, outPath);
   const measure = (d: readonly number[]) => ({
     steps: d.length,
-    preemptions: preemptions(d),
+    switches: switches(d),
     actors: actorCount(d),
   });
   return {

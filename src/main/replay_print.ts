@@ -58,7 +58,7 @@ export function scheduleLines(events: readonly TraceEvent[], names: readonly str
       const args = (e.args?.['args'] ?? []) as unknown[];
       const shown = args.map((a) => (typeof a === 'object' ? JSON.stringify(a) : String(a)));
       open.calls.push(printable(`${e.name}(${shown.join(', ')})`) + resultText(e.args));
-    } else if (e.ph === 'i' && e.name.startsWith('violation: ') && open !== undefined) {
+    } else if (e.ph === 'i' && e.tid > 0 && e.name.startsWith('violation: ') && open) {
       open.calls.push(printable(`!! ${e.name}`));
     }
   }
