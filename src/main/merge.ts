@@ -121,6 +121,40 @@ const searchOf = (r: ShardReport): string =>
 export function mergeReports(paths: readonly string[]): Merged {
   const reports = paths.map(readReport);
   const first = reports[0]!;
+  const present = checkShards(paths, reports);
+  const count = first.shard.count;
+  const missing = Array.from({ length: count }, (_, i) => i).filter((i) => !present.has(i));
+  const merged: Merged = {
+    kind: first.kind,
+    scenario: first.scenario,
+    search: searchOf(first),
+    shards: { count, present: [...present].sort((a, b) => a - b), missing },
+    runs: 0,
+    interrupted: reports.some((r) => r.interrupted),
+    elapsedMs: Math.max(...reports.map((r) => r.elapsedMs)),
+    failures: [],
+  };
+  const failures = new Failures();
+  for (const r of reports) {
+    if (r.kind === 'hunt') {
+      merged.runs += r.runs;
+      merged.runsPlanned = (merged.runsPlanned ?? 0) + r.runsPlanned;
+      for (const f of r.failures)
+        failures.add(f.failure, f.hits, f.replayPath, r.shard.index, f.seed);
+    } else {
+      merged.runs += r.explored;
+      merged.pruned = (merged.pruned ?? 0) + r.pruned;
+      const f = r.failure;
+      if (f) failures.add(f.failure, 1, f.replayPath, r.shard.index, r.shard.index);
+    }
+  }
+  merged.failures = failures.list();
+  return merged;
+}
+
+/** The shards given: all of one search, none twice. */
+function checkShards(paths: readonly string[], reports: readonly ShardReport[]): Set<number> {
+  const first = reports[0]!;
   const present = new Set<number>();
   for (const [i, r] of reports.entries()) {
     const same =
@@ -140,59 +174,31 @@ export function mergeReports(paths: readonly string[]): Merged {
       throw new OptionError(`${paths[i]}: shard ${r.shard.index} is given twice`);
     present.add(r.shard.index);
   }
-  const count = first.shard.count;
-  const missing = Array.from({ length: count }, (_, i) => i).filter((i) => !present.has(i));
-  const merged: Merged = {
-    kind: first.kind,
-    scenario: first.scenario,
-    search: searchOf(first),
-    shards: { count, present: [...present].sort((a, b) => a - b), missing },
-    runs: 0,
-    interrupted: reports.some((r) => r.interrupted),
-    elapsedMs: Math.max(...reports.map((r) => r.elapsedMs)),
-    failures: [],
-  };
-  const bySignature = new Map<string, MergedFailure & { order: number }>();
-  const add = (
-    f: z.infer<typeof failure>,
-    hits: number,
-    path: string,
-    shard: number,
-    order: number,
-  ) => {
+  return present;
+}
+
+/** Distinct failures by signature, with their hits and earliest replay file. */
+class Failures {
+  private readonly bySignature = new Map<string, MergedFailure & { order: number }>();
+
+  add(f: z.infer<typeof failure>, hits: number, path: string, shard: number, order: number) {
     const key = signature({ kind: f.kind as never, message: f.message, step: f.step });
-    const seen = bySignature.get(key);
+    const seen = this.bySignature.get(key);
     if (seen === undefined) {
-      bySignature.set(key, {
-        signature: key,
-        kind: f.kind,
-        message: f.message,
-        hits,
-        replayPath: path,
-        shards: [shard],
-        order,
-      });
+      const first = { signature: key, kind: f.kind, message: f.message, hits, replayPath: path };
+      this.bySignature.set(key, { ...first, shards: [shard], order });
       return;
     }
     seen.hits += hits;
     if (!seen.shards.includes(shard)) seen.shards.push(shard);
     if (order < seen.order) Object.assign(seen, { order, replayPath: path, message: f.message });
-  };
-  for (const r of reports) {
-    if (r.kind === 'hunt') {
-      merged.runs += r.runs;
-      merged.runsPlanned = (merged.runsPlanned ?? 0) + r.runsPlanned;
-      for (const f of r.failures) add(f.failure, f.hits, f.replayPath, r.shard.index, f.seed);
-    } else {
-      merged.runs += r.explored;
-      merged.pruned = (merged.pruned ?? 0) + r.pruned;
-      if (r.failure) add(r.failure.failure, 1, r.failure.replayPath, r.shard.index, r.shard.index);
-    }
   }
-  merged.failures = [...bySignature.values()]
-    .sort((a, b) => a.order - b.order)
-    .map(({ order: _order, ...f }) => ({ ...f, shards: f.shards.sort((a, b) => a - b) }));
-  return merged;
+
+  list(): MergedFailure[] {
+    return [...this.bySignature.values()]
+      .sort((a, b) => a.order - b.order)
+      .map(({ order: _order, ...f }) => ({ ...f, shards: f.shards.sort((a, b) => a - b) }));
+  }
 }
 
 /** The merged summary as text. */

@@ -169,9 +169,10 @@ export function checkScenario(replay: ReplayFile, kind: 'module' | 'json'): stri
   } catch {
     throw new ReplayFileError(`${replay.scenario.path}: the scenario cannot be read`);
   }
-  return now === replay.scenario.sha256
-    ? undefined
-    : `the scenario changed since the replay was recorded (sha256 ${replay.scenario.sha256.slice(0, 12)}… then, ${now.slice(0, 12)}… now)`;
+  if (now === replay.scenario.sha256) return undefined;
+  const then = replay.scenario.sha256.slice(0, 12);
+  const changed = `sha256 ${then}… then, ${now.slice(0, 12)}… now`;
+  return `the scenario changed since the replay was recorded (${changed})`;
 }
 
 /** Reads a replay file and checks its form; the scenario path stays as written. */

@@ -71,7 +71,8 @@ function frameText(view: ControlledView, frame: number): string {
   if (!isRamFrame(l, frame)) return `frame ${hex(frame)}`;
   const state = Object.entries(FrameState).find(([, v]) => v === frameState(l, frame))?.[0];
   const locks = frameLockCount(l, frame);
-  return `frame ${hex(frame)} ${(state ?? '?').toLowerCase()}${locks > 0 ? `, locked ${locks}` : ''}`;
+  const locked = locks > 0 ? `, locked ${locks}` : '';
+  return `frame ${hex(frame)} ${(state ?? '?').toLowerCase()}${locked}`;
 }
 
 /** The state of a paused run, as lines. */
