@@ -181,6 +181,15 @@ class Shrinker {
     }
   }
 
+  /** Each decision on its own, from the end (schedules of up to 400 decisions). */
+  async singles(): Promise<void> {
+    if (this.decisions.length > 400) return;
+    for (let i = this.decisions.length - 1; i >= 0; i--) {
+      if (i >= this.decisions.length) continue;
+      await this.try([...this.decisions.slice(0, i), ...this.decisions.slice(i + 1)]);
+    }
+  }
+
   async actors(): Promise<void> {
     for (const actor of [...new Set(this.decisions)].sort((a, b) => a - b)) {
       if (actorCount(this.decisions) <= 1) return;
@@ -218,11 +227,15 @@ export async function shrinkFile(path: string, outPath: string, scenarioPath?: s
     );
   }
   const s = new Shrinker(scenario, replay, start);
-  await s.prefix();
-  await s.chunks();
-  await s.actors();
-  await s.switches();
-  await s.prefix();
+  // Rounds until one cuts nothing (at most 4): each pass can open the way for another.
+  for (let round = 0, before = Infinity; round < 4 && s.decisions.length < before; round++) {
+    before = s.decisions.length;
+    await s.prefix();
+    await s.chunks();
+    await s.singles();
+    await s.actors();
+    await s.switches();
+  }
   const written = await writeShrunk(scenario, replay, s, outPath);
   const measure = (d: readonly number[]) => ({
     steps: d.length,
