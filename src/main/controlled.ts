@@ -69,7 +69,7 @@ export interface ControlledView {
 
 /** What explore watches: each step's actor and footprint, after the step. */
 export interface StepObserver {
-  onStep(actor: number, footprint: Footprint): void;
+  onStep(actor: number, footprint: Footprint, kernel: Kernel): void;
 }
 
 export type FailureKind = 'violation' | 'data' | 'assertion' | 'threw' | 'hung' | 'divergence';
@@ -620,7 +620,7 @@ export class ControlledRun {
       before.set(words);
       break;
     }
-    this.o.observer!.onStep(actor, fp);
+    this.o.observer!.onStep(actor, fp, this.kernel);
     fp.reset();
   }
 

@@ -47,6 +47,8 @@ export interface ExploreCount {
   explored: number;
   /** Runs stopped at a state equivalent to one explored with no more preemptions. */
   pruned: number;
+  /** Distinct states (up to equivalence) at which a decision was taken. */
+  states?: number;
   failure?: ExploreFailure;
 }
 
@@ -151,8 +153,8 @@ export class ExploreScheduler implements Scheduler {
       pick = preferred;
       const key = `${step}:${this.last}:${this.happens.lo}:${this.happens.hi}`;
       const seen = this.claims.get(key);
-      if (seen !== undefined && seen <= this.used) throw new ExplorePruned();
-      if (this.reduce) this.claims.set(key, this.used);
+      if (this.reduce && seen !== undefined && seen <= this.used) throw new ExplorePruned();
+      if (seen === undefined || this.used < seen) this.claims.set(key, this.used);
       if (this.used < this.bound) {
         for (const other of runnable) {
           if (other === pick) continue;
@@ -213,17 +215,17 @@ export async function exploreItems(
   const count: ExploreCount = { explored: 0, pruned: 0 };
   for (const level of levels) {
     for (let item = level.pop(); item !== undefined; item = level.pop()) {
-      if (signal?.aborted === true) return count;
+      if (signal?.aborted === true) return { ...count, states: claims.size };
       const { result, scheduler } = await exploreOne(scenario, o, item, claims);
       if (result.pruned === true) count.pruned += 1;
       else count.explored += 1;
       if (result.failure !== undefined) {
         count.failure = { result, preemptions: scheduler.preemptions };
-        return count;
+        return { ...count, states: claims.size };
       }
       const found = scheduler.alternatives;
       for (let i = found.length - 1; i >= 0; i--) levels[found[i]!.preemptions]!.push(found[i]!);
     }
   }
-  return count;
+  return { ...count, states: claims.size };
 }

@@ -62,6 +62,8 @@ export class Footprint {
       case '_UnmapFreePhysReg':
       case '_LinPageLock':
       case '_LinPageUnLock': {
+        // With flags (PAGEMAPGLOBAL: an alias elsewhere, …) it may touch other pages.
+        if (args[2] !== 0) return void (this.all = true);
         const changed = result !== 0;
         this.pages(changed ? this.writes : this.reads, a, b);
         (changed ? this.writes : this.reads).push(R.frames, R.freeRegion);
@@ -83,7 +85,8 @@ export class Footprint {
     if (vm || typeof address !== 'number') return void (this.all = true);
     const length = name === 'readLinear' ? Number(what) : (what as Uint8Array).length;
     const last = address + Math.max(length - 1, 0);
-    this.pages(this.reads, address >>> 12, (last >>> 12) - (address >>> 12) + 1);
+    // An access sets the Accessed (and Dirty) bits: it writes the PTEs it goes through.
+    this.pages(this.writes, address >>> 12, (last >>> 12) - (address >>> 12) + 1);
     (name === 'readLinear' ? this.reads : this.writes).push(R.ram);
   }
 }
