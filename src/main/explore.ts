@@ -18,6 +18,7 @@
  */
 import type { ScenarioDefinition } from '../shared/scenario.js';
 import { type ControlledResult, runControlled, type StepObserver } from './controlled.js';
+import type { Kernel } from '../shared/kernel.js';
 import type { Footprint } from './footprint.js';
 import { R } from './footprint.js';
 import { ExplorePruned, ReplayDivergence, type Scheduler } from './schedulers/scheduler.js';
@@ -79,7 +80,7 @@ export class Happens implements StepObserver {
     for (let j = 0; j < this.actors; j++) if (row[j]! > this.lc[j]!) this.lc[j] = row[j]!;
   }
 
-  onStep(actor: number, fp: Footprint): void {
+  onStep(actor: number, fp: Footprint, _kernel: Kernel): void {
     const k = (this.counts[actor] = this.counts[actor]! + 1);
     const lc = this.lc;
     for (let j = 0; j < this.actors; j++) lc[j] = fp.all ? this.counts[j]! : this.lastAll[j]!;
