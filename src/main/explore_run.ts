@@ -76,7 +76,7 @@ export class Explore {
     let chunksDone = 0;
     if (root.result.failure !== undefined) {
       count.failure = { result: root.result, preemptions: 0 };
-    } else {
+    } else if (mine.length > 0) {
       chunksDone = await this.runPool(mine, [...claims], count);
     }
     const report: ExploreReport = {
