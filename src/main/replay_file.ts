@@ -5,7 +5,7 @@
  * with a schema, so a truncated, foreign or newer file is one clear sentence, exit 2.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { z } from 'zod';
@@ -147,7 +147,19 @@ export function readReplayFile(path: string, scenario?: string): ReplayFile {
 function namedBy(path: string, replay: ReplayFile): { path: string; trusted: boolean } {
   const folder = dirname(resolve(path));
   const named = resolve(folder, replay.scenario.path);
-  return { path: named, trusted: inside(folder, named) || inside(shippedScenarios(), named) };
+  // Links resolved: a link in the folder to a module elsewhere is elsewhere.
+  const real = realOrSelf(named);
+  const trusted = [realOrSelf(folder), realOrSelf(shippedScenarios())].some((f) => inside(f, real));
+  return { path: named, trusted };
+}
+
+/** The path with every link resolved, or itself when it does not exist. */
+function realOrSelf(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
 }
 
 /** The scenario the replay file at `path` names, and whether it may run it unasked. */

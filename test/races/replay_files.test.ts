@@ -3,7 +3,7 @@
 // scenarios) unless the user names it; it records the scenario's content hash, so a changed
 // scenario is reported as changed; its actor names and scenario kind are checked against
 // the scenario; a replay reproduces only with the same failure step too.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -65,6 +65,11 @@ describe('replay files', () => {
       JSON.stringify({ ...json, scenario: { ...json.scenario, path: '../race.ts' } }),
     );
     expect((await replayFile(moved, { scenario })).reproduced).toBe(true);
+    // A link inside the folder to a module outside it is outside.
+    symlinkSync(scenario, join(dir, 'replays', 'link.ts'));
+    const linked = { ...json, scenario: { ...json.scenario, path: 'link.ts' } };
+    writeFileSync(moved, JSON.stringify(linked));
+    expect(() => readReplayFile(moved)).toThrow(/outside the replay file's folder/);
   });
 
   it('report a changed scenario as changed, not as another outcome', async () => {
