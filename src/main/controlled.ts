@@ -25,7 +25,9 @@ import {
   type VmProgram,
 } from '../shared/scenario.js';
 import type { Context } from '../shared/context.js';
-import { ReplayDivergence, type Scheduler } from './schedulers/scheduler.js';
+import { ExplorePruned, ReplayDivergence, type Scheduler } from './schedulers/scheduler.js';
+import { Footprint, R } from './footprint.js';
+import { stepSeed } from '../shared/prng.js';
 import {
   SYSTEM_EXIT_PAIRS,
   SYSTEM_INIT_MESSAGES,
@@ -44,6 +46,30 @@ export interface ControlledOptions {
   interruptPer1024: number;
   /** Collects Chrome trace events when given (the virtual clock: 1 µs per call). */
   trace?: Trace;
+  /** Told of every step with its footprint (explore); footprints are recorded only then. */
+  observer?: StepObserver;
+  /** Stops the run before decision `step` and shows its state (replay --until). */
+  pauseAt?: { step: number; onPause(view: ControlledView): void };
+}
+
+/** The state of a controlled run between two steps, for replay --until. */
+export interface ControlledView {
+  step: number;
+  kernel: Kernel;
+  actors: {
+    name: string;
+    index: number;
+    ctx: Context;
+    pending: { service: string; args: readonly unknown[] } | undefined;
+    done: boolean;
+  }[];
+  /** Linear pages named by the calls made so far (outside the per-VM V86 region). */
+  touched: number[];
+}
+
+/** What explore watches: each step's actor and footprint, after the step. */
+export interface StepObserver {
+  onStep(actor: number, footprint: Footprint, kernel: Kernel): void;
 }
 
 export type FailureKind = 'violation' | 'data' | 'assertion' | 'threw' | 'hung' | 'divergence';
@@ -53,6 +79,11 @@ export interface ControlledFailure {
   message: string;
   step: number;
   actor?: string;
+  /** Where it happened: in the wind-down (after stepsMax, actors finishing their steps) or
+   * in finish() and the teardown after it; absent for the run phase and boot. */
+  phase?: 'wind-down' | 'finish';
+  /** The stack of a throw. */
+  stack?: string;
 }
 
 export interface ControlledResult {
@@ -61,6 +92,11 @@ export interface ControlledResult {
   traceHash: string;
   actorNames: string[];
   failure?: ControlledFailure;
+  /**
+   * Stopped early without a failure: explore reached a state equivalent to one it has
+   * explored already, or replay --until reached its step.
+   */
+  pruned?: boolean;
 }
 
 interface Actor {
@@ -73,6 +109,14 @@ interface Actor {
   pendingIrq: number;
   /** Its index in the run's actors (the number decisions use). */
   index: number;
+  /** The scenario's view of it; its generator is reseeded for each step. */
+  api: DeviceActor | VmActor;
+  seed: number;
+  /** Steps started. */
+  stepsStarted: number;
+  /** The call it waits to make at its scheduling point (none: between steps). */
+  pendingService?: string | undefined;
+  pendingArgs?: readonly unknown[] | undefined;
 }
 
 const TURN_TIMEOUT_MS = 2_000;
@@ -129,28 +173,89 @@ export class ControlledRun {
   }
 
   /** The host of actor `index`: its safe points are the scheduling points. */
-  private host(index: number): ActorHost {
+  private host(index: number, vm: boolean): ActorHost {
+    const trace = this.o.trace;
+    const footprint = this.o.observer === undefined ? undefined : this.footprint;
+    const onCall =
+      trace === undefined && footprint === undefined && this.o.pauseAt === undefined
+        ? undefined
+        : (service: string, args: unknown[], result: unknown): void => {
+            footprint?.add(service, args, result, vm);
+            if (this.o.pauseAt !== undefined) this.touch(service, args, result);
+            if (trace === undefined) return;
+            this.clock += 2;
+            const reason = this.lastRefusal(index, service);
+            trace.call(index + 1, service, this.clock - 1, 1, args, result, reason);
+          };
     return {
-      safePoint: () => this.safePoint(index),
+      safePoint: (service, args) => this.safePoint(index, service, args),
       violation: (actor, message, details) => {
         this.violations.push({ actor, message, ...details });
         this.o.trace?.instant(index + 1, `violation: ${message}`, this.clock, { ...details }, true);
       },
-      ...(this.o.trace === undefined
-        ? {}
-        : {
-            onCall: (service: string, args: unknown[], result: unknown) => {
-              this.clock += 2;
-              this.o.trace!.call(index + 1, service, this.clock - 1, 1, args, result);
-            },
-          }),
+      ...(onCall === undefined ? {} : { onCall }),
     };
   }
 
-  private async safePoint(index: number): Promise<void> {
+  /** The reason the call just made by actor `index` was refused, if it was. */
+  private lastRefusal(index: number, service: string): string | undefined {
+    const refusal = this.actors[index]?.ctx.lastError;
+    return refusal !== undefined && refusal.service === service && this.refusalsSeen(index)
+      ? refusal.reason
+      : undefined;
+  }
+
+  private readonly refusalCounts: number[] = [];
+
+  /** Whether actor `index` was refused since the last time this was asked. */
+  private refusalsSeen(index: number): boolean {
+    const ctx = this.actors[index]!.ctx;
+    let refused = 0;
+    for (const stats of ctx.stats.values()) for (const n of stats.failures.values()) refused += n;
+    const before = this.refusalCounts[index] ?? 0;
+    this.refusalCounts[index] = refused;
+    return refused > before;
+  }
+
+  private readonly footprint = new Footprint();
+  private readonly touchedPages = new Set<number>();
+  private readonly touching = new Footprint();
+
+  /** Keeps the pages a call named (for the state shown by replay --until). */
+  private touch(service: string, args: unknown[], result: unknown): void {
+    this.touching.add(service, args, result, false);
+    for (const r of [...this.touching.reads, ...this.touching.writes])
+      if (r < 0x100000 && r >= 0x400) this.touchedPages.add(r);
+    this.touching.reset();
+  }
+
+  private view(): ControlledView {
+    const actors = this.actors.map((a) => ({
+      name: a.name,
+      index: a.index,
+      ctx: a.ctx,
+      pending:
+        a.pendingService === undefined
+          ? undefined
+          : { service: a.pendingService, args: a.pendingArgs ?? [] },
+      done: a.done,
+    }));
+    const touched = [...this.touchedPages].sort((x, y) => x - y);
+    return { step: this.step, kernel: this.kernel, actors, touched };
+  }
+  private sharedBefore: Int32Array | undefined;
+
+  private async safePoint(
+    index: number,
+    service?: string,
+    args?: readonly unknown[],
+  ): Promise<void> {
     const actor = this.actors[index]!;
+    actor.pendingService = service;
+    actor.pendingArgs = args;
     if (actor.ctx.reenterCount === 0 && actor.pendingIrq > 0 && actor.program.interrupt) {
       actor.pendingIrq -= 1;
+      this.footprint.all = true;
       const handler = actor.program.interrupt.bind(actor.program);
       const from = this.clock;
       await actor.ctx.atInterrupt(async () => handler(0));
@@ -178,23 +283,26 @@ export class ControlledRun {
   private addDevice(index: number): void {
     const def = this.scenario.devices[index]!;
     const ctx = this.kernel.device(def.name, { initOrder: def.initOrder });
-    const extras = {
-      seed: this.actorSeed(index),
-      shared: this.kernel.layout.scenarioWords,
-      options: def.options ?? {},
-    };
-    const program = def.create(
-      makeActor<DeviceActor>(this.kernel, ctx, this.host(this.actors.length), extras),
+    const seed = this.actorSeed(index);
+    const extras = { seed, shared: this.kernel.layout.scenarioWords, options: def.options ?? {} };
+    const api = makeActor<DeviceActor>(
+      this.kernel,
+      ctx,
+      this.host(this.actors.length, false),
+      extras,
     );
     this.actors.push({
       name: def.name,
       ctx,
-      program,
+      program: def.create(api),
       isDevice: true,
       parked: undefined,
       done: false,
       pendingIrq: 0,
       index: this.actors.length,
+      api,
+      seed,
+      stepsStarted: 0,
     });
   }
 
@@ -240,9 +348,10 @@ export class ControlledRun {
         await this.finishAll(vmHandles);
       }
     } catch (error) {
-      this.fail(error);
+      if (error instanceof ExplorePruned) this.pruned = true;
+      else this.fail(error);
     }
-    if (this.failure === undefined) this.checkNow({ final: true });
+    if (this.failure === undefined && !this.pruned) this.checkNow({ final: true });
     // A hung actor may still wake up later and write: its buffer is never reused.
     if (this.failure?.kind !== 'hung') this.releaseKernel();
     if (trace !== undefined) {
@@ -256,6 +365,7 @@ export class ControlledRun {
       traceHash: this.hash.hex,
       actorNames: this.actors.map((a) => a.name),
       ...(this.failure === undefined ? {} : { failure: this.failure }),
+      ...(this.pruned ? { pruned: true } : {}),
     };
   }
 
@@ -278,23 +388,22 @@ export class ControlledRun {
       if (await this.refusedVm(handle)) continue;
       const def = this.scenario.vms[index]!;
       const ctx = this.kernel.vm(handle, def.name);
-      const extras = {
-        seed: this.actorSeed(500 + index),
-        shared: this.kernel.layout.scenarioWords,
-        options: def.options ?? {},
-      };
-      const program = def.create(
-        makeActor<VmActor>(this.kernel, ctx, this.host(this.actors.length), extras),
-      );
+      const seed = this.actorSeed(500 + index);
+      const shared = this.kernel.layout.scenarioWords;
+      const extras = { seed, shared, options: def.options ?? {} };
+      const api = makeActor<VmActor>(this.kernel, ctx, this.host(this.actors.length, true), extras);
       this.actors.push({
         name: def.name,
         ctx,
-        program,
+        program: def.create(api),
         isDevice: false,
         parked: undefined,
         done: false,
         pendingIrq: 0,
         index: this.actors.length,
+        api,
+        seed,
+        stepsStarted: 0,
       });
       handles.push(handle);
     }
@@ -332,6 +441,7 @@ export class ControlledRun {
       for (let i = 0; i < owners.length; i++) {
         const owner = owners[(start + i) % owners.length]!;
         const from = this.clock;
+        this.chainsRan = true;
         const carry = await this.kernel.runCallback(owner.id, request, count);
         const tid = this.actors.findIndex((a) => a.ctx.actor === owner.actor) + 1;
         const dur = Math.max(this.clock - from, 1);
@@ -359,7 +469,15 @@ export class ControlledRun {
     const runners = this.actors.filter((a) => a.program.step !== undefined && !this.dropped.has(a));
     for (const actor of runners) {
       const loop = async (): Promise<void> => {
-        while (!this.stopping) await actor.program.step!();
+        while (!this.stopping) {
+          actor.stepsStarted += 1;
+          actor.api.random.reseed(stepSeed(actor.seed, actor.stepsStarted));
+          const turns = this.turnsStarted;
+          await actor.program.step!();
+          // A step that reached no scheduling point (it only looked at shared words and
+          // returned) yields here: one decision, so that it cannot spin the others out.
+          if (this.turnsStarted === turns && !this.stopping) await this.safePoint(actor.index);
+        }
       };
       loop()
         .catch((error: unknown) => this.fail(error, actor))
@@ -415,6 +533,11 @@ export class ControlledRun {
   }
 
   private async controlledSteps(): Promise<void> {
+    if (this.o.observer !== undefined) {
+      this.footprint.reset();
+      this.chainsRan = false;
+      this.sharedBefore = Int32Array.from(this.kernel.layout.scenarioWords);
+    }
     const runners = this.startTasks();
     const runnable: number[] = [];
     // Every task runs to its first scheduling point (a few microtask hops each) before the
@@ -442,24 +565,68 @@ export class ControlledRun {
         };
         break;
       }
+      if (this.o.pauseAt?.step === this.step) {
+        this.o.pauseAt.onPause(this.view());
+        throw new ExplorePruned('paused');
+      }
       runnable.length = 0;
       for (const a of runners) if (a.parked !== undefined && !a.done) runnable.push(a.index);
       if (runnable.length === 0) break;
       this.maybeInterrupt();
-      const pick = this.scheduler.next(runnable, this.step);
+      const pick = this.scheduler.next(runnable, this.step, this.lastMidStep);
+      if (this.o.trace !== undefined) this.markDecision(pick, runnable);
       this.decisions.push(pick);
       const actor = this.actors[pick]!;
       const resume = actor.parked!;
       actor.parked = undefined;
       this.turnsStarted += 1;
+      const stepsBefore = actor.stepsStarted;
       resume();
       if (!(await this.turn(actor))) break;
+      this.lastMidStep = actor.stepsStarted === stepsBefore && !actor.done;
       this.afterStep(actor);
       await this.runChains();
+      if (this.o.observer !== undefined) this.observe(pick);
     }
     this.stopping = true;
     this.passthrough = true; // finish, VM teardown and exit make no scheduling choices
   }
+
+  /**
+   * The trace's mark of a decision: which step, and whether it preempts the actor that moved
+   * last (cuts into its step while it could go on).
+   */
+  private markDecision(pick: number, runnable: readonly number[]): void {
+    const last = this.decisions[this.decisions.length - 1];
+    const preempts =
+      last !== undefined && last !== pick && this.lastMidStep && runnable.includes(last);
+    const name = preempts ? `preemption: step ${this.step}` : `step ${this.step}`;
+    const who = (i: number): string => this.actors[i]!.name;
+    const args = { runnable: runnable.map(who), ...(preempts ? { preempted: who(last) } : {}) };
+    this.clock += 1;
+    this.o.trace!.instant(pick + 1, name, this.clock, args);
+  }
+
+  /** Tells the observer the step's footprint (shared words compared with before the step). */
+  private observe(actor: number): void {
+    const words = this.kernel.layout.scenarioWords;
+    const before = (this.sharedBefore ??= new Int32Array(words.length));
+    const fp = this.footprint;
+    if (this.chainsRan) fp.all = true;
+    this.chainsRan = false;
+    for (let i = 0; i < words.length; i++) {
+      if (words[i] === before[i]) continue;
+      fp.writes.push(R.shared);
+      before.set(words);
+      break;
+    }
+    this.o.observer!.onStep(actor, fp, this.kernel);
+    fp.reset();
+  }
+
+  private chainsRan = false;
+  /** The actor that moved last stopped inside its step (not between two steps). */
+  private lastMidStep = false;
 
   private maybeInterrupt(): void {
     if (this.o.interruptPer1024 <= 0) return;
@@ -477,14 +644,8 @@ export class ControlledRun {
     this.hash.add(this.actors.indexOf(actor));
     this.hash.add(actor.ctx.callTotal);
     this.hash.add(Atomics.load(this.kernel.layout.header, H.freeCount));
-    const v = this.violations[0];
-    if (v !== undefined) {
-      this.failure ??= {
-        kind: 'data',
-        message: `${v.actor}: ${v.message}`,
-        step: this.step,
-        actor: v.actor,
-      };
+    if (this.violations[0] !== undefined) {
+      this.dataFailure();
     } else if (this.o.checkEvery > 0 && this.step % this.o.checkEvery === 0) {
       this.checkNow({});
     }
@@ -492,6 +653,7 @@ export class ControlledRun {
 
   private async finishAll(vmHandles: number[]): Promise<void> {
     if (this.failure !== undefined) return;
+    this.finishing = true;
     for (const actor of this.actors) await actor.program.finish?.();
     await this.runChains();
     for (const handle of vmHandles) await this.endVm(handle, true, VNE_Closed);
@@ -505,17 +667,35 @@ export class ControlledRun {
   private checkNow(options: { final?: boolean }): void {
     const found: Violation[] = this.kernel.check(options);
     const v = found[0];
-    if (v !== undefined)
-      this.failure ??= { kind: 'violation', message: `[${v.kind}] ${v.message}`, step: this.step };
-    const d = this.violations[0];
-    if (d !== undefined)
-      this.failure ??= {
-        kind: 'data',
-        message: `${d.actor}: ${d.message}`,
-        step: this.step,
-        actor: d.actor,
-      };
+    if (v !== undefined) {
+      const message = `[${v.kind}] ${v.message}`;
+      this.failure ??= { kind: 'violation', message, step: this.step, ...this.phase() };
+    }
+    this.dataFailure();
   }
+
+  /** The first violation a scenario reported, as the run's failure: `[kind] actor: message`. */
+  private dataFailure(): void {
+    const d = this.violations[0];
+    if (d === undefined) return;
+    const label = d.kind !== undefined && /^[\w-]{1,40}$/.test(d.kind) ? d.kind : 'data';
+    this.failure ??= {
+      kind: 'data',
+      message: `[${label}] ${d.actor}: ${d.message}`,
+      step: this.step,
+      actor: d.actor,
+      ...this.phase(),
+    };
+  }
+
+  /** The phase a failure found now happened in, when not the run phase. */
+  private phase(): { phase?: 'wind-down' | 'finish' } {
+    if (this.finishing) return { phase: 'finish' };
+    return this.step > this.o.stepsMax ? { phase: 'wind-down' } : {};
+  }
+
+  private finishing = false;
+  private pruned = false;
 
   private fail(error: unknown, actor?: Actor): void {
     const e = error as Error;
@@ -525,11 +705,14 @@ export class ControlledRun {
         : e?.name === 'AssertionError'
           ? 'assertion'
           : 'threw';
+    const stack = kind === 'threw' && typeof e?.stack === 'string' ? { stack: e.stack } : {};
     this.failure ??= {
       kind,
       message: e?.message ?? String(error),
       step: this.step,
       ...(actor === undefined ? {} : { actor: actor.name }),
+      ...this.phase(),
+      ...stack,
     };
   }
 }

@@ -6,7 +6,7 @@
  * signal (Ctrl-C) stops the pool: the batches in flight are dropped, the failures found so far
  * are still replayed and written, and the report says it was interrupted.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Piscina } from 'piscina';
@@ -15,7 +15,13 @@ import type { ScenarioSource } from '../shared/protocol.js';
 import { poolTask } from '../workers/spawn.js';
 import type { HuntRunResult, HuntTask } from '../workers/hunt_worker.js';
 import { type ControlledFailure, type ControlledResult, runControlled } from './controlled.js';
-import { REPLAY_FORMAT, REPLAY_VERSION, writeReplayFile } from './replay_file.js';
+import {
+  REPLAY_FORMAT,
+  REPLAY_VERSION,
+  type ReplayFile,
+  scenarioHash,
+  writeReplayFile,
+} from './replay_file.js';
 import { ReplayScheduler } from './schedulers/replay.js';
 
 export interface HuntOptions {
@@ -41,6 +47,11 @@ export interface FoundFailure {
   failure: ControlledFailure;
   deterministic: boolean;
   replayPath: string;
+  /** Runs of this hunt that failed the same way (same signature). */
+  hits: number;
+  /** Which run of this shard it was (1: the first), and when its batch came back. */
+  runIndex: number;
+  atMs: number;
 }
 
 export interface HuntReport {
@@ -54,6 +65,9 @@ export interface HuntReport {
   elapsedMs: number;
   runsPerSecond: number;
   jobs: number;
+  scheduler: 'pct' | 'random';
+  depth: number;
+  shard: { index: number; count: number };
   failures: FoundFailure[];
 }
 
@@ -75,7 +89,8 @@ export function signature(failure: ControlledFailure): string {
 export class Hunt {
   private readonly found: FoundFailure[] = [];
   private readonly signatures = new Set<string>();
-  private readonly candidates: HuntRunResult[] = [];
+  private readonly candidates: (HuntRunResult & { runIndex: number; atMs: number })[] = [];
+  private readonly hits = new Map<string, number>();
   private stop = false;
 
   constructor(
@@ -94,7 +109,7 @@ export class Hunt {
     this.candidates.sort((a, b) => a.seed - b.seed);
     for (const c of this.candidates) {
       if (!this.o.keepGoing && this.found.length > 0) break;
-      await this.onFailure(c.seed, c.found!);
+      await this.onFailure(c, c.found!);
     }
     const elapsedMs = performance.now() - started;
     return {
@@ -104,6 +119,9 @@ export class Hunt {
       interrupted: this.o.signal?.aborted === true,
       elapsedMs,
       jobs,
+      scheduler: this.o.scheduler,
+      depth: this.o.depth,
+      shard: this.o.shard,
       runsPerSecond: done / Math.max(elapsedMs / 1000, 0.001),
       failures: this.found,
     };
@@ -112,6 +130,8 @@ export class Hunt {
   /** Runs the seeds in batches on `jobs` pool threads; returns how many runs finished. */
   private async runPool(seeds: number[], jobs: number): Promise<number> {
     const pool = new Piscina({ ...poolTask('hunt_worker'), minThreads: jobs, maxThreads: jobs });
+    const started = performance.now();
+    const runIndex = new Map(seeds.map((seed, i) => [seed, i + 1]));
     const signal = this.o.signal;
     const aborted = (): boolean => signal?.aborted === true;
     const batches: number[][] = [];
@@ -129,7 +149,13 @@ export class Hunt {
           throw error;
         }
         done += results.length;
-        for (const r of results) if (r.found !== undefined) this.candidates.push(r);
+        const atMs = performance.now() - started;
+        for (const r of results) {
+          if (r.found === undefined) continue;
+          this.candidates.push({ ...r, runIndex: runIndex.get(r.seed)!, atMs });
+          const key = signature(r.found.failure!);
+          this.hits.set(key, (this.hits.get(key) ?? 0) + 1);
+        }
         if (this.candidates.length > 0 && !this.o.keepGoing) this.stop = true;
         this.o.onProgress?.(done, seeds.length, this.candidates.length);
       }
@@ -157,48 +183,105 @@ export class Hunt {
   }
 
   /** Replays a failure once more here; writes its replay file when it is a new one. */
-  private async onFailure(seed: number, found: ControlledResult): Promise<void> {
+  private async onFailure(
+    at: { seed: number; runIndex: number; atMs: number },
+    found: ControlledResult,
+  ): Promise<void> {
     const failure = found.failure!;
     const key = signature(failure);
     if (this.signatures.has(key)) return;
     this.signatures.add(key);
+    const seed = at.seed;
     const options = {
-      seed,
       stepsMax: this.o.stepsMax,
       checkEvery: this.o.checkEvery,
       interruptPer1024: this.o.interruptPer1024,
     };
     const again = await runControlled(
       this.scenario,
-      options,
+      { ...options, seed },
       new ReplayScheduler(found.decisions, found.actorNames),
     );
     const deterministic =
       again.traceHash === found.traceHash &&
       again.failure?.kind === failure.kind &&
       again.failure?.message === failure.message;
-    mkdirSync(this.o.outDir, { recursive: true });
-    const slug = this.scenario.name
-      .replace(/[^a-z0-9]+/gi, '-')
-      .replace(/^-|-$/g, '')
-      .toLowerCase();
-    const replayPath = join(this.o.outDir, `${slug}-seed${seed}.replay.json`);
-    writeReplayFile(replayPath, {
-      format: REPLAY_FORMAT,
-      version: REPLAY_VERSION,
-      scenario: { kind: this.source.kind, path: this.source.path },
+    const schedulerName = this.o.scheduler === 'pct' ? `pct${this.o.depth}` : 'random';
+    const replayPath = await writeFailureReplay(this.o.outDir, this.source, this.scenario, {
       scheduler: this.o.scheduler,
+      label: `${schedulerName}-seed${seed}`,
       seed,
-      options: {
-        stepsMax: this.o.stepsMax,
-        checkEvery: this.o.checkEvery,
-        interruptPer1024: this.o.interruptPer1024,
-      },
-      decisions: found.decisions,
-      actorNames: found.actorNames,
-      traceHash: found.traceHash,
-      failure,
+      options,
+      result: found,
     });
-    this.found.push({ seed, steps: found.steps, failure, deterministic, replayPath });
+    const hits = this.hits.get(key) ?? 1;
+    this.found.push({ ...at, steps: found.steps, failure, deterministic, replayPath, hits });
+  }
+}
+
+/** A replay file's name: the scenario's name, then `label`; never over a different file. */
+export function replayPathFor(outDir: string, scenarioName: string, label: string): string {
+  const slug = scenarioName
+    .replace(/[^a-z0-9]+/gi, '-')
+    .replace(/^-|-$/g, '')
+    .toLowerCase();
+  return join(outDir, `${slug}-${label}.replay.json`);
+}
+
+/**
+ * Writes the replay file of a failing controlled run under `outDir` and returns its path.
+ * A file of that name that holds another schedule is kept: the new one gets `-2`, `-3`, ….
+ */
+export async function writeFailureReplay(
+  outDir: string,
+  source: ScenarioSource,
+  scenario: ScenarioDefinition,
+  w: {
+    scheduler: ReplayFile['scheduler'];
+    label: string;
+    seed: number;
+    options: ReplayFile['options'];
+    result: ControlledResult;
+  },
+): Promise<string> {
+  mkdirSync(outDir, { recursive: true });
+  const replay: ReplayFile = {
+    format: REPLAY_FORMAT,
+    version: REPLAY_VERSION,
+    scenario: {
+      kind: source.kind,
+      path: source.path,
+      sha256: scenarioHash(source.path),
+      name: scenario.name,
+    },
+    scheduler: w.scheduler,
+    seed: w.seed,
+    options: w.options,
+    decisions: w.result.decisions,
+    actorNames: w.result.actorNames,
+    traceHash: w.result.traceHash,
+    failure: w.result.failure!,
+  };
+  const base = replayPathFor(outDir, scenario.name, w.label);
+  for (let n = 1; ; n++) {
+    const path = n === 1 ? base : base.replace(/\.replay\.json$/, `-${n}.replay.json`);
+    if (!existsSync(path) || sameSchedule(path, replay)) {
+      writeReplayFile(path, replay);
+      return path;
+    }
+  }
+}
+
+/** Whether the replay file at `path` holds the same schedule and failure as `replay`. */
+function sameSchedule(path: string, replay: ReplayFile): boolean {
+  try {
+    const old = JSON.parse(readFileSync(path, 'utf8')) as Partial<ReplayFile>;
+    return (
+      old.seed === replay.seed &&
+      old.traceHash === replay.traceHash &&
+      JSON.stringify(old.decisions) === JSON.stringify(replay.decisions)
+    );
+  } catch {
+    return false;
   }
 }

@@ -7,15 +7,17 @@ import { availableParallelism } from 'node:os';
 import { relative } from 'node:path';
 import cliProgress from 'cli-progress';
 import { Command, Option } from 'commander';
-import { OptionError } from '../shared/config.js';
-import { loadScenario, ScenarioError } from '../workers/scenario_load.js';
+import { loadScenario, printable } from '../workers/scenario_load.js';
 import { integer, outputFile, outputFolder, reportOptions, shard } from './cli_options.js';
-import { Hunt, type HuntReport } from './hunt.js';
+import { type FoundFailure, Hunt, type HuntReport } from './hunt.js';
+import { failureWhere, guarded, reproduce, stackText } from './race_output.js';
+import { scheduleLines, stateLines } from './replay_print.js';
+import { addExploreCommands } from './explore_command.js';
 import { interruptOnSignals } from './interrupt.js';
-import { ReplayFileError } from './replay_file.js';
 import { replayFile, shrinkFile } from './replay_command.js';
 import { saveOutput, scenarioSource } from './run_command.js';
 import { Trace } from '../shared/trace.js';
+import type { ControlledView } from './controlled.js';
 
 interface HuntFlags {
   runs: number;
@@ -34,10 +36,7 @@ interface HuntFlags {
   report?: string;
 }
 
-const command = (path: string): string =>
-  `npx vmmsim replay ${relative(process.cwd(), path) || path}`;
-
-function printHunt(report: HuntReport): void {
+function printHunt(report: HuntReport, stepsMax: number): void {
   const rate = Math.round(report.runsPerSecond).toLocaleString('en-US');
   const seconds = (report.elapsedMs / 1000).toFixed(2);
   process.stdout.write(
@@ -50,15 +49,25 @@ function printHunt(report: HuntReport): void {
         `${report.failures.length === 0 ? 'no failure in those' : 'the failures found so far'}\n`,
     );
   }
+  const first = report.failures.reduce<FoundFailure | undefined>(
+    (a, f) => (a === undefined || f.runIndex < a.runIndex ? f : a),
+    undefined,
+  );
+  if (first !== undefined) {
+    process.stdout.write(
+      `first failure: run ${first.runIndex} (seed ${first.seed}), ` +
+        `after ${(first.atMs / 1000).toFixed(2)} s\n`,
+    );
+  }
   for (const f of report.failures) {
-    const who = f.failure.actor === undefined ? '' : `, ${f.failure.actor}`;
     const proof = f.deterministic
       ? 'replayed once more: same failure, same trace hash'
       : 'NOT deterministic on replay';
     process.stdout.write(
-      `\nFAILURE (seed ${f.seed}, step ${f.failure.step}${who}): ` +
-        `${f.failure.kind}: ${f.failure.message}\n  ${proof}\n` +
-        `  replay file: ${f.replayPath}\n  reproduce:   ${command(f.replayPath)}\n`,
+      `\nFAILURE (seed ${f.seed}, ${failureWhere(f.failure, stepsMax)}): ` +
+        `${f.failure.kind}: ${printable(f.failure.message)}\n${stackText(f.failure)}` +
+        `  ${f.hits} of ${report.runs} runs failed this way\n  ${proof}\n` +
+        `  replay file: ${f.replayPath}\n  reproduce:   ${reproduce(f.replayPath)}\n`,
     );
   }
 }
@@ -112,70 +121,103 @@ async function hunt(path: string | undefined, flags: HuntFlags): Promise<number>
       stop.dispose();
       bar.stop();
     });
-  const json = `${JSON.stringify(report, null, 2)}\n`;
+  const json = `${JSON.stringify({ kind: 'hunt', ...report }, null, 2)}\n`;
   const partial = report.interrupted ? ' (partial: the hunt was interrupted)' : '';
   const saved =
     flags.report === undefined ||
     saveOutput(flags.report, json, `report: written to ${flags.report}${partial}`);
   if (flags.json) process.stdout.write(json);
-  else printHunt(report);
+  else printHunt(report, flags.steps);
   // As for run: a failure found is 1 even when interrupted; an interrupted hunt without one, 130.
   const code = report.failures.length > 0 ? 1 : report.interrupted ? 130 : 0;
   return saved || code !== 0 ? code : 1;
 }
 
-async function replay(path: string, tracePath: string | undefined): Promise<number> {
-  const trace = tracePath === undefined ? undefined : new Trace();
-  const { replay: file, result, reproduced } = await replayFile(path, trace);
-  if (trace !== undefined && tracePath !== undefined) {
-    const said = `trace: ${trace.events.length} events written to ${tracePath}`;
-    if (!saveOutput(tracePath, trace.json(), said)) return 1;
+interface ReplayFlags {
+  trace?: string;
+  scenario?: string;
+  print: boolean;
+  until?: number;
+}
+
+async function replay(path: string, flags: ReplayFlags): Promise<number> {
+  const trace = flags.trace !== undefined || flags.print ? new Trace() : undefined;
+  let paused: string[] | undefined;
+  const until =
+    flags.until === undefined
+      ? {}
+      : {
+          until: {
+            step: flags.until,
+            onPause: (view: ControlledView) => (paused = stateLines(view)),
+          },
+        };
+  const scenario = flags.scenario === undefined ? {} : { scenario: flags.scenario };
+  const {
+    replay: file,
+    result,
+    reproduced,
+    changed,
+  } = await replayFile(path, {
+    ...(trace === undefined ? {} : { trace }),
+    ...scenario,
+    ...until,
+  });
+  if (trace !== undefined && flags.trace !== undefined) {
+    const said = `trace: ${trace.events.length} events written to ${flags.trace}`;
+    if (!saveOutput(flags.trace, trace.json(), said)) return 1;
+  }
+  const shown = relative(process.cwd(), path) || path;
+  const hashes =
+    paused === undefined
+      ? `recorded trace ${file.traceHash}, this run ${result.traceHash}`
+      : `stopped before step ${flags.until}`;
+  process.stdout.write(
+    `replay: ${shown}: seed ${file.seed}, ${file.decisions.length} decisions, ${hashes}\n`,
+  );
+  if (changed !== undefined) process.stdout.write(`NOTE: ${changed}\n`);
+  if (flags.print && trace !== undefined) {
+    process.stdout.write(`schedule (* a preemption: cuts into the step of the actor before):\n`);
+    for (const line of scheduleLines(trace.events, result.actorNames))
+      process.stdout.write(`${line}\n`);
+  }
+  if (flags.until !== undefined) {
+    if (paused === undefined) {
+      process.stdout.write(`the run ended at step ${result.steps}, before step ${flags.until}\n`);
+    } else {
+      process.stdout.write(`${paused.join('\n')}\n`);
+      return 0;
+    }
   }
   const f = result.failure;
-  process.stdout.write(
-    `replay: ${relative(process.cwd(), path) || path}: seed ${file.seed}, ` +
-      `${file.decisions.length} decisions, ` +
-      `recorded trace ${file.traceHash}, this run ${result.traceHash}\n`,
-  );
   if (f === undefined) {
     process.stdout.write('no failure: the recorded failure did not happen (fixed?)\n');
     return 0;
   }
   process.stdout.write(
-    `${f.kind} at step ${f.step}${f.actor ? ` (${f.actor})` : ''}: ${f.message}\n`,
+    `${f.kind} at ${failureWhere(f, file.options.stepsMax)}: ${printable(f.message)}\n` +
+      stackText(f),
   );
   process.stdout.write(
     reproduced
       ? 'reproduced exactly: same failure, same trace hash\n'
-      : 'a different outcome than recorded\n',
+      : changed !== undefined
+        ? 'a different outcome than recorded: the scenario changed (see above)\n'
+        : 'a different outcome than recorded\n',
   );
   return 1;
 }
 
-async function shrink(path: string, out: string | undefined): Promise<number> {
-  const target = out ?? path.replace(/(\.replay)?\.json$/, '.shrunk.replay.json');
-  const s = await shrinkFile(path, target);
+async function shrink(path: string, flags: { out?: string; scenario?: string }): Promise<number> {
+  const target = flags.out ?? path.replace(/(\.replay)?\.json$/, '.shrunk.replay.json');
+  const s = await shrinkFile(path, target, flags.scenario);
+  const show = (m: typeof s.before): string =>
+    `${m.steps} steps, ${m.switches} switches, ${m.actors} actors`;
   process.stdout.write(
-    `shrink: ${s.before.steps} steps, ${s.before.preemptions} preemptions -> ` +
-      `${s.after.steps} steps, ${s.after.preemptions} preemptions (${s.runs} replays)\n` +
-      `  wrote ${s.path}\n  reproduce: ${command(s.path)}\n`,
+    `shrink: ${show(s.before)} -> ${show(s.after)} (${s.runs} replays)\n` +
+      `  wrote ${s.path}\n  reproduce: ${reproduce(s.path)}\n`,
   );
   return 1;
-}
-
-/** Runs `fn` and turns bad input into exit code 2 with one sentence. */
-async function guarded(fn: () => Promise<number>): Promise<void> {
-  try {
-    process.exitCode = await fn();
-  } catch (error) {
-    const bad =
-      error instanceof ScenarioError ||
-      error instanceof ReplayFileError ||
-      error instanceof OptionError;
-    if (!bad) throw error;
-    process.stderr.write(`error: ${error.message}\n`);
-    process.exitCode = 2;
-  }
 }
 
 /** Where a hunt's results go: replay files (--out), the terminal, a report file. */
@@ -266,7 +308,14 @@ function addReplayCommands(cli: Command): void {
         'write a Chrome trace event JSON file (open it in Perfetto)',
       ).argParser(outputFile('--trace')),
     )
-    .action((path: string, flags: { trace?: string }) => guarded(() => replay(path, flags.trace)));
+    .addOption(scenarioOption())
+    .addOption(new Option('--print', 'print the schedule: a line per decision').default(false))
+    .addOption(
+      new Option('--until <step>', 'stop before this decision and print the state there').argParser(
+        integer('--until', 0, 1_000_000),
+      ),
+    )
+    .action((path: string, flags: ReplayFlags) => guarded(() => replay(path, flags)));
   cli
     .command('shrink')
     .argument('<file>', 'a failing replay file')
@@ -282,11 +331,22 @@ function addReplayCommands(cli: Command): void {
         'replayed and kept only if the same failure happens. Writes a new replay file. At ' +
         'the end of a schedule every actor finishes its current step, in actor order.',
     )
-    .action((path: string, flags: { out?: string }) => guarded(() => shrink(path, flags.out)));
+    .addOption(scenarioOption())
+    .action((path: string, flags: { out?: string; scenario?: string }) =>
+      guarded(() => shrink(path, flags)),
+    );
 }
 
-/** hunt, replay and shrink. */
+/** --scenario: the scenario a replay file names, given by the user (replay, shrink). */
+const scenarioOption = (): Option =>
+  new Option(
+    '--scenario <file>',
+    "run this scenario file (needed when the replay file's scenario lies outside its folder)",
+  );
+
+/** hunt, replay, shrink, explore and merge. */
 export function addRaceCommands(cli: Command): void {
   addHuntCommand(cli);
   addReplayCommands(cli);
+  addExploreCommands(cli);
 }

@@ -2,19 +2,44 @@
  * The bridge from real threads to controlled mode (`vmmsim run --record <file>`): the order
  * in which run-phase service calls took effect becomes a schedule of decisions; when the run
  * broke an invariant, that schedule is replayed under the controlled scheduler and, if it
- * fails there too, written as a replay file. Interrupt and callback timing are not part of
- * the schedule, so a failure that depends on them may not carry over.
+ * fails there too, written as a replay file. Interrupt and callback timing, and what actors
+ * do between calls, are not part of the schedule: when the failure does not carry over, the
+ * run's own counts say which of these it can have been.
  */
 import type { ScenarioSource } from '../shared/protocol.js';
 import type { ScenarioDefinition } from '../shared/scenario.js';
 import { type ControlledResult, runControlled } from './controlled.js';
 import type { RunReport } from './coordinator.js';
-import { writeReplayFile } from './replay_file.js';
+import { REPLAY_FORMAT, REPLAY_VERSION, scenarioHash, writeReplayFile } from './replay_file.js';
 import { ReplayScheduler } from './schedulers/replay.js';
 
 export interface Bridged {
   result: ControlledResult;
   written: boolean;
+  /** Why the failure did not carry over (when it did not): the true reason, from the run. */
+  reason?: string;
+}
+
+/** Why a recorded failure did not happen again under control, from what the run saw. */
+function whyNot(report: RunReport, result: ControlledResult): string {
+  const f = result.failure;
+  if (f?.kind === 'divergence') {
+    return `the recorded order could not be followed under control (${f.message})`;
+  }
+  const other = f === undefined ? '' : ` (under control: ${f.kind}: ${f.message})`;
+  const interrupts = report.interruptsTaken;
+  const callbacks = report.callbacks.calls;
+  if (interrupts > 0 || callbacks > 0) {
+    return (
+      `the run took ${interrupts} interrupt(s) and ${callbacks} callback call(s), whose ` +
+      `timing a schedule does not keep${other}`
+    );
+  }
+  return (
+    `the run took no interrupts and no callbacks; what the order of calls does not keep is ` +
+    `the actors' own reads and writes of shared words and physical memory between calls, ` +
+    `and which of two calls that started together took effect first${other}`
+  );
 }
 
 /** Replays a recorded run under control; writes `path` when the failure carries over. */
@@ -37,11 +62,17 @@ export async function bridgeRecorded(
   const scheduler = new ReplayScheduler(decisions, names, decisions.length);
   const result = await runControlled(scenario, options, scheduler);
   const failure = result.failure;
-  if (failure === undefined || failure.kind === 'divergence') return { result, written: false };
+  if (failure === undefined || failure.kind === 'divergence')
+    return { result, written: false, reason: whyNot(report, result) };
   writeReplayFile(path, {
-    format: 'vmmsim-replay',
-    version: 1,
-    scenario: { kind: source.kind, path: source.path },
+    format: REPLAY_FORMAT,
+    version: REPLAY_VERSION,
+    scenario: {
+      kind: source.kind,
+      path: source.path,
+      sha256: scenarioHash(source.path),
+      name: scenario.name,
+    },
     scheduler: 'replay',
     seed: report.seed,
     options: { stepsMax: decisions.length, checkEvery: 0, interruptPer1024: 0 },

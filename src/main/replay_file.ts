@@ -4,15 +4,17 @@
  * Written to a temporary file and renamed, so a reader never sees half a file; read back
  * with a schema, so a truncated, foreign or newer file is one clear sentence, exit 2.
  */
-import { readFileSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { formatBytes } from '../shared/machine_size.js';
 import { printable } from '../workers/scenario_load.js';
 import { writeFileAtomic } from './atomic_write.js';
 
 export const REPLAY_FORMAT = 'vmmsim-replay';
-export const REPLAY_VERSION = 1;
+export const REPLAY_VERSION = 2;
 /** A replay of a million decisions is a few MiB; a bigger file is refused before it is read. */
 export const REPLAY_FILE_BYTES_MAX = 64 << 20;
 
@@ -21,20 +23,29 @@ const failureSchema = z.strictObject({
   message: z.string(),
   step: z.number().int().min(0),
   actor: z.string().optional(),
+  phase: z.enum(['wind-down', 'finish']).optional(),
+  stack: z.string().optional(),
 });
 
 const replaySchema = z.strictObject({
   format: z.literal(REPLAY_FORMAT),
   version: z.number().int(),
-  scenario: z.strictObject({ kind: z.enum(['module', 'json']), path: z.string().min(1) }),
-  scheduler: z.enum(['pct', 'random', 'replay', 'shrink']),
+  scenario: z.strictObject({
+    kind: z.enum(['module', 'json']),
+    /** Relative to the replay file's folder. */
+    path: z.string().min(1),
+    /** The scenario file's content when the run was recorded. */
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    name: z.string(),
+  }),
+  scheduler: z.enum(['pct', 'random', 'replay', 'shrink', 'explore']),
   seed: z.number().int().min(0),
   options: z.strictObject({
     stepsMax: z.number().int().min(1),
     checkEvery: z.number().int().min(0),
     interruptPer1024: z.number().int().min(0).max(1024),
   }),
-  decisions: z.array(z.number().int().min(0).max(1023)).max(1_000_000),
+  decisions: z.array(z.number().int().min(0).max(1023)).min(1).max(1_000_000),
   actorNames: z.array(z.string()),
   traceHash: z.string().regex(/^[0-9a-f]{8}$/),
   failure: failureSchema,
@@ -93,8 +104,91 @@ function versionMismatch(path: string, version: unknown): ReplayFileError {
   );
 }
 
-/** Reads and checks a replay file; the scenario path comes back absolute. */
-export function readReplayFile(path: string): ReplayFile {
+/** The SHA-256 of a scenario file's content (hex). */
+export function scenarioHash(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+/** Whether `path` is `folder` or inside it. */
+function inside(folder: string, path: string): boolean {
+  const rel = relative(folder, path);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
+
+/** The folder of vmmsim's own scenarios (trusted wherever a replay file lies). */
+function shippedScenarios(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return join(dir, 'scenarios');
+}
+
+/**
+ * Reads and checks a replay file; the scenario path comes back absolute. A replay file may
+ * name a scenario in its own folder (or below it) or one of vmmsim's own; any other needs
+ * the user to name it (`scenario`, from the command line), so that a replay file someone
+ * sent cannot make vmmsim import a module of their choosing.
+ */
+export function readReplayFile(path: string, scenario?: string): ReplayFile {
+  const replay = parseReplayFile(path);
+  if (scenario !== undefined) {
+    return { ...replay, scenario: { ...replay.scenario, path: resolve(scenario) } };
+  }
+  const named = namedBy(path, replay);
+  if (!named.trusted) {
+    throw new ReplayFileError(
+      `${path}: its scenario ${replay.scenario.path} is outside the replay file's folder; ` +
+        `name it on the command line to run it: --scenario ${relative(process.cwd(), named.path)}`,
+    );
+  }
+  return { ...replay, scenario: { ...replay.scenario, path: named.path } };
+}
+
+/** The scenario a replay file names (absolute), and whether it may run it unasked. */
+function namedBy(path: string, replay: ReplayFile): { path: string; trusted: boolean } {
+  const folder = dirname(resolve(path));
+  const named = resolve(folder, replay.scenario.path);
+  // Links resolved: a link in the folder to a module elsewhere is elsewhere.
+  const real = realOrSelf(named);
+  const trusted = [realOrSelf(folder), realOrSelf(shippedScenarios())].some((f) => inside(f, real));
+  return { path: named, trusted };
+}
+
+/** The path with every link resolved, or itself when it does not exist. */
+function realOrSelf(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
+/** The scenario the replay file at `path` names, and whether it may run it unasked. */
+export function scenarioNamedBy(path: string): { path: string; trusted: boolean } {
+  return namedBy(path, parseReplayFile(path));
+}
+
+/** The scenario a replay file records, checked against the file the run will load. */
+export function checkScenario(replay: ReplayFile, kind: 'module' | 'json'): string | undefined {
+  if (kind !== replay.scenario.kind) {
+    throw new ReplayFileError(
+      `${replay.scenario.path}: a ${kind} scenario; the replay file recorded a ` +
+        `${replay.scenario.kind} scenario`,
+    );
+  }
+  let now: string;
+  try {
+    now = scenarioHash(replay.scenario.path);
+  } catch {
+    throw new ReplayFileError(`${replay.scenario.path}: the scenario cannot be read`);
+  }
+  if (now === replay.scenario.sha256) return undefined;
+  const then = replay.scenario.sha256.slice(0, 12);
+  const changed = `sha256 ${then}… then, ${now.slice(0, 12)}… now`;
+  return `the scenario changed since the replay was recorded (${changed})`;
+}
+
+/** Reads a replay file and checks its form; the scenario path stays as written. */
+function parseReplayFile(path: string): ReplayFile {
   const text = readText(path);
   let json: unknown;
   try {
@@ -118,7 +212,5 @@ export function readReplayFile(path: string): ReplayFile {
       `${path}: ${issue.path.join('.') || '(top level)'}: ${issue.message}`,
     );
   }
-  const replay = parsed.data;
-  const scenarioPath = resolve(dirname(resolve(path)), replay.scenario.path);
-  return { ...replay, scenario: { ...replay.scenario, path: scenarioPath } };
+  return parsed.data;
 }

@@ -185,8 +185,8 @@ async function bridge(path: string | undefined, flags: RunFlags, report: RunRepo
   }
   process.stdout.write(
     `\nrecorded: the order of calls did not reproduce the failure under the controlled ` +
-      `scheduler${f ? ` (${f.kind}: ${f.message})` : ''}; it depended on interrupt or callback ` +
-      `timing. Hunt for it: npx vmmsim hunt ${path ?? ''}\n`,
+      `scheduler: ${bridged?.reason ?? 'no calls were recorded'}. ` +
+      `Hunt for it: npx vmmsim hunt ${path ?? ''}\n`,
   );
 }
 

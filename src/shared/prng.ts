@@ -6,25 +6,27 @@
 import { assert } from './assert.js';
 
 export class Prng {
-  private a: number;
-  private b: number;
-  private c: number;
-  private d: number;
+  private a!: number;
+  private b!: number;
+  private c!: number;
+  private d!: number;
 
   constructor(seed: number) {
+    this.reseed(seed);
+  }
+
+  /** Starts the generator over from `seed`, as a new Prng(seed) would (no allocation). */
+  reseed(seed: number): void {
     assert(Number.isInteger(seed), 'Prng: seed must be an integer');
     let s = seed >>> 0;
-    const next = (): number => {
-      s = (s + 0x9e3779b9) >>> 0;
-      let z = s;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-      return (z ^ (z >>> 16)) >>> 0;
-    };
-    this.a = next();
-    this.b = next();
-    this.c = next();
-    this.d = next();
+    s = (s + 0x9e3779b9) >>> 0;
+    this.a = mix32(s);
+    s = (s + 0x9e3779b9) >>> 0;
+    this.b = mix32(s);
+    s = (s + 0x9e3779b9) >>> 0;
+    this.c = mix32(s);
+    s = (s + 0x9e3779b9) >>> 0;
+    this.d = mix32(s);
   }
 
   /** A uniformly distributed 32-bit unsigned integer. */
@@ -65,4 +67,23 @@ export class Prng {
 
 function rotl(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
+}
+
+/**
+ * The seed of an actor's generator for its `step`-th step (0: boot and control messages):
+ * each step draws from its own stream, so that what an actor draws in one step never
+ * depends on how many steps of other actors ran before it, or on steps a shrink removed.
+ */
+export function stepSeed(actorSeed: number, step: number): number {
+  return step === 0
+    ? actorSeed >>> 0
+    : (Math.imul(actorSeed ^ 0x5bd1e995, 0x01000193) + step) >>> 0;
+}
+
+/** splitmix32's output function. */
+function mix32(value: number): number {
+  let z = value;
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+  return (z ^ (z >>> 16)) >>> 0;
 }

@@ -48,6 +48,8 @@ export interface ActorViolation {
   message: string;
   page?: number;
   frame?: number;
+  /** The scenario's name for it (violation(message, { kind })); `data` when none. */
+  kind?: string;
 }
 
 /** What an actor reports at the end, or when asked. */

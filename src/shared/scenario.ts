@@ -9,6 +9,7 @@ import type { MachineOptions } from './config.js';
 import type { ControlMessageName } from './constants.js';
 import type { Context, Refusal } from './context.js';
 import type { Kernel } from './kernel.js';
+import { H } from './layout.js';
 import { Prng } from './prng.js';
 import type {
   DeviceContext,
@@ -45,11 +46,22 @@ export interface ActorBase {
   writeLinear(address: number, bytes: Uint8Array): Promise<void>;
   readPhysical(address: number, length: number): Uint8Array;
   writePhysical(address: number, bytes: Uint8Array): void;
-  /** Reports a broken expectation (data that did not follow its page, …): a violation. */
-  violation(message: string, details?: { page?: number; frame?: number }): void;
+  /**
+   * Reports a broken expectation (data that did not follow its page, …): a violation. `kind`
+   * names it in reports (`[kind] message`; default `data`).
+   */
+  violation(message: string, details?: ViolationDetails): void;
   /** Runs `fn` at interrupt time (the reenter count raised). */
   atInterrupt<T>(fn: () => Promise<T>): Promise<T>;
   Get_VMM_Reenter_Count(): Promise<number>;
+}
+
+/** What a scenario may say about a violation it reports. */
+export interface ViolationDetails {
+  page?: number;
+  frame?: number;
+  /** A short name for the kind of failure (letters, digits, '-'), shown as `[kind]`. */
+  kind?: string;
 }
 
 export type DeviceActor = ActorBase &
@@ -122,10 +134,14 @@ export function defineVM(vm: Omit<VmDefinition, 'kind'>): VmDefinition {
 
 /** Where an actor's safe points lead: interrupts waiting, violations to record. */
 export interface ActorHost {
-  /** Called before every service call: delivers pending interrupts. */
-  safePoint(): Promise<void>;
-  violation(actor: string, message: string, details?: { page?: number; frame?: number }): void;
-  /** Called after every service call when tracing: the call, its arguments, its result. */
+  /** Called before every service call (named, with its arguments): delivers pending
+   * interrupts; in controlled mode, the scheduling point. */
+  safePoint(service?: string, args?: readonly unknown[]): Promise<void>;
+  violation(actor: string, message: string, details?: ViolationDetails): void;
+  /**
+   * Called after every service call and every memory access (readLinear, writeLinear,
+   * readPhysical, writePhysical) when given: the call, its arguments, its result.
+   */
   onCall?(service: string, args: unknown[], result: unknown): void;
 }
 
@@ -140,6 +156,12 @@ export function makeActor<T extends DeviceActor | VmActor>(
   extras: { seed: number; shared: Int32Array; options: Record<string, unknown> },
 ): T {
   const ring: 0 | 3 = ctx.kind === 'vm' ? 3 : 0;
+  // readLinear and writeLinear are scheduling points like the services: a recorded run
+  // (run --record) keeps their order too.
+  const record = (): void => {
+    if (ctx.recording !== undefined && ctx.reenterCount === 0)
+      ctx.recording.push(Atomics.add(kernel.layout.header, H.ticket, 1));
+  };
   const vm = ctx.kind === 'vm' ? (ctx as VmContext) : null;
   const actor: Record<string, unknown> = {
     name: ctx.name,
@@ -147,16 +169,28 @@ export function makeActor<T extends DeviceActor | VmActor>(
     shared: extras.shared,
     options: extras.options,
     readLinear: async (address: number, length: number) => {
-      await host.safePoint();
-      return kernel.readLinear(vm, address, length, { ring });
+      await host.safePoint('readLinear', [address, length]);
+      record();
+      const bytes = kernel.readLinear(vm, address, length, { ring });
+      host.onCall?.('readLinear', [address, length], bytes);
+      return bytes;
     },
     writeLinear: async (address: number, bytes: Uint8Array) => {
-      await host.safePoint();
+      await host.safePoint('writeLinear', [address, bytes]);
+      record();
       kernel.writeLinear(vm, address, bytes, { ring });
+      host.onCall?.('writeLinear', [address, bytes], undefined);
     },
-    readPhysical: (address: number, length: number) => kernel.readPhysical(address, length),
-    writePhysical: (address: number, bytes: Uint8Array) => kernel.writePhysical(address, bytes),
-    violation: (message: string, details?: { page?: number; frame?: number }) =>
+    readPhysical: (address: number, length: number) => {
+      const bytes = kernel.readPhysical(address, length);
+      host.onCall?.('readPhysical', [address, length], bytes);
+      return bytes;
+    },
+    writePhysical: (address: number, bytes: Uint8Array) => {
+      kernel.writePhysical(address, bytes);
+      host.onCall?.('writePhysical', [address, bytes], undefined);
+    },
+    violation: (message: string, details?: ViolationDetails) =>
       host.violation(ctx.name, message, details),
     atInterrupt: <R>(fn: () => Promise<R>) => ctx.atInterrupt(fn),
     systemVmHandle: kernel.systemVmHandle,
@@ -166,7 +200,7 @@ export function makeActor<T extends DeviceActor | VmActor>(
   const services = ctx as unknown as Record<string, (...args: unknown[]) => unknown>;
   for (const name of serviceNames(ctx)) {
     actor[name] = async (...args: unknown[]) => {
-      await host.safePoint();
+      await host.safePoint(name, args);
       const result = services[name]!(...args);
       host.onCall?.(name, args, result);
       return result;

@@ -40,9 +40,18 @@ export class Trace {
     this.max = max;
   }
 
+  /** Names track `tid` (and, once, the process): Perfetto shows these names. */
   track(tid: number, name: string): void {
+    if (!this.named) {
+      this.named = true;
+      const process = { name: 'process_name', ph: 'M' as const, ts: 0, pid: PID, tid: 0 };
+      this.events.push({ ...process, args: { name: 'vmmsim' } });
+      this.events.push({ ...process, name: 'thread_name', args: { name: 'machine' } });
+    }
     this.events.push({ name: 'thread_name', ph: 'M', ts: 0, pid: PID, tid, args: { name } });
   }
+
+  private named = false;
 
   call(
     tid: number,
@@ -51,8 +60,10 @@ export class Trace {
     dur: number,
     args: unknown[],
     result: unknown,
+    refused?: string,
   ): void {
     if (this.events.length >= this.max) return;
+    const shown = { args: args.map(traceValue), result: traceValue(result) };
     this.events.push({
       name: service,
       ph: 'X',
@@ -61,7 +72,7 @@ export class Trace {
       pid: PID,
       tid,
       cat: 'service',
-      args: { args: args.map(traceValue), result: traceValue(result) },
+      args: refused === undefined ? shown : { ...shown, refused },
     });
   }
 

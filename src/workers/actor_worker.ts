@@ -30,6 +30,7 @@ import { armFault } from './faults.js';
 import { loadScenario } from './scenario_load.js';
 import { RemoteCallbacks } from './remote_callbacks.js';
 import { Trace } from '../shared/trace.js';
+import { type Prng, stepSeed } from '../shared/prng.js';
 
 const startup = workerData as ActorStartup;
 const kernel: Kernel = attachKernel(startup.sab);
@@ -40,6 +41,8 @@ let remote: RemoteCallbacks | undefined;
 let interruptsTaken = 0;
 let callbacksRun = 0;
 let steps = 0;
+/** The actor's generator: reseeded for each step, as in controlled mode (prng.stepSeed). */
+let random: Prng | undefined;
 const violations: ActorViolation[] = [];
 const trace = startup.trace === undefined ? undefined : new Trace(200_000);
 const tid = startup.trace?.tid ?? 0;
@@ -95,10 +98,14 @@ async function start(vmHandle?: number): ReturnType<ActorWorkerApi['start']> {
   };
   if (role.kind === 'device' && definition.kind === 'device') {
     ctx = kernel.device(definition.name, { initOrder: definition.initOrder });
-    program = definition.create(makeActor<DeviceActor>(kernel, ctx, host, extras));
+    const actor = makeActor<DeviceActor>(kernel, ctx, host, extras);
+    random = actor.random;
+    program = definition.create(actor);
   } else if (role.kind === 'vm' && definition.kind === 'vm') {
     ctx = kernel.vm(vmHandle ?? role.handle, definition.name);
-    program = definition.create(makeActor<VmActor>(kernel, ctx, host, extras));
+    const actor = makeActor<VmActor>(kernel, ctx, host, extras);
+    random = actor.random;
+    program = definition.create(actor);
   }
   if (ctx === undefined) throw new Error(`${role.kind} ${role.index} is not a ${role.kind}`);
   remote = new RemoteCallbacks(kernel.layout, ctx.actor, startup.pressureWaitMs);
@@ -169,6 +176,7 @@ const api: ActorWorkerApi = {
     let yieldAt = performance.now() + YIELD_EVERY_MS;
     while (c.callTotal < calls && Atomics.load(kernel.layout.header, stopWord) === 0) {
       await host.safePoint();
+      random?.reseed(stepSeed(startup.seed, steps + 1));
       await program.step?.();
       steps += 1;
       if (mailWaiting(c, yieldAt)) {

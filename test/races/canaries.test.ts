@@ -118,10 +118,10 @@ describe('replay files: bad input is one sentence', () => {
     ['foreign', '{ "hello": "world" }', /not a vmmsim replay file/],
     [
       'from another version',
-      '{ "format": "vmmsim-replay", "version": 2 }',
-      /version 2; this vmmsim reads version 1/,
+      '{ "format": "vmmsim-replay", "version": 3 }',
+      /version 3; this vmmsim reads version 2/,
     ],
-    ['missing fields', '{ "format": "vmmsim-replay", "version": 1 }', /scenario/],
+    ['missing fields', '{ "format": "vmmsim-replay", "version": 2 }', /scenario/],
   ])('%s', (_name, text, message) => {
     const path = write(`${_name.replace(/ /g, '-')}.json`, text);
     expect(() => readReplayFile(path)).toThrow(ReplayFileError);

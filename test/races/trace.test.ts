@@ -19,11 +19,25 @@ describe('--trace', () => {
       path: join(root, 'scenarios/races/dropped-frame.ts'),
     });
     const trace = new Trace();
-    const options = { seed: 1230, stepsMax: 200, checkEvery: 0, interruptPer1024: 0, trace };
-    const result = await runControlled(scenario, options, new PctScheduler(1230, 2, 200, 3));
+    const options = { seed: 31, stepsMax: 200, checkEvery: 0, interruptPer1024: 0, trace };
+    const result = await runControlled(scenario, options, new PctScheduler(31, 2, 200, 3));
     expect(result.failure?.message).toMatch(/lost-frame/);
-    const names = of(trace.events, 'M').map((e) => e.args!['name']);
-    expect(names).toEqual(['SWAPPER', 'FILLER']);
+    // Every track named, the machine's (tid 0: the counters, the failure) included.
+    const names = of(trace.events, 'M').map((e) => [e.name, e.tid, e.args!['name']]);
+    expect(names).toEqual([
+      ['process_name', 0, 'vmmsim'],
+      ['thread_name', 0, 'machine'],
+      ['thread_name', 1, 'SWAPPER'],
+      ['thread_name', 2, 'FILLER'],
+    ]);
+    // Each decision is marked on the track of the actor that moves; a preemption says so.
+    const marks = of(trace.events, 'i').filter((e) => /^(preemption: )?step \d+$/.test(e.name));
+    expect(marks).toHaveLength(result.decisions.length);
+    const preemption = marks.find((e) => e.name.startsWith('preemption'))!;
+    expect(preemption.args).toMatchObject({ preempted: expect.any(String) });
+    // A refused call carries its reason.
+    const refused = of(trace.events, 'X').find((e) => e.args?.['refused'] !== undefined);
+    expect(refused?.args?.['refused']).toEqual(expect.stringMatching(/\w/));
     const xchg = of(trace.events, 'X').find((e) => e.name === '_XchgFreePhysReg')!;
     expect(xchg.args).toMatchObject({ args: expect.any(Array), result: expect.anything() });
     expect(of(trace.events, 'i').some((e) => /lost-frame/.test(e.name) && e.s === 'g')).toBe(true);
@@ -39,7 +53,15 @@ describe('--trace', () => {
     expect(report.failure).toBeUndefined();
     const tracks = of(trace.events, 'M').map((e) => e.args!['name']);
     expect(tracks).toEqual(
-      expect.arrayContaining(['PAGESWAP', 'VCACHE', 'BUSMSTR', 'V86DATA', 'VM1']),
+      expect.arrayContaining([
+        'vmmsim',
+        'machine',
+        'PAGESWAP',
+        'VCACHE',
+        'BUSMSTR',
+        'V86DATA',
+        'VM1',
+      ]),
     );
     const slices = of(trace.events, 'X').filter((e) => e.cat === 'service');
     expect(slices.length).toBeGreaterThanOrEqual(report.calls * 0.9);

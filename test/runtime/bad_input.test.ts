@@ -267,8 +267,8 @@ const optionCases: [string, () => string[], RegExp][] = [
 
 const replay = {
   format: 'vmmsim-replay',
-  version: 1,
-  scenario: { kind: 'module', path: 'x.ts' },
+  version: 2,
+  scenario: { kind: 'module', path: 'x.ts', sha256: '0'.repeat(64), name: 'x' },
   scheduler: 'pct',
   seed: 1,
   options: { stepsMax: 10, checkEvery: 0, interruptPer1024: 0 },
@@ -292,13 +292,13 @@ const replayCases: [string, () => string[], RegExp][] = [
   ],
   [
     'a replay file from a newer vmmsim',
-    () => ['replay', file('v2.replay.json', { ...replay, version: 2 }), ...replayTrace],
-    /version 2; this vmmsim reads version 1 \(the file was written by a newer vmmsim\)/,
+    () => ['replay', file('v3.replay.json', { ...replay, version: 3 }), ...replayTrace],
+    /version 3; this vmmsim reads version 2 \(the file was written by a newer vmmsim\)/,
   ],
   [
     'a replay file from an older vmmsim',
     () => ['replay', file('v0.replay.json', { ...replay, version: 0 }), ...replayTrace],
-    /version 0; this vmmsim reads version 1 \(the file was written by an older vmmsim\)/,
+    /version 0; this vmmsim reads version 2 \(the file was written by an older vmmsim\)/,
   ],
   [
     'a replay file with a bad field',

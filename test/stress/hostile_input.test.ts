@@ -318,8 +318,8 @@ describe('hostile machine options and option values, in-process', () => {
 describe('hostile replay files, in-process', () => {
   const replay = {
     format: 'vmmsim-replay',
-    version: 1,
-    scenario: { kind: 'module', path: 'x.ts' },
+    version: 2,
+    scenario: { kind: 'module', path: 'x.ts', sha256: '0'.repeat(64), name: 'x' },
     scheduler: 'pct',
     seed: 1,
     options: { stepsMax: 10, checkEvery: 0, interruptPer1024: 0 },
@@ -334,6 +334,7 @@ describe('hostile replay files, in-process', () => {
     ['version'],
     ['scenario'],
     ['scenario', 'path'],
+    ['scenario', 'sha256'],
     ['scheduler'],
     ['seed'],
     ['options', 'stepsMax'],

@@ -8,12 +8,13 @@ export interface Scheduler {
   readonly name: SchedulerName;
   /**
    * The actor (an index into the run's actors) that moves at `step`, one of `runnable`
-   * (ascending). Throws ReplayDivergence when a replay cannot follow its schedule.
+   * (ascending). `midStep`: the actor that moved last stopped inside its step() rather than
+   * between two. Throws ReplayDivergence when a replay cannot follow its schedule.
    */
-  next(runnable: readonly number[], step: number): number;
+  next(runnable: readonly number[], step: number, midStep?: boolean): number;
 }
 
-export const SchedulerNames = ['random', 'pct', 'replay'] as const;
+export const SchedulerNames = ['random', 'pct', 'replay', 'explore'] as const;
 export type SchedulerName = (typeof SchedulerNames)[number];
 
 /** A replay that cannot follow its schedule: where, and what was possible instead. */
@@ -33,4 +34,9 @@ export class ReplayDivergence extends Error {
         : `replay diverged: expected ${who(expected)} at step ${step}, ${could}`,
     );
   }
+}
+
+/** Thrown by explore's scheduler to end a run at a state it has explored already. */
+export class ExplorePruned extends Error {
+  override name = 'ExplorePruned';
 }
