@@ -14,6 +14,8 @@ export const EXAMPLES: Record<string, string[]> = {
   hunt: ['npx vmmsim hunt race.ts --runs 1000 --scheduler pct --depth 3'],
   replay: ['npx vmmsim replay replays/<file>.replay.json --trace run.trace.json'],
   shrink: ['npx vmmsim shrink replays/<file>.replay.json'],
+  explore: ['npx vmmsim explore race.ts --preemptions 2 --steps 40'],
+  merge: ['npx vmmsim merge shard0.json shard1.json   # from hunt --shard 0/2 and 1/2 --report'],
   soak: ['npx vmmsim soak --minutes 2 --faults throw,hang'],
   init: ['npx vmmsim init my-scenarios && cd my-scenarios && npx vmmsim run device.ts'],
   bench: ['npx vmmsim bench --quick --only scaling --json scaling.json'],

@@ -163,10 +163,11 @@ describe('vmmsim init in that folder', () => {
 
   it('hunts the race, replays it, and with TAKE_TURNS the hunt finds nothing', () => {
     const hunt = vmmsim('hunt', 'race.ts', '--runs', '60', '--jobs', '1', '--no-progress');
-    expect(hunt.out).toMatch(/FAILURE \(seed \d+, step \d+\): violation: \[lost-frame\]/);
+    expect(hunt.out).toMatch(/FAILURE \(seed \d+, step \d+.*\): violation: \[lost-frame\]/);
     expect(hunt.code).toBe(1);
-    const file = /reproduce: +npx vmmsim replay (\S+)/.exec(hunt.out)![1]!;
-    const replay = vmmsim('replay', file);
+    // the command the hunt printed, whole (a scenario beside replays/ is named with --scenario)
+    const printed = /reproduce: +npx vmmsim (replay .+)$/m.exec(hunt.out)![1]!;
+    const replay = vmmsim(...printed.trim().split(/ +/));
     expect(replay.out).toContain('reproduced exactly: same failure, same trace hash');
     expect(replay.code).toBe(1);
     const race = join(project, 'race.ts');
