@@ -12,6 +12,7 @@ export {
 } from './shared/kernel.js';
 export type {
   DeviceContext,
+  DeviceInVm,
   VmContext,
   VmmServices,
   Registers,
@@ -39,6 +40,7 @@ export {
   type DeviceDefinition,
   type VmDefinition,
   type DeviceActor,
+  type DeviceInVmActor,
   type VmActor,
   type DeviceProgram,
   type VmProgram,

@@ -76,12 +76,19 @@ export class Context {
     readonly actor: number,
     readonly kind: ActorKind,
     readonly name: string,
-    /** The current VM: the system VM (0) for a device. */
-    readonly vm: number,
+    /** The VM this context belongs to: its own for a VM, the system VM (0) for a device. */
+    readonly homeVm: number,
   ) {
     this.locker = new Locker(l, actor);
     this.actorBase = actor * ACTOR_WORDS;
+    this.vm = homeVm;
   }
+
+  /**
+   * The current VM of the service being run: homeVm, or the VM a device acts for while it
+   * calls a service through its view of that VM (dispatchIn).
+   */
+  vm: number;
 
   /** Publishes the first linear page the current service works on (the wait-for graph). */
   notePage(page: number): void {
@@ -178,6 +185,31 @@ export class Context {
         this.service = outer;
         this.l.actors[lastService] = outerOrdinal;
       }
+    }
+  }
+
+  /**
+   * Calls one service with `vm` as the current VM (a device acting for a VM, as when the VMM
+   * calls a device while that VM runs); the previous current VM is restored afterwards.
+   */
+  dispatchIn(
+    vm: number,
+    def: ServiceDef,
+    a?: unknown,
+    b?: unknown,
+    c?: unknown,
+    d?: unknown,
+    e?: unknown,
+    f?: unknown,
+    g?: unknown,
+    h?: unknown,
+  ): unknown {
+    const outer = this.vm;
+    this.vm = vm;
+    try {
+      return this.dispatch(def, a, b, c, d, e, f, g, h);
+    } finally {
+      this.vm = outer;
     }
   }
 

@@ -40,9 +40,12 @@ import { holdsFrames } from './frames.js';
 import { SYSTEM_VM } from './page_table.js';
 import {
   type DeviceContext,
+  type DeviceInVm,
+  isDeviceInVm,
   makeDeviceContext,
   makeVmContext,
   type VmContext,
+  type VmCore,
 } from './services/index.js';
 import { takeInstanceSnapshot } from './services/v86_data_area.js';
 import { freeVmBlocks } from './services/page_free.js';
@@ -54,6 +57,9 @@ import {
   writePhysical,
   type AccessOptions,
 } from './memory_access.js';
+
+/** Who makes a linear access: null (ring 0, system VM), a device, a device in a VM, a VM. */
+export type AccessWho = VmContext | DeviceContext | DeviceInVm | null;
 
 /**
  * A device's control procedure: EBX is the VM handle; EDX carries the VNE_* flags with
@@ -126,7 +132,7 @@ export class Kernel implements KernelHooks {
   private readonly host: Context;
   private readonly devices: DeviceEntry[] = [];
   private readonly callbacks: CallbackEntry[] = [];
-  private readonly vmContexts = new Map<number, VmContext>();
+  private readonly vmContexts = new Map<number, VmCore>();
   private dispatching = false;
   private dispatcher: CallbackDispatcher | undefined;
   private sequenceIndex = -1;
@@ -292,8 +298,11 @@ export class Kernel implements KernelHooks {
     return this.vm(handle);
   }
 
-  /** A context for an existing VM (on this thread), by its handle. */
-  vm(handle: number, name?: string): VmContext {
+  /**
+   * The context of an existing VM on this thread, by its handle (the runtime's side of it;
+   * the VM's own code gets it as a VmContext: Int 31h and ring-3 memory access only).
+   */
+  vm(handle: number, name?: string): VmCore {
     const vm = vmOfHandle(this.layout, handle);
     assert(vm >= 0, `vm: ${handle.toString(16)}h is not a live VM handle`);
     let ctx = this.vmContexts.get(vm);
@@ -312,10 +321,11 @@ export class Kernel implements KernelHooks {
   }
 
   /** Destroys a VM: VM_Terminate, VM_Not_Executeable, Destroy_VM, then frees its memory. */
-  destroyVM(vmCtx: VmContext): void {
-    const vm = vmOfHandle(this.layout, vmCtx.handle);
+  destroyVM(vmCtx: VmContext | number): void {
+    const handle = typeof vmCtx === 'number' ? vmCtx : vmCtx.handle;
+    const vm = vmOfHandle(this.layout, handle);
     assert(vm > 0, 'destroyVM: not a live VM (the system VM is never destroyed)');
-    this.broadcastVmEnd(vmCtx.handle, true, VNE_Closed);
+    this.broadcastVmEnd(handle, true, VNE_Closed);
     this.releaseVm(vm);
   }
 
@@ -354,34 +364,39 @@ export class Kernel implements KernelHooks {
     return check(this.layout, options);
   }
 
-  readLinear(
-    vm: VmContext | null,
-    address: number,
-    length: number,
-    options?: AccessOptions,
-  ): Uint8Array {
-    return readLinear(
-      this.host,
-      vm === null ? SYSTEM_VM : vm.vm,
-      address,
-      length,
-      options ?? { ring: vm === null ? 0 : 3 },
-    );
+  /**
+   * Reads through the page tables like a CPU access. `who`: null for ring-0 code in the system
+   * VM; a device (ring 0 in its current VM); a device's view of a VM (`dev.inVM(handle)`:
+   * ring 0 in that VM); or a VM (ring 3 in that VM, always: a VM does not choose its ring).
+   * `options.ring` may ask ring 3 of ring-0 code; a VM asked for ring 0 is a TypeError.
+   */
+  readLinear(who: AccessWho, address: number, length: number, options?: AccessOptions): Uint8Array {
+    const [vm, ring] = this.accessOf(who, options);
+    return readLinear(this.host, vm, address, length, { ring });
   }
 
-  writeLinear(
-    vm: VmContext | null,
-    address: number,
-    bytes: Uint8Array,
-    options?: AccessOptions,
-  ): void {
-    writeLinear(
-      this.host,
-      vm === null ? SYSTEM_VM : vm.vm,
-      address,
-      bytes,
-      options ?? { ring: vm === null ? 0 : 3 },
-    );
+  /** Writes through the page tables like a CPU access; `who` as for readLinear. */
+  writeLinear(who: AccessWho, address: number, bytes: Uint8Array, options?: AccessOptions): void {
+    const [vm, ring] = this.accessOf(who, options);
+    writeLinear(this.host, vm, address, bytes, { ring });
+  }
+
+  /** The address space and ring of an access by `who`. */
+  private accessOf(who: AccessWho, options: AccessOptions | undefined): [number, 0 | 3] {
+    const ring = options?.ring;
+    if (ring !== undefined && ring !== 0 && ring !== 3) {
+      throw new TypeError(`readLinear/writeLinear: ring must be 0 or 3, got ${String(ring)}`);
+    }
+    if (who === null) return [SYSTEM_VM, ring ?? 0];
+    if (isDeviceInVm(who)) return [who.currentVm(), ring ?? 0];
+    const ctx = who as unknown as VmCore | DeviceContext;
+    if (ctx.kind === 'vm' && 'handle' in ctx) {
+      if (ring === 0) throw new TypeError(`${ctx.name}: a VM's memory access is ring 3`);
+      const vm = vmOfHandle(this.layout, ctx.handle);
+      if (vm < 0) throw new RangeError(`${ctx.name}: the VM has been destroyed`);
+      return [vm, 3];
+    }
+    return [ctx.vm, ring ?? 0];
   }
 
   readPhysical(address: number, length: number): Uint8Array {

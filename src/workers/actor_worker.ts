@@ -24,7 +24,7 @@ import {
   type VmActor,
   type VmProgram,
 } from '../shared/scenario.js';
-import type { DeviceContext, VmContext } from '../shared/services/index.js';
+import type { DeviceContext, VmCore } from '../shared/services/index.js';
 import { nodeEndpoint } from './endpoint.js';
 import { armFault } from './faults.js';
 import { loadScenario } from './scenario_load.js';
@@ -34,7 +34,7 @@ import { Trace } from '../shared/trace.js';
 const startup = workerData as ActorStartup;
 const kernel: Kernel = attachKernel(startup.sab);
 const actors = kernel.layout.actors;
-let ctx: DeviceContext | VmContext | undefined;
+let ctx: DeviceContext | VmCore | undefined;
 let program: DeviceProgram & VmProgram = {};
 let remote: RemoteCallbacks | undefined;
 let interruptsTaken = 0;
