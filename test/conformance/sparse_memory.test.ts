@@ -200,6 +200,40 @@ describe('_PageDecommit and _PageFree', () => {
   });
 });
 
+describe('PR_STATIC (Win95 DDK _PageReserve): no commit, decommit or free without a static flag', () => {
+  it.each([PR_SHARED, PR_SYSTEM])(
+    'a reservation at %s: each returns 0 without PC_STATIC',
+    (arena) => {
+      const { kernel, dev } = boot();
+      const base = reserve(dev, arena, 2, PR_STATIC);
+      expect(dev._PageCommit(base, 2, PD_ZEROINIT, 0, PC_WRITEABLE)).toBe(0);
+      expect(dev.lastError?.reason).toContain('PR_STATIC');
+      expect(pte(dev, base) & P_PRES).toBe(0);
+      expect(dev._PageCommit(base, 2, PD_ZEROINIT, 0, PC_WRITEABLE | PC_STATIC)).toBe(1);
+      expect(dev._PageDecommit(base, 1, 0)).toBe(0);
+      expect(pte(dev, base) & P_PRES).toBe(P_PRES);
+      expect(dev._PageDecommit(base, 1, PC_STATIC)).toBe(1);
+      expect(pte(dev, base) & P_PRES).toBe(0);
+      expect(dev._PageFree(base * 4096, 0)).toBe(0);
+      expect(pte(dev, base + 1) & P_PRES).toBe(P_PRES);
+      expect(dev._PageFree(base * 4096, PC_STATIC)).toBe(1);
+      expect(kernel.check({ final: true })).toEqual([]);
+    },
+  );
+
+  it('a reservation without PR_STATIC needs no flag; PC_STATIC is no _PageFree flag elsewhere', () => {
+    const { kernel, dev } = boot();
+    const base = reserve(dev, PR_SHARED, 1);
+    expect(dev._PageCommit(base, 1, PD_ZEROINIT, 0, PC_WRITEABLE)).toBe(1);
+    expect(dev._PageDecommit(base, 1, 0)).toBe(1);
+    expect(dev._PageFree(base * 4096, 0)).toBe(1);
+    const block = dev._PageAllocate(1, PG_SYS, 0, 0, 0, 0, 0, 0).eax;
+    expect(dev._PageFree(block, PC_STATIC)).toBe(0);
+    expect(dev._PageFree(block, 0)).toBe(1);
+    expect(kernel.check({ final: true })).toEqual([]);
+  });
+});
+
 describe('_PageQuery', () => {
   it('fills MEMORY_BASIC_INFORMATION in order for a committed run and returns 28', () => {
     const { dev } = boot();
@@ -290,8 +324,8 @@ describe('_PageModifyPermissions', () => {
 
   it('pages reserved with PR_STATIC change only when permor has PC_STATIC', () => {
     const { dev } = boot();
-    const base = reserve(dev, PR_SYSTEM, 1, PR_STATIC);
-    expect(dev._PageCommit(base, 1, PD_ZEROINIT, 0, PC_WRITEABLE)).not.toBe(0);
+    const base = reserve(dev, PR_SHARED, 1, PR_STATIC);
+    expect(dev._PageCommit(base, 1, PD_ZEROINIT, 0, PC_WRITEABLE | PC_STATIC)).not.toBe(0);
     expect(dev._PageModifyPermissions(base, 1, 0, PC_USER)).toBe(ERROR_DWORD);
     expect(pte(dev, base) & P_USER).toBe(0);
     expect(dev._PageModifyPermissions(base, 1, 0xffffffff, PC_USER | PC_STATIC)).toBe(PC_WRITEABLE);
