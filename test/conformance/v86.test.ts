@@ -197,6 +197,28 @@ describe('_Allocate_Global_V86_Data_Area', () => {
     expect(kernel.readLinear(null, global, 2)).toEqual(bytes(9, 9));
   });
 
+  it('GVDAInstance is instance data for its own bytes: global blocks beside it stay one block for all VMs (seed 003)', () => {
+    const { kernel, dev } = start();
+    const before = dev._Allocate_Global_V86_Data_Area(64, 0); // byte-aligned, global
+    const instance = dev._Allocate_Global_V86_Data_Area(64, GVDAInstance);
+    const after = dev._Allocate_Global_V86_Data_Area(64, 0);
+    expect([before, instance, after].every((a) => a !== 0)).toBe(true);
+    kernel.writeLinear(null, instance, bytes(7, 7));
+    advance(kernel);
+    const [one, two] = [kernel.createVM(), kernel.createVM()];
+    for (const global of [before, after]) {
+      one.writeLinear(global, bytes(3, 4));
+      expect(two.readLinear(global, 2)).toEqual(bytes(3, 4)); // "the same data" in every VM
+      expect(kernel.readLinear(null, global, 2)).toEqual(bytes(3, 4));
+      two.writeLinear(global + 2, bytes(5, 6));
+      expect(one.readLinear(global + 2, 2)).toEqual(bytes(5, 6));
+    }
+    expect(two.readLinear(instance, 2)).toEqual(bytes(7, 7)); // the snapshot
+    one.writeLinear(instance, bytes(1, 1));
+    expect(two.readLinear(instance, 2)).toEqual(bytes(7, 7)); // different values per VM
+    expect(kernel.check()).toEqual([]);
+  });
+
   it('is refused while a temporary block exists', () => {
     const { dev } = start();
     expect(dev._Allocate_Temp_V86_Data_Area(64, 0)).not.toBe(0);
