@@ -56,6 +56,7 @@ export class Context {
   readonly callCounts = new Float64Array(SERVICE_SLOTS);
   private readonly slotNames: string[] = [];
   private readonly failures = new Map<string, Map<string, number>>();
+  /** Why the last service call failed; undefined when it succeeded. */
   lastError: Refusal | undefined;
   /**
    * When set (vmmsim run --record), the global ticket of each task-time call, taken as the
@@ -176,6 +177,7 @@ export class Context {
     const outer = this.service;
     const lastService = this.actorBase + AC.lastService;
     const outerOrdinal = this.l.actors[lastService]!;
+    const outerError = this.lastError;
     this.depth += 1;
     try {
       return this.call(def, a, b, c, d, e, f, g, h);
@@ -184,6 +186,7 @@ export class Context {
       if (nested) {
         this.service = outer;
         this.l.actors[lastService] = outerOrdinal;
+        this.lastError = outerError; // a nested call's refusal is not the outer call's
       }
     }
   }
@@ -228,6 +231,7 @@ export class Context {
     h?: unknown,
   ): unknown {
     this.service = def.name;
+    this.lastError = undefined; // the reason of this call's failure, or none if it succeeds
     this.callCounts[def.slot]! += 1;
     this.calls += 1;
     const actors = this.l.actors;

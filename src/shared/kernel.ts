@@ -129,7 +129,7 @@ const TWINS: Partial<Record<ControlMessageName, ControlMessageName>> = {
 
 export class Kernel implements KernelHooks {
   readonly layout: Layout;
-  private readonly host: Context;
+  private hostContext: Context | undefined;
   private readonly devices: DeviceEntry[] = [];
   private readonly callbacks: CallbackEntry[] = [];
   private readonly vmContexts = new Map<number, VmCore>();
@@ -141,17 +141,26 @@ export class Kernel implements KernelHooks {
    * `hostActor`: the actor slot of a host this buffer already has (a restored snapshot);
    * without it the kernel claims a new one.
    */
-  constructor(layout: Layout, boot: boolean, hostActor?: number) {
+  constructor(layout: Layout, boot: boolean, hostActor?: number | 'first-context') {
     this.layout = layout;
-    this.host = new Context(
-      layout,
-      this,
-      hostActor ?? this.claimActor(ACTOR_HOST, SYSTEM_VM, 0),
-      'device',
-      'VMM',
-      SYSTEM_VM,
-    );
+    // 'first-context' (a worker): no slot of its own; its device or VM does the host's work.
+    if (hostActor !== 'first-context') {
+      this.hostContext = new Context(
+        layout,
+        this,
+        hostActor ?? this.claimActor(ACTOR_HOST, SYSTEM_VM, 0),
+        'device',
+        'VMM',
+        SYSTEM_VM,
+      );
+    }
     if (boot) bootMachine(layout, this.host.locker);
+  }
+
+  /** The context the kernel's own work (boot, VM spaces, linear access) runs as. */
+  private get host(): Context {
+    assert(this.hostContext !== undefined, 'kernel: no context on this thread yet');
+    return this.hostContext;
   }
 
   get sab(): SharedArrayBuffer {
@@ -176,6 +185,7 @@ export class Kernel implements KernelHooks {
     );
     const actor = this.claimActor(ACTOR_DEVICE, SYSTEM_VM, initOrder | 0);
     const ctx = makeDeviceContext(this.layout, this, actor, name);
+    this.hostContext ??= ctx;
     this.devices.push({
       ctx,
       initOrder,
@@ -267,10 +277,16 @@ export class Kernel implements KernelHooks {
 
   /** Makes a VM's address space without sending messages (the runtime); its handle. */
   newVmSpace(): number {
+    const made = this.tryNewVmSpace();
+    if (typeof made === 'string') throw new Error(`createVM: ${made}`);
+    return made;
+  }
+
+  /** newVmSpace, or why the VM cannot be made ("insufficient memory for V86 pages", …). */
+  tryNewVmSpace(): number | string {
     assert(this.sequenceIndex === 3, 'newVmSpace: VMs are created after Sys_VM_Init');
     const made = createVmSpace(this.layout, this.host.locker, this.host.actor);
-    if (typeof made === 'string') throw new Error(`createVM: ${made}`);
-    return vmHandleOf(made);
+    return typeof made === 'string' ? made : vmHandleOf(made);
   }
 
   /** Frees a VM's memory and address space (the runtime, after Destroy_VM). */
@@ -315,6 +331,7 @@ export class Kernel implements KernelHooks {
         vm,
         handle,
       );
+      this.hostContext ??= ctx;
       this.vmContexts.set(vm, ctx);
     }
     return ctx;
@@ -570,9 +587,18 @@ export function pooledKernel(options: Partial<MachineOptions> = {}): {
   };
 }
 
-/** A kernel over a buffer another thread created (hand workers `kernel.sab`). */
-export function attachKernel(sab: SharedArrayBuffer): Kernel {
-  return new Kernel(Layout.attach(sab), false);
+/**
+ * A kernel over a buffer another thread created (hand workers `kernel.sab`). With
+ * `{ hostSlot: false }` it takes no actor slot of its own: the first device or VM made on it
+ * also does its host work (linear access, callback registration), so a worker of one actor
+ * costs one slot of machine.actorMax, not two.
+ */
+export function attachKernel(sab: SharedArrayBuffer, options: { hostSlot?: boolean } = {}): Kernel {
+  return new Kernel(
+    Layout.attach(sab),
+    false,
+    options.hostSlot === false ? 'first-context' : undefined,
+  );
 }
 
 export { ACTOR_GOT_INIT_COMPLETE };

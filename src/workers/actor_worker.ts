@@ -32,7 +32,7 @@ import { RemoteCallbacks } from './remote_callbacks.js';
 import { Trace } from '../shared/trace.js';
 
 const startup = workerData as ActorStartup;
-const kernel: Kernel = attachKernel(startup.sab);
+const kernel: Kernel = attachKernel(startup.sab, { hostSlot: false });
 const actors = kernel.layout.actors;
 let ctx: DeviceContext | VmCore | undefined;
 let program: DeviceProgram & VmProgram = {};

@@ -6,7 +6,7 @@
  * and lists. Every limit a scenario meets (file size, nesting, machine size, how many devices
  * and VMs) is checked here, before any worker starts. It does not run anything.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import {
@@ -330,19 +330,68 @@ async function importScenario(path: string): Promise<unknown> {
   }
 }
 
+/** A scenario module is source code; anything bigger is refused before it is imported. */
+export const SCENARIO_MODULE_BYTES_MAX = 16 << 20;
+
+/**
+ * Refuses what is not a regular file (a FIFO, a device such as /dev/zero, a folder, or a
+ * link to one) before it is opened: opening a FIFO waits for a writer, and reading a device
+ * never ends. `max` bounds its size. Throws ScenarioError naming the file.
+ */
+export function checkScenarioFile(file: string, max: number): void {
+  let stat;
+  try {
+    stat = statSync(file); // follows links: the file a link names is what is read
+  } catch (error) {
+    throw new ScenarioError(`${file}: cannot be read: ${firstLine(error)}`);
+  }
+  if (stat.isDirectory()) throw new ScenarioError(`${file}: a folder, not a scenario file`);
+  if (!stat.isFile()) {
+    const what = stat.isFIFO() ? 'a FIFO' : stat.isSocket() ? 'a socket' : 'a device';
+    throw new ScenarioError(`${file}: ${what}, not a regular file`);
+  }
+  if (stat.size > max) {
+    throw new ScenarioError(
+      `${file}: ${formatBytes(stat.size)}; a scenario file is at most ${formatBytes(max)}`,
+    );
+  }
+}
+
+/**
+ * Reads at most `max` bytes of a regular file, checking the size while it reads (a file that
+ * grows past the bound is refused, not read to the end). Opened without blocking and checked
+ * again once open, in case the path changed after checkScenarioFile.
+ */
+function readBounded(file: string, max: number): Buffer {
+  checkScenarioFile(file, max);
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    if (!fstatSync(fd).isFile()) throw new ScenarioError(`${file}: not a regular file`);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.alloc(64 * 1024);
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      total += n;
+      if (total > max) {
+        throw new ScenarioError(
+          `${file}: more than ${formatBytes(max)}; a scenario file is at most ${formatBytes(max)}`,
+        );
+      }
+      chunks.push(chunk.subarray(0, n));
+    }
+    return Buffer.concat(chunks, total);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Reads a JSON scenario file; throws ScenarioError naming the file and what is wrong. */
 export function readScenarioJson(file: string): unknown {
   let text: string;
   try {
-    const stat = statSync(file);
-    if (stat.isDirectory()) throw new ScenarioError(`${file}: a folder, not a scenario file`);
-    if (stat.size > SCENARIO_FILE_BYTES_MAX) {
-      throw new ScenarioError(
-        `${file}: ${formatBytes(stat.size)}; a scenario file is at most ` +
-          `${formatBytes(SCENARIO_FILE_BYTES_MAX)}`,
-      );
-    }
-    text = readFileSync(file, 'utf8');
+    text = readBounded(file, SCENARIO_FILE_BYTES_MAX).toString('utf8');
   } catch (error) {
     if (error instanceof ScenarioError) throw error;
     throw new ScenarioError(`${file}: cannot be read: ${firstLine(error)}`);
@@ -362,6 +411,7 @@ export async function loadScenario(source: ScenarioSource): Promise<ScenarioDefi
   if (source.kind === 'json') {
     scenario = fromJson(validateScenarioJson(source.path, source.json));
   } else {
+    checkScenarioFile(source.path, SCENARIO_MODULE_BYTES_MAX);
     const exported = await importScenario(source.path);
     try {
       scenario = checkDefinition(source.path, exported);
