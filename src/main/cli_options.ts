@@ -3,8 +3,17 @@
  * with one sentence naming the option (commander's InvalidArgumentError, exit code 2) while
  * the arguments are parsed, before any work starts. Values only; the commands are elsewhere.
  */
-import { statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import {
+  closeSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  rmdirSync,
+  rmSync,
+  type Stats,
+  statSync,
+} from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { InvalidArgumentError, Option } from 'commander';
 
 export type IntegerParser = (value: string) => number;
@@ -20,17 +29,40 @@ export function integer(name: string, min: number, max: number): IntegerParser {
   };
 }
 
-function kindOf(path: string): 'file' | 'folder' | 'none' {
+function kindOf(path: string): 'file' | 'folder' | 'none' | 'dangling link' {
   try {
     return statSync(path).isDirectory() ? 'folder' : 'file';
   } catch {
-    return 'none';
+    return lstatOrNull(path)?.isSymbolicLink() === true ? 'dangling link' : 'none';
+  }
+}
+
+function lstatOrNull(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
   }
 }
 
 /**
- * A file the command will write at the end: not a folder, and in a folder that exists, so
- * a long run never ends in a write that was bound to fail.
+ * Creates and removes a probe file in `folder`: true when files can be written there. An
+ * access() check is not enough (root passes it for /proc, where nothing can be created).
+ */
+function writable(folder: string): string | undefined {
+  const probe = join(folder, `.vmmsim-probe-${process.pid}`);
+  try {
+    closeSync(openSync(probe, 'wx'));
+    rmSync(probe, { force: true });
+    return undefined;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code ?? 'an error';
+  }
+}
+
+/**
+ * A file the command will write at the end: not a folder, in a folder that exists and where a
+ * file can be written, so a long run never ends in a write that was bound to fail.
  */
 export function outputFile(name: string): (value: string) => string {
   return (value) => {
@@ -43,22 +75,62 @@ export function outputFile(name: string): (value: string) => string {
     if (kindOf(folder) !== 'folder') {
       throw new InvalidArgumentError(`${name} ${value}: there is no folder ${folder}.`);
     }
+    const why = writable(folder);
+    if (why !== undefined) {
+      throw new InvalidArgumentError(
+        `${name} ${value}: nothing can be written in ${folder} (${why}).`,
+      );
+    }
     return value;
   };
 }
 
-/** A folder the command will create if needed: it, or the nearest existing parent, is a folder. */
+/**
+ * A folder the command will create if needed: not a link to nothing; the nearest existing
+ * parent is a folder where a folder can be made (it is made and removed again to see), or the
+ * folder itself exists and a file can be written in it.
+ */
 export function outputFolder(name: string): (value: string) => string {
   return (value) => {
     if (value.trim() === '') throw new InvalidArgumentError(`${name} needs a folder name.`);
     if (value.includes('\0')) throw new InvalidArgumentError(`${name}: a NUL in the name.`);
     let path = resolve(value);
-    while (kindOf(path) === 'none' && dirname(path) !== path) path = dirname(path);
-    if (kindOf(path) !== 'folder') {
-      throw new InvalidArgumentError(`${name} ${value}: ${path} is a file, not a folder.`);
+    const missing: string[] = [];
+    while (kindOf(path) !== 'folder' && dirname(path) !== path) {
+      const kind = kindOf(path);
+      if (kind === 'file') {
+        throw new InvalidArgumentError(`${name} ${value}: ${path} is a file, not a folder.`);
+      }
+      if (kind === 'dangling link') {
+        throw new InvalidArgumentError(`${name} ${value}: ${path} is a link to nothing.`);
+      }
+      missing.push(path);
+      path = dirname(path);
+    }
+    const why = missing.length === 0 ? writable(path) : canCreate(missing);
+    if (why !== undefined) {
+      throw new InvalidArgumentError(
+        `${name} ${value}: the folder cannot be made or written in ${path} (${why}).`,
+      );
     }
     return value;
   };
+}
+
+/** Makes the missing folders (outermost first) and removes them again; why not, or undefined. */
+function canCreate(missing: string[]): string | undefined {
+  const made: string[] = [];
+  try {
+    for (const folder of [...missing].reverse()) {
+      mkdirSync(folder); // one level at a time: never recursive (it spins on /proc)
+      made.push(folder);
+    }
+    return writable(made[made.length - 1]!);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code ?? 'an error';
+  } finally {
+    for (const folder of made.reverse()) rmdirSync(folder);
+  }
 }
 
 /** Shards of the seed space a hunt can be split into. */

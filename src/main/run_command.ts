@@ -16,6 +16,7 @@ import {
 } from '../shared/config.js';
 import type { FaultKind, FaultPlan, ScenarioSource } from '../shared/protocol.js';
 import { Prng } from '../shared/prng.js';
+import { printable, terminalJson, terminalText } from '../shared/printable.js';
 import { loadScenario, readScenarioJson, ScenarioError } from '../workers/scenario_load.js';
 import { writeFileAtomic } from './atomic_write.js';
 import { Coordinator, type RunReport } from './coordinator.js';
@@ -239,7 +240,7 @@ export async function runCommand(path: string | undefined, flags: RunFlags): Pro
     }).finally(stop.dispose);
   } catch (error) {
     if (error instanceof ScenarioError || error instanceof OptionError) {
-      process.stderr.write(`error: ${error.message}\n`);
+      process.stderr.write(`error: ${printable(error.message)}\n`);
       return 2;
     }
     throw error;
@@ -248,7 +249,10 @@ export async function runCommand(path: string | undefined, flags: RunFlags): Pro
   }
   const saved = saveRunOutputs(flags, report, trace);
   const { recorded, ...shown } = report;
-  const text = flags.json ? JSON.stringify(shown, null, 2) : formatRunReport(report);
+  // Names and messages come from the scenario: no escape sequence or bidi override gets out.
+  const text = flags.json
+    ? terminalJson(JSON.stringify(shown, null, 2))
+    : terminalText(formatRunReport(report));
   process.stdout.write(`${text}\n`);
   const sound =
     report.failure === undefined &&

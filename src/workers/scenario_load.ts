@@ -17,6 +17,7 @@ import {
   OptionError,
 } from '../shared/config.js';
 import { checkMachine, formatBytes } from '../shared/machine_size.js';
+import { printable } from '../shared/printable.js';
 import type { ScenarioSource } from '../shared/protocol.js';
 import type { DeviceDefinition, ScenarioDefinition, VmDefinition } from '../shared/scenario.js';
 import { builtinModels, modelOptionSchemas } from './models/index.js';
@@ -29,13 +30,7 @@ export const SCENARIO_DEPTH_MAX = 16;
 export const MODULE_LOAD_MS_MAX = 20_000;
 /** Keys that could reach an object's prototype; refused anywhere in a JSON scenario. */
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
-const MESSAGE_CHARS_MAX = 1000;
-
-/** A message safe to print: no control characters (no terminal escapes), bounded length. */
-export function printable(message: string): string {
-  const clean = message.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
-  return clean.length > MESSAGE_CHARS_MAX ? `${clean.slice(0, MESSAGE_CHARS_MAX)}…` : clean;
-}
+export { printable };
 
 /** A scenario file or module that is wrong: the message names the field. Exit code 2. */
 export class ScenarioError extends Error {
@@ -246,6 +241,29 @@ function checkDefinition(path: string, value: unknown): ScenarioDefinition {
 }
 
 /**
+ * A checked module scenario copied into plain objects, read once: an export that is a Proxy
+ * or has getters cannot answer differently later, in the coordinator or a worker.
+ */
+function plainCopy(s: ScenarioDefinition): ScenarioDefinition {
+  const actor = <T extends DeviceDefinition | VmDefinition>(a: T): T => {
+    const copy: Record<string, unknown> = { kind: a.kind, name: a.name, create: a.create };
+    if (a.options !== undefined) copy['options'] = a.options;
+    if (a.kind === 'device') copy['initOrder'] = a.initOrder;
+    return copy as T;
+  };
+  const copy: ScenarioDefinition = {
+    name: s.name,
+    devices: [...s.devices].map(actor),
+    vms: [...s.vms].map(actor),
+  };
+  if (s.description !== undefined) copy.description = s.description;
+  if (s.machine !== undefined) copy.machine = { ...s.machine };
+  if (s.budget !== undefined) copy.budget = { ...s.budget };
+  if (s.interrupts !== undefined) copy.interrupts = { ...s.interrupts };
+  return copy;
+}
+
+/**
  * Refuses more VMs than the machine holds and more devices and VMs than it has actor slots
  * for, naming the limit and its value (each is a worker thread on real threads).
  */
@@ -299,7 +317,7 @@ let tsxRegistered = false;
  * tsx reports a syntax error in a .ts module as a require cycle; the module is compiled once
  * more with tsImport to say what the syntax error is.
  */
-async function importScenario(path: string): Promise<unknown> {
+async function importScenario(path: string): Promise<{ value: unknown }> {
   if (/\.m?ts$/.test(path) && !tsxRegistered && !import.meta.url.endsWith('.ts')) {
     const { register } = await import('tsx/esm/api');
     register();
@@ -316,7 +334,8 @@ async function importScenario(path: string): Promise<unknown> {
     const module = (await Promise.race([import(pathToFileURL(path).href), timeout])) as {
       default?: unknown;
     };
-    return module.default;
+    // Boxed: a default export with a `then` (a thenable, a Proxy) is not awaited here.
+    return { value: module.default };
   } catch (error) {
     if (error instanceof ScenarioError) throw error;
     let reason = firstLine(error);
@@ -414,7 +433,7 @@ export async function loadScenario(source: ScenarioSource): Promise<ScenarioDefi
     checkScenarioFile(source.path, SCENARIO_MODULE_BYTES_MAX);
     const exported = await importScenario(source.path);
     try {
-      scenario = checkDefinition(source.path, exported);
+      scenario = plainCopy(checkDefinition(source.path, exported.value));
     } catch (error) {
       if (error instanceof ScenarioError) throw error;
       throw new ScenarioError(
