@@ -141,7 +141,7 @@ export async function runScenario(
 ): Promise<RunReport> {
   const source = scenarioSource(path, o);
   // The loader checks the machine's options and size and the device and VM counts.
-  const scenario = await loadScenario(source);
+  const scenario = await loadScenario(source, o.signal);
   const actors = scenario.devices.length + scenario.vms.length;
   if (actors > RUN_THREADS_MAX) {
     throw new OptionError(
@@ -227,10 +227,10 @@ export async function runCommand(path: string | undefined, flags: RunFlags): Pro
   const bar = progressBar(flags.progress && !flags.json && process.stderr.isTTY === true);
   const trace = flags.trace === undefined ? undefined : new Trace();
   let report: RunReport;
+  const stop = interruptOnSignals('run');
   try {
     const { trace: _trace, record, report: _report, ...rest } = flags;
     const recording = record === undefined ? {} : { record: true };
-    const stop = interruptOnSignals('run');
     report = await runScenario(path, {
       ...rest,
       onProgress: bar,
@@ -241,7 +241,7 @@ export async function runCommand(path: string | undefined, flags: RunFlags): Pro
   } catch (error) {
     if (error instanceof ScenarioError || error instanceof OptionError) {
       process.stderr.write(`error: ${printable(error.message)}\n`);
-      return 2;
+      return stop.signal.aborted ? 130 : 2; // Ctrl-C while the scenario loaded: nothing ran
     }
     throw error;
   } finally {

@@ -317,18 +317,23 @@ let tsxRegistered = false;
  * tsx reports a syntax error in a .ts module as a require cycle; the module is compiled once
  * more with tsImport to say what the syntax error is.
  */
-async function importScenario(path: string): Promise<{ value: unknown }> {
+async function importScenario(path: string, signal?: AbortSignal): Promise<{ value: unknown }> {
   if (/\.m?ts$/.test(path) && !tsxRegistered && !import.meta.url.endsWith('.ts')) {
     const { register } = await import('tsx/esm/api');
     register();
     tsxRegistered = true;
   }
   let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  // Bounded, and interruptible: Ctrl-C (the signal) ends the wait too.
   const timeout = new Promise<never>((_, reject) => {
     const seconds = MODULE_LOAD_MS_MAX / 1000;
     timer = setTimeout(() => {
       reject(new ScenarioError(`${path}: the module did not finish loading in ${seconds} s`));
     }, MODULE_LOAD_MS_MAX);
+    onAbort = () => reject(new ScenarioError(`${path}: interrupted while the module loaded`));
+    if (signal?.aborted === true) onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
   try {
     const module = (await Promise.race([import(pathToFileURL(path).href), timeout])) as {
@@ -346,6 +351,7 @@ async function importScenario(path: string): Promise<{ value: unknown }> {
     throw new ScenarioError(`${path}: the module cannot be loaded: ${reason}`);
   } finally {
     clearTimeout(timer);
+    if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
   }
 }
 
@@ -425,13 +431,16 @@ export function readScenarioJson(file: string): unknown {
 }
 
 /** Loads a scenario definition; the same call in the coordinator and in workers. */
-export async function loadScenario(source: ScenarioSource): Promise<ScenarioDefinition> {
+export async function loadScenario(
+  source: ScenarioSource,
+  signal?: AbortSignal,
+): Promise<ScenarioDefinition> {
   let scenario: ScenarioDefinition;
   if (source.kind === 'json') {
     scenario = fromJson(validateScenarioJson(source.path, source.json));
   } else {
     checkScenarioFile(source.path, SCENARIO_MODULE_BYTES_MAX);
-    const exported = await importScenario(source.path);
+    const exported = await importScenario(source.path, signal);
     try {
       scenario = plainCopy(checkDefinition(source.path, exported.value));
     } catch (error) {

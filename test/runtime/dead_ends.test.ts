@@ -3,7 +3,7 @@
 // actor slots, hostile default exports, escape sequences in names, a failure that lost what
 // ran before it, and temporary files a killed writer left. Each ends in one clear sentence
 // and its exit code, within its bound, or in a run that does what the scenario asks.
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -16,6 +16,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -79,6 +80,31 @@ describe('scenario files that are not regular files are refused before they are 
     expect(r.code).toBe(2);
     expect(r.err).toContain('a device, not a regular file');
     oneSentence(r.err);
+  });
+});
+
+describe('every wait is bounded and interruptible', () => {
+  it('Ctrl-C while a module never finishes loading (a timer alive): exit 130 at once', async () => {
+    const marker = join(scratch, 'loading');
+    const path = file(
+      'never.mjs',
+      `import { writeFileSync } from 'node:fs';
+      writeFileSync(${JSON.stringify(marker)}, '');
+      await new Promise(() => setInterval(() => {}, 1000));
+      export default {};`,
+    );
+    const child = spawn(process.execPath, [cli, 'run', path], { cwd: scratch });
+    let err = '';
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    const ended = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const started = Date.now();
+    while (!existsSync(marker) && Date.now() - started < 30_000) await sleep(50);
+    child.kill('SIGINT');
+    const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    const code = await ended;
+    clearTimeout(killer);
+    expect(code).toBe(130);
+    expect(err).toContain('interrupted while the module loaded');
   });
 });
 
