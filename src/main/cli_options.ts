@@ -71,6 +71,10 @@ export function outputFile(name: string): (value: string) => string {
     if (kindOf(value) === 'folder') {
       throw new InvalidArgumentError(`${name} ${value} is a folder; give a file name.`);
     }
+    // The file is replaced by a rename: never a device or a FIFO (as root, /dev/null).
+    if (kindOf(value) === 'file' && !statSync(value).isFile()) {
+      throw new InvalidArgumentError(`${name} ${value} is not a regular file.`);
+    }
     const folder = dirname(resolve(value));
     if (kindOf(folder) !== 'folder') {
       throw new InvalidArgumentError(`${name} ${value}: there is no folder ${folder}.`);

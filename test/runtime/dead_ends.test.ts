@@ -11,6 +11,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -128,6 +129,17 @@ describe('an output folder where nothing can be written is refused before any wo
     const report = await vmmsim(['run', '--report', '/proc/x.json'], 15_000);
     expect(report.code).toBe(2);
     expect(report.err).toContain('nothing can be written in /proc');
+  });
+});
+
+describe('an output file that is not a regular file is refused, not replaced', () => {
+  it('run --report <a FIFO>: exit 2, the FIFO still a FIFO (as root, /dev/null is one such)', async () => {
+    const fifo = join(scratch, 'out.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const r = await vmmsim(['run', '--report', fifo], 15_000);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`${fifo} is not a regular file`);
+    expect(statSync(fifo).isFIFO()).toBe(true);
   });
 });
 
