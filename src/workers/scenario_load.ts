@@ -335,6 +335,11 @@ async function importScenario(path: string, signal?: AbortSignal): Promise<{ val
     if (signal?.aborted === true) onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+  // A module that calls process.exit() while it loads would end vmmsim without a word.
+  const exit = process.exit;
+  process.exit = ((code?: number | string | null) => {
+    throw new ScenarioError(`${path}: the module called process.exit(${code ?? ''}) while loading`);
+  }) as typeof process.exit;
   try {
     const module = (await Promise.race([import(pathToFileURL(path).href), timeout])) as {
       default?: unknown;
@@ -350,6 +355,7 @@ async function importScenario(path: string, signal?: AbortSignal): Promise<{ val
     }
     throw new ScenarioError(`${path}: the module cannot be loaded: ${reason}`);
   } finally {
+    process.exit = exit;
     clearTimeout(timer);
     if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
   }

@@ -168,6 +168,7 @@ describe('machines and counts the checks let through run', () => {
 describe('hostile default exports are one sentence, exit 2', () => {
   it.each([
     ['a thenable', 'export default { then() {} };'],
+    ['process.exit(0) at import', 'process.exit(0); export default {};'],
     ['a throwing then getter', "export default { get then() { throw new Error('boom'); } };"],
     [
       'a Proxy that throws',
