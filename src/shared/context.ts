@@ -99,6 +99,7 @@ export class Context {
   /** Records why the current service failed and returns its failure value. */
   refuse<T>(value: T, reason: string): T {
     this.lastError = { service: this.service, reason };
+    this.errorDepth = this.depth;
     let reasons = this.failures.get(this.service);
     if (reasons === undefined) {
       reasons = new Map();
@@ -177,16 +178,16 @@ export class Context {
     const outer = this.service;
     const lastService = this.actorBase + AC.lastService;
     const outerOrdinal = this.l.actors[lastService]!;
-    const outerError = this.lastError;
     this.depth += 1;
     try {
       return this.call(def, a, b, c, d, e, f, g, h);
     } finally {
+      // A refusal of a call made from inside this one (a callback's) is not this call's.
+      if (this.errorDepth > this.depth) this.lastError = undefined;
       this.depth -= 1;
       if (nested) {
         this.service = outer;
         this.l.actors[lastService] = outerOrdinal;
-        this.lastError = outerError; // a nested call's refusal is not the outer call's
       }
     }
   }
@@ -215,6 +216,9 @@ export class Context {
       this.vm = outer;
     }
   }
+
+  /** The depth of the call that set lastError. */
+  private errorDepth = 0;
 
   /** Services being run by this context: 1 in a service, 2 in one called from inside it. */
   private depth = 0;

@@ -34,4 +34,22 @@ describe('lastError', () => {
     expect(dev._PageFree(block, 0)).toBe(1);
     expect(dev.lastError).toBeUndefined();
   });
+
+  it("a callback sees its own call's refusal; the outer call that succeeds ends with none", () => {
+    const { kernel, dev } = machine();
+    const seen: unknown[] = [];
+    expect(
+      dev._SetFreePhysRegCalBk(() => {
+        seen.push(dev._UnmapFreePhysReg(0x1, 1, 0), dev.lastError?.service);
+        return false;
+      }, 0),
+    ).not.toBe(0);
+    for (const m of ['Device_Init', 'Init_Complete', 'Sys_VM_Init'] as const)
+      kernel.systemControl(m);
+    const block = dev._PageAllocate(1, PG_SYS, 0, 0, 0, 0, 0, 0).eax;
+    seen.length = 0;
+    expect(dev._PageFree(block, 0)).toBe(1); // Request 0 to the callback, from inside
+    expect(seen).toEqual([0, '_UnmapFreePhysReg']);
+    expect(dev.lastError).toBeUndefined();
+  });
 });
