@@ -510,7 +510,9 @@ export class Coordinator {
     return [...this.devices, ...this.vms].map((a) => ({
       name: a.name,
       actor: a.actor,
-      calls: Atomics.load(this.kernel.layout.actors, a.actor * ACTOR_WORDS + AC.calls),
+      // -1: its worker failed before it had a slot (no call made).
+      calls:
+        a.actor < 0 ? 0 : Atomics.load(this.kernel.layout.actors, a.actor * ACTOR_WORDS + AC.calls),
       byService: {},
       failures: {},
       interruptsTaken: 0,
