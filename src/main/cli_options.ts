@@ -3,16 +3,7 @@
  * with one sentence naming the option (commander's InvalidArgumentError, exit code 2) while
  * the arguments are parsed, before any work starts. Values only; the commands are elsewhere.
  */
-import {
-  closeSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  rmdirSync,
-  rmSync,
-  type Stats,
-  statSync,
-} from 'node:fs';
+import { closeSync, constants, lstatSync, openSync, rmSync, type Stats, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { InvalidArgumentError, Option } from 'commander';
 
@@ -45,11 +36,24 @@ function lstatOrNull(path: string): Stats | undefined {
   }
 }
 
+/** Linux O_TMPFILE (with O_DIRECTORY): a file with no name, that no one sees or must remove. */
+const O_TMPFILE = 0o20200000;
+
 /**
- * Creates and removes a probe file in `folder`: true when files can be written there. An
- * access() check is not enough (root passes it for /proc, where nothing can be created).
+ * Why nothing can be written in `folder` (an error code), or undefined. An access() check is
+ * not enough: root passes it for /proc, where nothing can be created. The probe is a file
+ * with no name (O_TMPFILE), so nothing appears in the folder; where the file system cannot
+ * make one, a named probe file is made and removed at once.
  */
 function writable(folder: string): string | undefined {
+  try {
+    closeSync(openSync(folder, O_TMPFILE | constants.O_WRONLY, 0o600));
+    return undefined;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EINVAL' && code !== 'EISDIR')
+      return code ?? 'an error';
+  }
   const probe = join(folder, `.vmmsim-probe-${process.pid}`);
   try {
     closeSync(openSync(probe, 'wx'));
@@ -90,16 +94,14 @@ export function outputFile(name: string): (value: string) => string {
 }
 
 /**
- * A folder the command will create if needed: not a link to nothing; the nearest existing
- * parent is a folder where a folder can be made (it is made and removed again to see), or the
- * folder itself exists and a file can be written in it.
+ * A folder the command will create if needed: not a link to nothing, and the nearest
+ * existing folder on its path is one where something can be written (probed, as for files).
  */
 export function outputFolder(name: string): (value: string) => string {
   return (value) => {
     if (value.trim() === '') throw new InvalidArgumentError(`${name} needs a folder name.`);
     if (value.includes('\0')) throw new InvalidArgumentError(`${name}: a NUL in the name.`);
     let path = resolve(value);
-    const missing: string[] = [];
     while (kindOf(path) !== 'folder' && dirname(path) !== path) {
       const kind = kindOf(path);
       if (kind === 'file') {
@@ -108,33 +110,16 @@ export function outputFolder(name: string): (value: string) => string {
       if (kind === 'dangling link') {
         throw new InvalidArgumentError(`${name} ${value}: ${path} is a link to nothing.`);
       }
-      missing.push(path);
       path = dirname(path);
     }
-    const why = missing.length === 0 ? writable(path) : canCreate(missing);
+    const why = writable(path);
     if (why !== undefined) {
       throw new InvalidArgumentError(
-        `${name} ${value}: the folder cannot be made or written in ${path} (${why}).`,
+        `${name} ${value}: nothing can be written in ${path} (${why}).`,
       );
     }
     return value;
   };
-}
-
-/** Makes the missing folders (outermost first) and removes them again; why not, or undefined. */
-function canCreate(missing: string[]): string | undefined {
-  const made: string[] = [];
-  try {
-    for (const folder of [...missing].reverse()) {
-      mkdirSync(folder); // one level at a time: never recursive (it spins on /proc)
-      made.push(folder);
-    }
-    return writable(made[made.length - 1]!);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code ?? 'an error';
-  } finally {
-    for (const folder of made.reverse()) rmdirSync(folder);
-  }
 }
 
 /** Shards of the seed space a hunt can be split into. */

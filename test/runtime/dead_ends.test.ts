@@ -13,6 +13,7 @@ import {
   rmSync,
   statSync,
   symlinkSync,
+  watch,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -129,6 +130,26 @@ describe('an output folder where nothing can be written is refused before any wo
     const report = await vmmsim(['run', '--report', '/proc/x.json'], 15_000);
     expect(report.code).toBe(2);
     expect(report.err).toContain('nothing can be written in /proc');
+  });
+});
+
+describe('probing an output folder leaves no trace in it', () => {
+  it('nothing appears in the folder, even for a moment, when a run is refused', async () => {
+    const folder = join(scratch, 'watched');
+    mkdirSync(folder);
+    const seen: (string | null)[] = [];
+    const watcher = watch(folder, (_event, name) => seen.push(name));
+    const r = await vmmsim([
+      'run',
+      join(scratch, 'missing.json'),
+      '--report',
+      join(folder, 'r.json'),
+    ]);
+    await sleep(300); // events arrive after the fact
+    watcher.close();
+    expect(r.code).toBe(2);
+    expect(seen).toEqual([]);
+    expect(readdirSync(folder)).toEqual([]);
   });
 });
 
