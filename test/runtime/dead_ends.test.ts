@@ -238,6 +238,26 @@ describe('a failure keeps what ran before it', () => {
   });
 });
 
+describe('a failure before the workers have their slots', () => {
+  it('is reported, named, with each actor at 0 calls (the report used to throw)', async () => {
+    const path = file(
+      'workers-only.mjs',
+      `import { isMainThread } from 'node:worker_threads';
+      if (!isMainThread) throw new Error('not in a worker');
+      export default {
+        name: 'w', machine: { ramPages: 512 }, budget: { calls: 100, seconds: 20 },
+        devices: [{ kind: 'device', name: 'D', initOrder: 1, create: () => ({}) }], vms: [],
+      };`,
+    );
+    const r = await vmmsim(['run', path, '--json']);
+    expect(r.code).toBe(1);
+    expect(r.err).not.toMatch(/\n\s+at /);
+    const report = JSON.parse(r.out);
+    expect(report.failure.message).toContain('not in a worker');
+    expect(report.actors).toEqual([expect.objectContaining({ name: 'D', calls: 0 })]);
+  });
+});
+
 describe('temporary files of writers that died', () => {
   it('are removed when the same target is written again; a live writer’s are kept', async () => {
     const folder = join(scratch, 'reports');
