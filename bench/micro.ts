@@ -11,7 +11,7 @@ import { createKernel, type Kernel } from '../src/shared/kernel.js';
 import { H } from '../src/shared/layout.js';
 import { lockStats } from '../src/shared/lock.js';
 import { spaceLockOf, SYSTEM_VM } from '../src/shared/page_table.js';
-import type { DeviceContext, VmContext } from '../src/shared/services/index.js';
+import type { DeviceContext, VmCore } from '../src/shared/services/index.js';
 
 export interface MicroOptions {
   quick: boolean;
@@ -45,7 +45,7 @@ const LFB_PHYS = 0xe0000000;
 export interface Bench {
   kernel: Kernel;
   dev: DeviceContext;
-  vm: VmContext;
+  vm: VmCore;
   regionPage: number;
   blockPage: number;
 }
@@ -60,7 +60,7 @@ export function boot(ramPages = 4096): Bench {
   kernel.systemControl('Device_Init');
   kernel.systemControl('Init_Complete');
   kernel.systemControl('Sys_VM_Init');
-  const vm = kernel.createVM();
+  const vm = kernel.vm(kernel.createVM().handle);
   const regionPage = region.eax >>> 12;
   // Every page of the region mapped but the last: the exchange pair moves page 0's frame.
   if (dev._MapFreePhysReg(regionPage, 63, 0) === 0)

@@ -13,6 +13,7 @@ export {
 } from './shared/kernel.js';
 export type {
   DeviceContext,
+  DeviceInVm,
   VmContext,
   VmmServices,
   Registers,
@@ -42,6 +43,7 @@ export {
   type DeviceDefinition,
   type VmDefinition,
   type DeviceActor,
+  type DeviceInVmActor,
   type VmActor,
   type ActorBase,
   type AsyncServices,

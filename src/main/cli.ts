@@ -281,3 +281,6 @@ async function main(argv: string[]): Promise<void> {
 }
 
 await main(process.argv);
+// The command is done. A scenario module may have left a timer or a handle alive (or a FIFO
+// read in the loader): it must not keep vmmsim from exiting. Unref'd: a clean end is at once.
+setTimeout(() => process.exit(process.exitCode ?? 0), 2_000).unref();

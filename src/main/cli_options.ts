@@ -3,8 +3,8 @@
  * with one sentence naming the option (commander's InvalidArgumentError, exit code 2) while
  * the arguments are parsed, before any work starts. Values only; the commands are elsewhere.
  */
-import { statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { closeSync, constants, lstatSync, openSync, rmSync, type Stats, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { InvalidArgumentError, Option } from 'commander';
 
 export type IntegerParser = (value: string) => number;
@@ -20,17 +20,53 @@ export function integer(name: string, min: number, max: number): IntegerParser {
   };
 }
 
-function kindOf(path: string): 'file' | 'folder' | 'none' {
+function kindOf(path: string): 'file' | 'folder' | 'none' | 'dangling link' {
   try {
     return statSync(path).isDirectory() ? 'folder' : 'file';
   } catch {
-    return 'none';
+    return lstatOrNull(path)?.isSymbolicLink() === true ? 'dangling link' : 'none';
+  }
+}
+
+function lstatOrNull(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Linux O_TMPFILE (with O_DIRECTORY): a file with no name, that no one sees or must remove. */
+const O_TMPFILE = 0o20200000;
+
+/**
+ * Why nothing can be written in `folder` (an error code), or undefined. An access() check is
+ * not enough: root passes it for /proc, where nothing can be created. The probe is a file
+ * with no name (O_TMPFILE), so nothing appears in the folder; where the file system cannot
+ * make one, a named probe file is made and removed at once.
+ */
+function writable(folder: string): string | undefined {
+  try {
+    closeSync(openSync(folder, O_TMPFILE | constants.O_WRONLY, 0o600));
+    return undefined;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EINVAL' && code !== 'EISDIR')
+      return code ?? 'an error';
+  }
+  const probe = join(folder, `.vmmsim-probe-${process.pid}`);
+  try {
+    closeSync(openSync(probe, 'wx'));
+    rmSync(probe, { force: true });
+    return undefined;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code ?? 'an error';
   }
 }
 
 /**
- * A file the command will write at the end: not a folder, and in a folder that exists, so
- * a long run never ends in a write that was bound to fail.
+ * A file the command will write at the end: not a folder, in a folder that exists and where a
+ * file can be written, so a long run never ends in a write that was bound to fail.
  */
 export function outputFile(name: string): (value: string) => string {
   return (value) => {
@@ -39,23 +75,48 @@ export function outputFile(name: string): (value: string) => string {
     if (kindOf(value) === 'folder') {
       throw new InvalidArgumentError(`${name} ${value} is a folder; give a file name.`);
     }
+    // The file is replaced by a rename: never a device or a FIFO (as root, /dev/null).
+    if (kindOf(value) === 'file' && !statSync(value).isFile()) {
+      throw new InvalidArgumentError(`${name} ${value} is not a regular file.`);
+    }
     const folder = dirname(resolve(value));
     if (kindOf(folder) !== 'folder') {
       throw new InvalidArgumentError(`${name} ${value}: there is no folder ${folder}.`);
+    }
+    const why = writable(folder);
+    if (why !== undefined) {
+      throw new InvalidArgumentError(
+        `${name} ${value}: nothing can be written in ${folder} (${why}).`,
+      );
     }
     return value;
   };
 }
 
-/** A folder the command will create if needed: it, or the nearest existing parent, is a folder. */
+/**
+ * A folder the command will create if needed: not a link to nothing, and the nearest
+ * existing folder on its path is one where something can be written (probed, as for files).
+ */
 export function outputFolder(name: string): (value: string) => string {
   return (value) => {
     if (value.trim() === '') throw new InvalidArgumentError(`${name} needs a folder name.`);
     if (value.includes('\0')) throw new InvalidArgumentError(`${name}: a NUL in the name.`);
     let path = resolve(value);
-    while (kindOf(path) === 'none' && dirname(path) !== path) path = dirname(path);
-    if (kindOf(path) !== 'folder') {
-      throw new InvalidArgumentError(`${name} ${value}: ${path} is a file, not a folder.`);
+    while (kindOf(path) !== 'folder' && dirname(path) !== path) {
+      const kind = kindOf(path);
+      if (kind === 'file') {
+        throw new InvalidArgumentError(`${name} ${value}: ${path} is a file, not a folder.`);
+      }
+      if (kind === 'dangling link') {
+        throw new InvalidArgumentError(`${name} ${value}: ${path} is a link to nothing.`);
+      }
+      path = dirname(path);
+    }
+    const why = writable(path);
+    if (why !== undefined) {
+      throw new InvalidArgumentError(
+        `${name} ${value}: nothing can be written in ${path} (${why}).`,
+      );
     }
     return value;
   };

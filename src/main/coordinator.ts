@@ -238,7 +238,13 @@ export class Coordinator {
 
   private async createVms(): Promise<void> {
     for (let index = 0; index < this.o.scenario.vms.length; index++) {
-      const handle = this.kernel.newVmSpace();
+      const handle = this.kernel.tryNewVmSpace();
+      if (typeof handle === 'string') {
+        // The VMM cannot make the VM (no memory for its V86 pages): it is not created.
+        const name = this.o.scenario.vms[index]!.name;
+        (this.report.refusedVms ??= []).push(`${name} (not created: ${handle})`);
+        continue;
+      }
       let refused = false;
       for (const { message, vneOnCarry } of VM_CREATE_MESSAGES) {
         if ((await this.broadcast(message, handle)).length === 0) continue;
@@ -523,6 +529,7 @@ export class Coordinator {
     let failure: ActorFailure | undefined;
     let actorReports: ActorReport[] = [];
     let runMs = 0;
+    let runStart: number | undefined;
     let systemExit = false;
     try {
       this.o.scenario.devices.forEach((d, index) =>
@@ -536,7 +543,7 @@ export class Coordinator {
       systemExit = !(await this.initialize());
       if (!systemExit) {
         await this.createVms();
-        const runStart = performance.now();
+        runStart = performance.now();
         this.recorded = this.order(await this.runPhase());
         runMs = performance.now() - runStart;
         actorReports = await this.finishActors();
@@ -547,10 +554,33 @@ export class Coordinator {
       if (!(error instanceof ActorFailureError)) throw error;
       failure = error.failure;
       await this.settleAfterFailure(failure);
+      // What ran before the failure still counts: the calls each actor made are in its words.
+      actorReports = this.actorsFromBuffer();
+      if (runStart !== undefined) runMs = performance.now() - runStart;
     } finally {
       await Promise.all([...this.devices, ...this.vmWorkers].map((a) => a.stop()));
     }
     return this.buildReport(actorReports, runMs, systemExit, failure);
+  }
+
+  /**
+   * Each device's and VM's calls as its actor words in the buffer count them, for a run that
+   * ended in a failure (the workers' own reports, per service, are gone with the run).
+   */
+  private actorsFromBuffer(): ActorReport[] {
+    return [...this.devices, ...this.vms].map((a) => ({
+      name: a.name,
+      actor: a.actor,
+      // -1: its worker failed before it had a slot (no call made).
+      calls:
+        a.actor < 0 ? 0 : Atomics.load(this.kernel.layout.actors, a.actor * ACTOR_WORDS + AC.calls),
+      byService: {},
+      failures: {},
+      interruptsTaken: 0,
+      callbacksRun: 0,
+      steps: 0,
+      violations: [],
+    }));
   }
 
   private async finishActors(): Promise<ActorReport[]> {

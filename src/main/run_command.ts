@@ -16,6 +16,7 @@ import {
 } from '../shared/config.js';
 import type { FaultKind, FaultPlan, ScenarioSource } from '../shared/protocol.js';
 import { Prng } from '../shared/prng.js';
+import { printable, terminalJson, terminalText } from '../shared/printable.js';
 import { loadScenario, readScenarioJson, ScenarioError } from '../workers/scenario_load.js';
 import { writeFileAtomic } from './atomic_write.js';
 import { Coordinator, type RunReport } from './coordinator.js';
@@ -140,7 +141,7 @@ export async function runScenario(
 ): Promise<RunReport> {
   const source = scenarioSource(path, o);
   // The loader checks the machine's options and size and the device and VM counts.
-  const scenario = await loadScenario(source);
+  const scenario = await loadScenario(source, o.signal);
   const actors = scenario.devices.length + scenario.vms.length;
   if (actors > RUN_THREADS_MAX) {
     throw new OptionError(
@@ -226,10 +227,10 @@ export async function runCommand(path: string | undefined, flags: RunFlags): Pro
   const bar = progressBar(flags.progress && !flags.json && process.stderr.isTTY === true);
   const trace = flags.trace === undefined ? undefined : new Trace();
   let report: RunReport;
+  const stop = interruptOnSignals('run');
   try {
     const { trace: _trace, record, report: _report, ...rest } = flags;
     const recording = record === undefined ? {} : { record: true };
-    const stop = interruptOnSignals('run');
     report = await runScenario(path, {
       ...rest,
       onProgress: bar,
@@ -239,8 +240,8 @@ export async function runCommand(path: string | undefined, flags: RunFlags): Pro
     }).finally(stop.dispose);
   } catch (error) {
     if (error instanceof ScenarioError || error instanceof OptionError) {
-      process.stderr.write(`error: ${error.message}\n`);
-      return 2;
+      process.stderr.write(`error: ${printable(error.message)}\n`);
+      return stop.signal.aborted ? 130 : 2; // Ctrl-C while the scenario loaded: nothing ran
     }
     throw error;
   } finally {
@@ -248,7 +249,10 @@ export async function runCommand(path: string | undefined, flags: RunFlags): Pro
   }
   const saved = saveRunOutputs(flags, report, trace);
   const { recorded, ...shown } = report;
-  const text = flags.json ? JSON.stringify(shown, null, 2) : formatRunReport(report);
+  // Names and messages come from the scenario: no escape sequence or bidi override gets out.
+  const text = flags.json
+    ? terminalJson(JSON.stringify(shown, null, 2))
+    : terminalText(formatRunReport(report));
   process.stdout.write(`${text}\n`);
   const sound =
     report.failure === undefined &&

@@ -116,7 +116,7 @@ export function formatRunReport(r: RunReport): string {
   lines.push(...phases(r));
   if (r.droppedDevices.length > 0)
     lines.push(`Dropped (carry at init): ${r.droppedDevices.join(', ')}`);
-  if (r.refusedVms.length > 0) lines.push(`VMs not created (carry): ${r.refusedVms.join(', ')}`);
+  if (r.refusedVms.length > 0) lines.push(`VMs not created: ${r.refusedVms.join(', ')}`);
   if (r.systemExit) lines.push('Sys_VM_Init carry: Windows exited before running.');
   if (r.interrupted) {
     lines.push(

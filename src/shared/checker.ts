@@ -4,7 +4,7 @@
  * It never repairs anything.
  */
 import { BLOCK_LIVE, blockState, blockWord } from './blocks.js';
-import { P_PCD } from './constants.js';
+import { P_PCD, P_USER, SHARED_ARENA_FIRST_PAGE } from './constants.js';
 import { frameFixed, isRamFrame } from './frames.js';
 import {
   AC,
@@ -23,6 +23,7 @@ import {
   VM_WORDS,
   LOCKDEP_ORDER,
 } from './layout.js';
+import { inSystemArena, userMappingRefusal } from './isolation.js';
 import { heldLocks, lockdepEntries, lockName, lockOwnerDead, lockRank } from './lock.js';
 import { pageDirOf, pteIndex, SYSTEM_VM } from './page_table.js';
 import { pteFrame, ptePresent } from './pte.js';
@@ -42,7 +43,8 @@ export type ViolationKind =
   | 'fixed-page-left'
   | 'free-list'
   | 'interrupt-time'
-  | 'data';
+  | 'data'
+  | 'isolation';
 
 export interface Violation {
   kind: ViolationKind;
@@ -294,7 +296,10 @@ function checkLocked(l: Layout, frame: number, out: Violation[]): void {
   });
 }
 
-/** Every present PTE of every VM: never a free frame; PCD on memory that is not RAM. */
+/**
+ * Every present PTE of every VM: never a free frame; PCD on memory that is not RAM; at ring 3
+ * (P_USER) never a system-arena page, a page table, the snapshot or another VM's frame.
+ */
 function checkAllPtes(l: Layout, out: Violation[]): void {
   const seen = new Set<number>();
   for (let vm = 0; vm < l.options.vmMax; vm++) {
@@ -304,17 +309,21 @@ function checkAllPtes(l: Layout, out: Violation[]): void {
       const entry = l.ramWords[dir + pde]!;
       if (!ptePresent(entry) || seen.has(pteFrame(entry))) continue;
       seen.add(pteFrame(entry));
-      checkTable(l, pteFrame(entry), pde, out);
+      checkTable(l, pteFrame(entry), pde, vm, out);
     }
   }
 }
 
-function checkTable(l: Layout, table: number, pde: number, out: Violation[]): void {
+/** Tables below the shared arena belong to one VM; those above are the same in every VM. */
+const PRIVATE_PDE_END = SHARED_ARENA_FIRST_PAGE / PTES_PER_TABLE;
+
+function checkTable(l: Layout, table: number, pde: number, vm: number, out: Violation[]): void {
   for (let i = 0; i < PTES_PER_TABLE; i++) {
     const pte = l.ramWords[table * PTES_PER_TABLE + i]!;
     if (!ptePresent(pte)) continue;
     const frame = pteFrame(pte);
     const page = pde * PTES_PER_TABLE + i;
+    if ((pte & P_USER) !== 0) checkUserPte(l, page, frame, pde < PRIVATE_PDE_END ? vm : -1, out);
     if (!isRamFrame(l, frame)) {
       if ((pte & P_PCD) === 0)
         out.push({
@@ -333,4 +342,27 @@ function checkTable(l: Layout, table: number, pde: number, out: Violation[]): vo
       });
     }
   }
+}
+
+/** A ring-3 mapping: `vm` is the VM whose own table holds it, -1 for a common table. */
+function checkUserPte(l: Layout, page: number, frame: number, vm: number, out: Violation[]): void {
+  const where = vm < 0 ? `page ${hex(page)}` : `page ${hex(page)} of VM ${vm}`;
+  if (inSystemArena(page)) {
+    out.push({
+      kind: 'isolation',
+      page,
+      frame,
+      message: `${where} is in the system arena but ring-3 accessible (P_USER)`,
+    });
+    return;
+  }
+  // In a common table (the shared arena) every VM sees the page: only system data is wrong.
+  const refusal = userMappingRefusal(l, frame, vm < 0 ? 0 : vm);
+  if (refusal === undefined || (vm < 0 && refusal.startsWith('private'))) return;
+  out.push({
+    kind: 'isolation',
+    page,
+    frame,
+    message: `${where} maps frame ${hex(frame)} at ring 3, which is ${refusal}`,
+  });
 }

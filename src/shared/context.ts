@@ -56,6 +56,7 @@ export class Context {
   readonly callCounts = new Float64Array(SERVICE_SLOTS);
   private readonly slotNames: string[] = [];
   private readonly failures = new Map<string, Map<string, number>>();
+  /** Why the last service call failed; undefined when it succeeded. */
   lastError: Refusal | undefined;
   /**
    * When set (vmmsim run --record), the global ticket of each task-time call, taken as the
@@ -76,12 +77,19 @@ export class Context {
     readonly actor: number,
     readonly kind: ActorKind,
     readonly name: string,
-    /** The current VM: the system VM (0) for a device. */
-    readonly vm: number,
+    /** The VM this context belongs to: its own for a VM, the system VM (0) for a device. */
+    readonly homeVm: number,
   ) {
     this.locker = new Locker(l, actor);
     this.actorBase = actor * ACTOR_WORDS;
+    this.vm = homeVm;
   }
+
+  /**
+   * The current VM of the service being run: homeVm, or the VM a device acts for while it
+   * calls a service through its view of that VM (dispatchIn).
+   */
+  vm: number;
 
   /** Publishes the first linear page the current service works on (the wait-for graph). */
   notePage(page: number): void {
@@ -91,6 +99,7 @@ export class Context {
   /** Records why the current service failed and returns its failure value. */
   refuse<T>(value: T, reason: string): T {
     this.lastError = { service: this.service, reason };
+    this.errorDepth = this.depth;
     let reasons = this.failures.get(this.service);
     if (reasons === undefined) {
       reasons = new Map();
@@ -173,6 +182,8 @@ export class Context {
     try {
       return this.call(def, a, b, c, d, e, f, g, h);
     } finally {
+      // A refusal of a call made from inside this one (a callback's) is not this call's.
+      if (this.errorDepth > this.depth) this.lastError = undefined;
       this.depth -= 1;
       if (nested) {
         this.service = outer;
@@ -180,6 +191,34 @@ export class Context {
       }
     }
   }
+
+  /**
+   * Calls one service with `vm` as the current VM (a device acting for a VM, as when the VMM
+   * calls a device while that VM runs); the previous current VM is restored afterwards.
+   */
+  dispatchIn(
+    vm: number,
+    def: ServiceDef,
+    a?: unknown,
+    b?: unknown,
+    c?: unknown,
+    d?: unknown,
+    e?: unknown,
+    f?: unknown,
+    g?: unknown,
+    h?: unknown,
+  ): unknown {
+    const outer = this.vm;
+    this.vm = vm;
+    try {
+      return this.dispatch(def, a, b, c, d, e, f, g, h);
+    } finally {
+      this.vm = outer;
+    }
+  }
+
+  /** The depth of the call that set lastError. */
+  private errorDepth = 0;
 
   /** Services being run by this context: 1 in a service, 2 in one called from inside it. */
   private depth = 0;
@@ -196,6 +235,7 @@ export class Context {
     h?: unknown,
   ): unknown {
     this.service = def.name;
+    this.lastError = undefined; // the reason of this call's failure, or none if it succeeds
     this.callCounts[def.slot]! += 1;
     this.calls += 1;
     const actors = this.l.actors;

@@ -40,9 +40,12 @@ import { holdsFrames } from './frames.js';
 import { SYSTEM_VM } from './page_table.js';
 import {
   type DeviceContext,
+  type DeviceInVm,
+  isDeviceInVm,
   makeDeviceContext,
   makeVmContext,
   type VmContext,
+  type VmCore,
 } from './services/index.js';
 import { takeInstanceSnapshot } from './services/v86_data_area.js';
 import { freeVmBlocks } from './services/page_free.js';
@@ -54,6 +57,9 @@ import {
   writePhysical,
   type AccessOptions,
 } from './memory_access.js';
+
+/** Who makes a linear access: null (ring 0, system VM), a device, a device in a VM, a VM. */
+export type AccessWho = VmContext | DeviceContext | DeviceInVm | null;
 
 /**
  * A device's control procedure: EBX is the VM handle; EDX carries the VNE_* flags with
@@ -123,10 +129,10 @@ const TWINS: Partial<Record<ControlMessageName, ControlMessageName>> = {
 
 export class Kernel implements KernelHooks {
   readonly layout: Layout;
-  private readonly host: Context;
+  private hostContext: Context | undefined;
   private readonly devices: DeviceEntry[] = [];
   private readonly callbacks: CallbackEntry[] = [];
-  private readonly vmContexts = new Map<number, VmContext>();
+  private readonly vmContexts = new Map<number, VmCore>();
   private dispatching = false;
   private dispatcher: CallbackDispatcher | undefined;
   private sequenceIndex = -1;
@@ -135,17 +141,26 @@ export class Kernel implements KernelHooks {
    * `hostActor`: the actor slot of a host this buffer already has (a restored snapshot);
    * without it the kernel claims a new one.
    */
-  constructor(layout: Layout, boot: boolean, hostActor?: number) {
+  constructor(layout: Layout, boot: boolean, hostActor?: number | 'first-context') {
     this.layout = layout;
-    this.host = new Context(
-      layout,
-      this,
-      hostActor ?? this.claimActor(ACTOR_HOST, SYSTEM_VM, 0),
-      'device',
-      'VMM',
-      SYSTEM_VM,
-    );
+    // 'first-context' (a worker): no slot of its own; its device or VM does the host's work.
+    if (hostActor !== 'first-context') {
+      this.hostContext = new Context(
+        layout,
+        this,
+        hostActor ?? this.claimActor(ACTOR_HOST, SYSTEM_VM, 0),
+        'device',
+        'VMM',
+        SYSTEM_VM,
+      );
+    }
     if (boot) bootMachine(layout, this.host.locker);
+  }
+
+  /** The context the kernel's own work (boot, VM spaces, linear access) runs as. */
+  private get host(): Context {
+    assert(this.hostContext !== undefined, 'kernel: no context on this thread yet');
+    return this.hostContext;
   }
 
   get sab(): SharedArrayBuffer {
@@ -170,6 +185,7 @@ export class Kernel implements KernelHooks {
     );
     const actor = this.claimActor(ACTOR_DEVICE, SYSTEM_VM, initOrder | 0);
     const ctx = makeDeviceContext(this.layout, this, actor, name);
+    this.hostContext ??= ctx;
     this.devices.push({
       ctx,
       initOrder,
@@ -261,10 +277,16 @@ export class Kernel implements KernelHooks {
 
   /** Makes a VM's address space without sending messages (the runtime); its handle. */
   newVmSpace(): number {
+    const made = this.tryNewVmSpace();
+    if (typeof made === 'string') throw new Error(`createVM: ${made}`);
+    return made;
+  }
+
+  /** newVmSpace, or why the VM cannot be made ("insufficient memory for V86 pages", …). */
+  tryNewVmSpace(): number | string {
     assert(this.sequenceIndex === 3, 'newVmSpace: VMs are created after Sys_VM_Init');
     const made = createVmSpace(this.layout, this.host.locker, this.host.actor);
-    if (typeof made === 'string') throw new Error(`createVM: ${made}`);
-    return vmHandleOf(made);
+    return typeof made === 'string' ? made : vmHandleOf(made);
   }
 
   /** Frees a VM's memory and address space (the runtime, after Destroy_VM). */
@@ -292,8 +314,11 @@ export class Kernel implements KernelHooks {
     return this.vm(handle);
   }
 
-  /** A context for an existing VM (on this thread), by its handle. */
-  vm(handle: number, name?: string): VmContext {
+  /**
+   * The context of an existing VM on this thread, by its handle (the runtime's side of it;
+   * the VM's own code gets it as a VmContext: Int 31h and ring-3 memory access only).
+   */
+  vm(handle: number, name?: string): VmCore {
     const vm = vmOfHandle(this.layout, handle);
     assert(vm >= 0, `vm: ${handle.toString(16)}h is not a live VM handle`);
     let ctx = this.vmContexts.get(vm);
@@ -306,16 +331,18 @@ export class Kernel implements KernelHooks {
         vm,
         handle,
       );
+      this.hostContext ??= ctx;
       this.vmContexts.set(vm, ctx);
     }
     return ctx;
   }
 
   /** Destroys a VM: VM_Terminate, VM_Not_Executeable, Destroy_VM, then frees its memory. */
-  destroyVM(vmCtx: VmContext): void {
-    const vm = vmOfHandle(this.layout, vmCtx.handle);
+  destroyVM(vmCtx: VmContext | number): void {
+    const handle = typeof vmCtx === 'number' ? vmCtx : vmCtx.handle;
+    const vm = vmOfHandle(this.layout, handle);
     assert(vm > 0, 'destroyVM: not a live VM (the system VM is never destroyed)');
-    this.broadcastVmEnd(vmCtx.handle, true, VNE_Closed);
+    this.broadcastVmEnd(handle, true, VNE_Closed);
     this.releaseVm(vm);
   }
 
@@ -354,34 +381,39 @@ export class Kernel implements KernelHooks {
     return check(this.layout, options);
   }
 
-  readLinear(
-    vm: VmContext | null,
-    address: number,
-    length: number,
-    options?: AccessOptions,
-  ): Uint8Array {
-    return readLinear(
-      this.host,
-      vm === null ? SYSTEM_VM : vm.vm,
-      address,
-      length,
-      options ?? { ring: vm === null ? 0 : 3 },
-    );
+  /**
+   * Reads through the page tables like a CPU access. `who`: null for ring-0 code in the system
+   * VM; a device (ring 0 in its current VM); a device's view of a VM (`dev.inVM(handle)`:
+   * ring 0 in that VM); or a VM (ring 3 in that VM, always: a VM does not choose its ring).
+   * `options.ring` may ask ring 3 of ring-0 code; a VM asked for ring 0 is a TypeError.
+   */
+  readLinear(who: AccessWho, address: number, length: number, options?: AccessOptions): Uint8Array {
+    const [vm, ring] = this.accessOf(who, options);
+    return readLinear(this.host, vm, address, length, { ring });
   }
 
-  writeLinear(
-    vm: VmContext | null,
-    address: number,
-    bytes: Uint8Array,
-    options?: AccessOptions,
-  ): void {
-    writeLinear(
-      this.host,
-      vm === null ? SYSTEM_VM : vm.vm,
-      address,
-      bytes,
-      options ?? { ring: vm === null ? 0 : 3 },
-    );
+  /** Writes through the page tables like a CPU access; `who` as for readLinear. */
+  writeLinear(who: AccessWho, address: number, bytes: Uint8Array, options?: AccessOptions): void {
+    const [vm, ring] = this.accessOf(who, options);
+    writeLinear(this.host, vm, address, bytes, { ring });
+  }
+
+  /** The address space and ring of an access by `who`. */
+  private accessOf(who: AccessWho, options: AccessOptions | undefined): [number, 0 | 3] {
+    const ring = options?.ring;
+    if (ring !== undefined && ring !== 0 && ring !== 3) {
+      throw new TypeError(`readLinear/writeLinear: ring must be 0 or 3, got ${String(ring)}`);
+    }
+    if (who === null) return [SYSTEM_VM, ring ?? 0];
+    if (isDeviceInVm(who)) return [who.currentVm(), ring ?? 0];
+    const ctx = who as unknown as VmCore | DeviceContext;
+    if (ctx.kind === 'vm' && 'handle' in ctx) {
+      if (ring === 0) throw new TypeError(`${ctx.name}: a VM's memory access is ring 3`);
+      const vm = vmOfHandle(this.layout, ctx.handle);
+      if (vm < 0) throw new RangeError(`${ctx.name}: the VM has been destroyed`);
+      return [vm, 3];
+    }
+    return [ctx.vm, ring ?? 0];
   }
 
   readPhysical(address: number, length: number): Uint8Array {
@@ -555,9 +587,18 @@ export function pooledKernel(options: Partial<MachineOptions> = {}): {
   };
 }
 
-/** A kernel over a buffer another thread created (hand workers `kernel.sab`). */
-export function attachKernel(sab: SharedArrayBuffer): Kernel {
-  return new Kernel(Layout.attach(sab), false);
+/**
+ * A kernel over a buffer another thread created (hand workers `kernel.sab`). With
+ * `{ hostSlot: false }` it takes no actor slot of its own: the first device or VM made on it
+ * also does its host work (linear access, callback registration), so a worker of one actor
+ * costs one slot of machine.actorMax, not two.
+ */
+export function attachKernel(sab: SharedArrayBuffer, options: { hostSlot?: boolean } = {}): Kernel {
+  return new Kernel(
+    Layout.attach(sab),
+    false,
+    options.hostSlot === false ? 'first-context' : undefined,
+  );
 }
 
 export { ACTOR_GOT_INIT_COMPLETE };

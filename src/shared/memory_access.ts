@@ -120,15 +120,20 @@ export function writeLinear(
 
 function physicalAccess(l: Layout, address: number, bytes: Uint8Array, write: boolean): void {
   checkRange(address, bytes.length);
+  // Every page first: a range that runs past memory is refused whole, nothing written.
+  const last = Math.floor((address + Math.max(bytes.length, 1) - 1) / PAGE_SIZE);
+  for (let page = Math.floor(address / PAGE_SIZE); page <= last; page++) {
+    if (l.physicalBytes(page) === undefined) {
+      const at = Math.max(address, page * PAGE_SIZE);
+      throw new RangeError(`no memory at physical address ${at.toString(16)}h`);
+    }
+  }
   let done = 0;
   while (done < bytes.length) {
     const physical = address + done;
     const page = Math.floor(physical / PAGE_SIZE);
     const offset = physical % PAGE_SIZE;
     const chunk = Math.min(PAGE_SIZE - offset, bytes.length - done);
-    if (l.physicalBytes(page) === undefined) {
-      throw new RangeError(`no memory at physical address ${physical.toString(16)}h`);
-    }
     copyPhysical(l, page, offset, bytes.subarray(done, done + chunk), write);
     done += chunk;
   }

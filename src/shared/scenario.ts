@@ -7,16 +7,18 @@
  */
 import type { MachineOptions } from './config.js';
 import type { ControlMessageName } from './constants.js';
-import type { Context, Refusal } from './context.js';
-import type { Kernel } from './kernel.js';
+import type { Refusal } from './context.js';
+import type { AccessWho, Kernel } from './kernel.js';
 import { H } from './layout.js';
 import { Prng } from './prng.js';
-import type {
-  DeviceContext,
-  Registers,
-  RegistersIn,
-  VmContext,
-  VmmServices,
+import {
+  type DeviceContext,
+  type DeviceInVm,
+  type Registers,
+  type RegistersIn,
+  serviceTable,
+  type VmCore,
+  type VmmServices,
 } from './services/index.js';
 
 export type Awaitable<T> = T | Promise<T>;
@@ -31,29 +33,25 @@ export type AsyncServices = {
 /** A free-physical-region callback in a scenario: resolves to true to set carry. */
 export type ScenarioCallback = (request: number, pageCount: number) => Awaitable<boolean | void>;
 
+/** What every actor's program has: its name, randomness, shared words, reports. */
 export interface ActorBase {
   readonly name: string;
   /** Why the last failed service failed ({ service, reason }). */
   readonly lastError: Refusal | undefined;
   /** The actor's own seeded generator: all its randomness comes from here. */
   readonly random: Prng;
-  /** Words every actor of the run can read and write (device-to-device agreements). */
+  /** Words every actor of the run can read and write (agreements between actors). */
   readonly shared: Int32Array;
   /** Options the scenario gave this device or VM. */
   readonly options: Record<string, unknown>;
   /** Linear memory as this actor's code sees it (devices: ring 0; VMs: ring 3). */
   readLinear(address: number, length: number): Promise<Uint8Array>;
   writeLinear(address: number, bytes: Uint8Array): Promise<void>;
-  readPhysical(address: number, length: number): Uint8Array;
-  writePhysical(address: number, bytes: Uint8Array): void;
   /**
    * Reports a broken expectation (data that did not follow its page, …): a violation. `kind`
    * names it in reports (`[kind] message`; default `data`).
    */
   violation(message: string, details?: ViolationDetails): void;
-  /** Runs `fn` at interrupt time (the reenter count raised). */
-  atInterrupt<T>(fn: () => Promise<T>): Promise<T>;
-  Get_VMM_Reenter_Count(): Promise<number>;
 }
 
 /** What a scenario may say about a violation it reports. */
@@ -64,17 +62,38 @@ export interface ViolationDetails {
   kind?: string;
 }
 
+/** A device working with a VM as the current VM: every service, ring-0 access in that VM. */
+export type DeviceInVmActor = Omit<AsyncServices, '_SetFreePhysRegCalBk'> & {
+  readonly vmHandle: number;
+  readonly lastError: Refusal | undefined;
+  readLinear(address: number, length: number): Promise<Uint8Array>;
+  writeLinear(address: number, bytes: Uint8Array): Promise<void>;
+};
+
+/** A VxD: every VMM service, ring-0 memory, physical memory, interrupt time. */
 export type DeviceActor = ActorBase &
   Omit<AsyncServices, '_SetFreePhysRegCalBk'> & {
     readonly systemVmHandle: number;
     _SetFreePhysRegCalBk(callback: ScenarioCallback, flags: number): Promise<number>;
+    readPhysical(address: number, length: number): Uint8Array;
+    writePhysical(address: number, bytes: Uint8Array): void;
+    /** Runs `fn` at interrupt time (the reenter count raised). */
+    atInterrupt<T>(fn: () => Promise<T>): Promise<T>;
+    /**
+     * The same device with the VM of `vmHandle` as its current VM (as when the VMM calls a
+     * device while that VM runs): services that work on the current VM work on that one.
+     */
+    inVM(vmHandle: number): DeviceInVmActor;
   };
 
-export type VmActor = ActorBase &
-  AsyncServices & {
-    readonly handle: number;
-    int31(regs: RegistersIn): Promise<Registers>;
-  };
+/**
+ * VM code (ring 3, DESIGN.md §3): its handle, DPMI Int 31h, memory through its page tables
+ * at ring 3. It calls no VMM service and cannot choose its ring.
+ */
+export type VmActor = ActorBase & {
+  readonly handle: number;
+  int31(regs: RegistersIn): Promise<Registers>;
+};
 
 export interface DeviceProgram {
   /** A control message; resolve to true to set carry. VM messages carry the VM handle. */
@@ -148,39 +167,44 @@ export interface ActorHost {
 /**
  * Wraps a kernel context as an async actor: each service becomes an awaited call that first
  * passes a safe point. Shared by the device and VM workers and the controlled scheduler.
+ * A VM actor gets Int 31h and ring-3 memory access only; a device every service.
  */
 export function makeActor<T extends DeviceActor | VmActor>(
   kernel: Kernel,
-  ctx: DeviceContext | VmContext,
+  ctx: DeviceContext | VmCore,
   host: ActorHost,
   extras: { seed: number; shared: Int32Array; options: Record<string, unknown> },
 ): T {
-  const ring: 0 | 3 = ctx.kind === 'vm' ? 3 : 0;
+  const actor: Record<string, unknown> = {
+    name: ctx.name,
+    random: new Prng(extras.seed),
+    shared: extras.shared,
+    options: extras.options,
+    violation: (message: string, details?: ViolationDetails) =>
+      host.violation(ctx.name, message, details),
+  };
   // readLinear and writeLinear are scheduling points like the services: a recorded run
   // (run --record) keeps their order too.
   const record = (): void => {
     if (ctx.recording !== undefined && ctx.reenterCount === 0)
       ctx.recording.push(Atomics.add(kernel.layout.header, H.ticket, 1));
   };
-  const vm = ctx.kind === 'vm' ? (ctx as VmContext) : null;
-  const actor: Record<string, unknown> = {
-    name: ctx.name,
-    random: new Prng(extras.seed),
-    shared: extras.shared,
-    options: extras.options,
-    readLinear: async (address: number, length: number) => {
-      await host.safePoint('readLinear', [address, length]);
-      record();
-      const bytes = kernel.readLinear(vm, address, length, { ring });
-      host.onCall?.('readLinear', [address, length], bytes);
-      return bytes;
-    },
-    writeLinear: async (address: number, bytes: Uint8Array) => {
-      await host.safePoint('writeLinear', [address, bytes]);
-      record();
-      kernel.writeLinear(vm, address, bytes, { ring });
-      host.onCall?.('writeLinear', [address, bytes], undefined);
-    },
+  Object.defineProperty(actor, 'lastError', { get: () => ctx.lastError, enumerable: true });
+  if (ctx.kind === 'vm' && 'handle' in ctx) {
+    const vm = ctx;
+    Object.assign(actor, accessOf(kernel, host, vm, record), {
+      handle: vm.handle,
+      int31: async (regs: RegistersIn) => {
+        await host.safePoint('int31', [regs]);
+        const result = vm.int31(regs);
+        host.onCall?.('int31', [regs], result);
+        return result;
+      },
+    });
+    return Object.freeze(actor) as T;
+  }
+  const dev = ctx as DeviceContext;
+  Object.assign(actor, accessOf(kernel, host, null, record), servicesOf(dev, host), {
     readPhysical: (address: number, length: number) => {
       const bytes = kernel.readPhysical(address, length);
       host.onCall?.('readPhysical', [address, length], bytes);
@@ -190,47 +214,51 @@ export function makeActor<T extends DeviceActor | VmActor>(
       kernel.writePhysical(address, bytes);
       host.onCall?.('writePhysical', [address, bytes], undefined);
     },
-    violation: (message: string, details?: ViolationDetails) =>
-      host.violation(ctx.name, message, details),
-    atInterrupt: <R>(fn: () => Promise<R>) => ctx.atInterrupt(fn),
+    atInterrupt: <R>(fn: () => Promise<R>) => dev.atInterrupt(fn),
     systemVmHandle: kernel.systemVmHandle,
+    inVM: (vmHandle: number) => {
+      const view = dev.inVM(vmHandle);
+      const inVm: Record<string, unknown> = { vmHandle: view.vmHandle };
+      Object.defineProperty(inVm, 'lastError', { get: () => dev.lastError, enumerable: true });
+      return Object.assign(inVm, accessOf(kernel, host, view, record), servicesOf(view, host));
+    },
+  });
+  return actor as T;
+}
+
+/**
+ * readLinear and writeLinear through the page tables, each after a safe point (a scheduling
+ * point in controlled mode), recorded (run --record) and reported to the host's onCall.
+ */
+function accessOf(kernel: Kernel, host: ActorHost, who: AccessWho, record: () => void) {
+  return {
+    readLinear: async (address: number, length: number) => {
+      await host.safePoint('readLinear', [address, length]);
+      record();
+      const bytes = kernel.readLinear(who, address, length);
+      host.onCall?.('readLinear', [address, length], bytes);
+      return bytes;
+    },
+    writeLinear: async (address: number, bytes: Uint8Array) => {
+      await host.safePoint('writeLinear', [address, bytes]);
+      record();
+      kernel.writeLinear(who, address, bytes);
+      host.onCall?.('writeLinear', [address, bytes], undefined);
+    },
   };
-  Object.defineProperty(actor, 'lastError', { get: () => ctx.lastError, enumerable: true });
-  if (vm !== null) actor['handle'] = vm.handle;
-  const services = ctx as unknown as Record<string, (...args: unknown[]) => unknown>;
-  for (const name of serviceNames(ctx)) {
-    actor[name] = async (...args: unknown[]) => {
+}
+
+/** Every VMM service of a device (or of its view of a VM), awaited after a safe point. */
+function servicesOf(target: DeviceContext | DeviceInVm, host: ActorHost): Record<string, unknown> {
+  const services = target as unknown as Record<string, (...args: unknown[]) => unknown>;
+  const out: Record<string, unknown> = {};
+  for (const { name } of serviceTable) {
+    out[name] = async (...args: unknown[]) => {
       await host.safePoint(name, args);
       const result = services[name]!(...args);
       host.onCall?.(name, args, result);
       return result;
     };
   }
-  return actor as T;
-}
-
-const namesByPrototype = new Map<object, string[]>();
-
-/** The service method names of a context's class (cached per class). */
-function serviceNames(ctx: Context): string[] {
-  const prototype = Object.getPrototypeOf(ctx) as object;
-  const cached = namesByPrototype.get(prototype);
-  if (cached !== undefined) return cached;
-  const names: string[] = [];
-  namesByPrototype.set(prototype, names);
-  for (
-    let proto = Object.getPrototypeOf(ctx);
-    proto !== null;
-    proto = Object.getPrototypeOf(proto)
-  ) {
-    for (const key of Object.getOwnPropertyNames(proto)) {
-      if (
-        (key.startsWith('_') || key === 'Get_VMM_Reenter_Count' || key === 'int31') &&
-        !names.includes(key)
-      ) {
-        names.push(key);
-      }
-    }
-  }
-  return names;
+  return out;
 }

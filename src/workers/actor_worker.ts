@@ -24,7 +24,7 @@ import {
   type VmActor,
   type VmProgram,
 } from '../shared/scenario.js';
-import type { DeviceContext, VmContext } from '../shared/services/index.js';
+import type { DeviceContext, VmCore } from '../shared/services/index.js';
 import { nodeEndpoint } from './endpoint.js';
 import { armFault } from './faults.js';
 import { loadScenario } from './scenario_load.js';
@@ -33,9 +33,9 @@ import { Trace } from '../shared/trace.js';
 import { type Prng, stepSeed } from '../shared/prng.js';
 
 const startup = workerData as ActorStartup;
-const kernel: Kernel = attachKernel(startup.sab);
+const kernel: Kernel = attachKernel(startup.sab, { hostSlot: false });
 const actors = kernel.layout.actors;
-let ctx: DeviceContext | VmContext | undefined;
+let ctx: DeviceContext | VmCore | undefined;
 let program: DeviceProgram & VmProgram = {};
 let remote: RemoteCallbacks | undefined;
 let interruptsTaken = 0;
@@ -155,7 +155,7 @@ const YIELD_EVERY_MS = 10;
  * (a free-physical-region callback, most often), or YIELD_EVERY_MS passed. A yield costs a
  * turn of the event loop, several microseconds: once per step, it was most of a step's cost.
  */
-function mailWaiting(c: DeviceContext | VmContext, yieldAt: number): boolean {
+function mailWaiting(c: DeviceContext | VmCore, yieldAt: number): boolean {
   const sent = Atomics.load(actors, c.actor * ACTOR_WORDS + AC.mail);
   return sent !== callsTaken || performance.now() >= yieldAt;
 }

@@ -6,7 +6,7 @@
  * and lists. Every limit a scenario meets (file size, nesting, machine size, how many devices
  * and VMs) is checked here, before any worker starts. It does not run anything.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import {
@@ -17,6 +17,7 @@ import {
   OptionError,
 } from '../shared/config.js';
 import { checkMachine, formatBytes } from '../shared/machine_size.js';
+import { printable } from '../shared/printable.js';
 import type { ScenarioSource } from '../shared/protocol.js';
 import type { DeviceDefinition, ScenarioDefinition, VmDefinition } from '../shared/scenario.js';
 import { builtinModels, modelOptionSchemas } from './models/index.js';
@@ -29,13 +30,7 @@ export const SCENARIO_DEPTH_MAX = 16;
 export const MODULE_LOAD_MS_MAX = 20_000;
 /** Keys that could reach an object's prototype; refused anywhere in a JSON scenario. */
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
-const MESSAGE_CHARS_MAX = 1000;
-
-/** A message safe to print: no control characters (no terminal escapes), bounded length. */
-export function printable(message: string): string {
-  const clean = message.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
-  return clean.length > MESSAGE_CHARS_MAX ? `${clean.slice(0, MESSAGE_CHARS_MAX)}…` : clean;
-}
+export { printable };
 
 /** A scenario file or module that is wrong: the message names the field. Exit code 2. */
 export class ScenarioError extends Error {
@@ -246,6 +241,29 @@ function checkDefinition(path: string, value: unknown): ScenarioDefinition {
 }
 
 /**
+ * A checked module scenario copied into plain objects, read once: an export that is a Proxy
+ * or has getters cannot answer differently later, in the coordinator or a worker.
+ */
+function plainCopy(s: ScenarioDefinition): ScenarioDefinition {
+  const actor = <T extends DeviceDefinition | VmDefinition>(a: T): T => {
+    const copy: Record<string, unknown> = { kind: a.kind, name: a.name, create: a.create };
+    if (a.options !== undefined) copy['options'] = a.options;
+    if (a.kind === 'device') copy['initOrder'] = a.initOrder;
+    return copy as T;
+  };
+  const copy: ScenarioDefinition = {
+    name: s.name,
+    devices: [...s.devices].map(actor),
+    vms: [...s.vms].map(actor),
+  };
+  if (s.description !== undefined) copy.description = s.description;
+  if (s.machine !== undefined) copy.machine = { ...s.machine };
+  if (s.budget !== undefined) copy.budget = { ...s.budget };
+  if (s.interrupts !== undefined) copy.interrupts = { ...s.interrupts };
+  return copy;
+}
+
+/**
  * Refuses more VMs than the machine holds and more devices and VMs than it has actor slots
  * for, naming the limit and its value (each is a worker thread on real threads).
  */
@@ -319,20 +337,31 @@ function defaultExport(module: { default?: unknown }): unknown {
  * tsx reports a syntax error in a .ts module as a require cycle; the module is compiled once
  * more with tsImport to say what the syntax error is.
  */
-async function importScenario(path: string): Promise<unknown> {
+async function importScenario(path: string, signal?: AbortSignal): Promise<{ value: unknown }> {
   await registerTypeScript();
   let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  // Bounded, and interruptible: Ctrl-C (the signal) ends the wait too.
   const timeout = new Promise<never>((_, reject) => {
     const seconds = MODULE_LOAD_MS_MAX / 1000;
     timer = setTimeout(() => {
       reject(new ScenarioError(`${path}: the module did not finish loading in ${seconds} s`));
     }, MODULE_LOAD_MS_MAX);
+    onAbort = () => reject(new ScenarioError(`${path}: interrupted while the module loaded`));
+    if (signal?.aborted === true) onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
+  // A module that calls process.exit() while it loads would end vmmsim without a word.
+  const exit = process.exit;
+  process.exit = ((code?: number | string | null) => {
+    throw new ScenarioError(`${path}: the module called process.exit(${code ?? ''}) while loading`);
+  }) as typeof process.exit;
   try {
     const module = (await Promise.race([import(pathToFileURL(path).href), timeout])) as {
       default?: unknown;
     };
-    return defaultExport(module);
+    // Boxed: a default export with a `then` (a thenable, a Proxy) is not awaited here.
+    return { value: defaultExport(module) };
   } catch (error) {
     if (error instanceof ScenarioError) throw error;
     let reason = firstLine(error);
@@ -342,7 +371,66 @@ async function importScenario(path: string): Promise<unknown> {
     }
     throw new ScenarioError(`${path}: the module cannot be loaded: ${reason}`);
   } finally {
+    process.exit = exit;
     clearTimeout(timer);
+    if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** A scenario module is source code; anything bigger is refused before it is imported. */
+export const SCENARIO_MODULE_BYTES_MAX = 16 << 20;
+
+/**
+ * Refuses what is not a regular file (a FIFO, a device such as /dev/zero, a folder, or a
+ * link to one) before it is opened: opening a FIFO waits for a writer, and reading a device
+ * never ends. `max` bounds its size. Throws ScenarioError naming the file.
+ */
+export function checkScenarioFile(file: string, max: number): void {
+  let stat;
+  try {
+    stat = statSync(file); // follows links: the file a link names is what is read
+  } catch (error) {
+    throw new ScenarioError(`${file}: cannot be read: ${firstLine(error)}`);
+  }
+  if (stat.isDirectory()) throw new ScenarioError(`${file}: a folder, not a scenario file`);
+  if (!stat.isFile()) {
+    const what = stat.isFIFO() ? 'a FIFO' : stat.isSocket() ? 'a socket' : 'a device';
+    throw new ScenarioError(`${file}: ${what}, not a regular file`);
+  }
+  if (stat.size > max) {
+    throw new ScenarioError(
+      `${file}: ${formatBytes(stat.size)}; a scenario file is at most ${formatBytes(max)}`,
+    );
+  }
+}
+
+/**
+ * Reads at most `max` bytes of a regular file, checking the size while it reads (a file that
+ * grows past the bound is refused, not read to the end). Opened without blocking and checked
+ * again once open, in case the path changed after checkScenarioFile.
+ */
+function readBounded(file: string, max: number): Buffer {
+  checkScenarioFile(file, max);
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    if (!fstatSync(fd).isFile()) throw new ScenarioError(`${file}: not a regular file`);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.alloc(64 * 1024);
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      total += n;
+      if (total > max) {
+        throw new ScenarioError(
+          `${file}: more than ${formatBytes(max)}; a scenario file is at most ${formatBytes(max)}`,
+        );
+      }
+      chunks.push(chunk.subarray(0, n));
+    }
+    return Buffer.concat(chunks, total);
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -350,15 +438,7 @@ async function importScenario(path: string): Promise<unknown> {
 export function readScenarioJson(file: string): unknown {
   let text: string;
   try {
-    const stat = statSync(file);
-    if (stat.isDirectory()) throw new ScenarioError(`${file}: a folder, not a scenario file`);
-    if (stat.size > SCENARIO_FILE_BYTES_MAX) {
-      throw new ScenarioError(
-        `${file}: ${formatBytes(stat.size)}; a scenario file is at most ` +
-          `${formatBytes(SCENARIO_FILE_BYTES_MAX)}`,
-      );
-    }
-    text = readFileSync(file, 'utf8');
+    text = readBounded(file, SCENARIO_FILE_BYTES_MAX).toString('utf8');
   } catch (error) {
     if (error instanceof ScenarioError) throw error;
     throw new ScenarioError(`${file}: cannot be read: ${firstLine(error)}`);
@@ -373,14 +453,18 @@ export function readScenarioJson(file: string): unknown {
 }
 
 /** Loads a scenario definition; the same call in the coordinator and in workers. */
-export async function loadScenario(source: ScenarioSource): Promise<ScenarioDefinition> {
+export async function loadScenario(
+  source: ScenarioSource,
+  signal?: AbortSignal,
+): Promise<ScenarioDefinition> {
   let scenario: ScenarioDefinition;
   if (source.kind === 'json') {
     scenario = fromJson(validateScenarioJson(source.path, source.json));
   } else {
-    const exported = await importScenario(source.path);
+    checkScenarioFile(source.path, SCENARIO_MODULE_BYTES_MAX);
+    const exported = await importScenario(source.path, signal);
     try {
-      scenario = checkDefinition(source.path, exported);
+      scenario = plainCopy(checkDefinition(source.path, exported.value));
     } catch (error) {
       if (error instanceof ScenarioError) throw error;
       throw new ScenarioError(

@@ -169,7 +169,7 @@ describe('_CopyPageTable', () => {
     const vm = kernel.createVM();
     const system = ptes(dev, 0x10, 1)[0]!;
     const own = new Uint32Array(1);
-    expect(vm._CopyPageTable(0x10, 1, own, 0)).not.toBe(0);
+    expect(dev.inVM(vm.handle)._CopyPageTable(0x10, 1, own, 0)).not.toBe(0);
     expect(own[0]! & P_PRES).toBe(P_PRES);
     expect(physOf(own[0]!)).not.toBe(physOf(system)); // the VM's private V86 page
   });
@@ -241,19 +241,19 @@ describe('_LinPageLock / _LinPageUnLock', () => {
     const block = vm.int31({ ax: 0x0501, bx: 0, cx: 0x2000 }); // VM-private memory
     expect(block.cf).toBe(0);
     const linear = ((block.bx << 16) | block.cx) >>> 0;
-    const alias = vm._LinPageLock(linear >>> 12, 2, PAGEMAPGLOBAL);
+    const alias = dev.inVM(vm.handle)._LinPageLock(linear >>> 12, 2, PAGEMAPGLOBAL);
     expect(alias).not.toBe(0);
     expect(alias % 4096).toBe(0);
     expect(alias).not.toBe(linear);
     const first = pattern(3);
     kernel.writeLinear(vm, linear + 0x10, first);
     expect(kernel.readLinear(null, alias + 0x10, first.length)).toEqual(first);
-    expect(kernel.readLinear(other, alias + 0x10, first.length, { ring: 0 })).toEqual(first);
+    expect(kernel.readLinear(dev.inVM(other.handle), alias + 0x10, first.length)).toEqual(first);
     const second = pattern(4);
     kernel.writeLinear(null, alias + 0x1ff0, second);
     expect(kernel.readLinear(vm, linear + 0x1ff0, second.length)).toEqual(second);
     const original = new Uint32Array(2);
-    expect(vm._CopyPageTable(linear >>> 12, 2, original, 0)).not.toBe(0);
+    expect(dev.inVM(vm.handle)._CopyPageTable(linear >>> 12, 2, original, 0)).not.toBe(0);
     expect([...ptes(dev, alias >>> 12, 2)].map(physOf)).toEqual([...original].map(physOf));
     expect(kernel.check()).toEqual([]);
   });

@@ -11,6 +11,7 @@ import {
   type DeviceContext,
   type Kernel,
   type VmContext,
+  type DeviceInVm,
   type Registers,
   PageFaultError,
   DPMI_INVALID_HANDLE,
@@ -57,7 +58,7 @@ function expectError(r: Registers, code: number): void {
   expect(r.ax).toBe(code);
 }
 
-function pte(ctx: VmContext | DeviceContext, page: number): number {
+function pte(ctx: DeviceContext | DeviceInVm, page: number): number {
   const buffer = new Uint32Array(1);
   expect(ctx._CopyPageTable(page, 1, buffer, 0)).not.toBe(0);
   return buffer[0]!;
@@ -89,21 +90,21 @@ describe('Int 31h 0800h: physical address mapping', () => {
   });
 
   it('a device the host does not know (0D0000000h) is mapped too', () => {
-    const { kernel, vm } = boot();
+    const { kernel, dev, vm } = boot();
     const r = map(vm, 0xd0000000, 0x1000);
     expect(r.cf).toBe(0);
-    expect(pte(vm, bxcx(r) >>> 12) >>> 12).toBe(0xd0000);
+    expect(pte(dev.inVM(vm.handle), bxcx(r) >>> 12) >>> 12).toBe(0xd0000);
     expect(kernel.check()).toEqual([]);
   });
 
   it('keeps the low 12 bits and sets PCD in P|W|U PTEs over the whole range', () => {
-    const { vm } = boot();
+    const { dev, vm } = boot();
     const r = map(vm, 0xe0000123, 0x1000); // touches two pages
     expect(r.cf).toBe(0);
     const linear = bxcx(r);
     expect(linear & 0xfff).toBe(0x123);
     const buffer = new Uint32Array(2);
-    expect(vm._CopyPageTable(linear >>> 12, 2, buffer, 0)).not.toBe(0);
+    expect(dev.inVM(vm.handle)._CopyPageTable(linear >>> 12, 2, buffer, 0)).not.toBe(0);
     expect([...buffer].map((e) => e >>> 12)).toEqual([0xe0000, 0xe0001]);
     const bits = P_PRES | P_WRITE | P_USER | P_PCD;
     for (const entry of buffer) expect(entry & bits).toBe(bits);
@@ -211,8 +212,8 @@ describe('Int 31h 0600h/0601h: lock and unlock a linear region', () => {
   });
 
   it('a region with an uncommitted page is 8025h', () => {
-    const { vm } = boot();
-    const reserved = vm._PageReserve(PR_PRIVATE, 1, 0);
+    const { dev, vm } = boot();
+    const reserved = dev.inVM(vm.handle)._PageReserve(PR_PRIVATE, 1, 0);
     const region = { bx: hi(reserved), cx: lo(reserved), si: 0, di: 0x10 };
     expectError(vm.int31({ ax: 0x0600, ...region }), DPMI_INVALID_LINEAR_ADDRESS);
     expectError(vm.int31({ ax: 0x0601, ...region }), DPMI_INVALID_LINEAR_ADDRESS);
@@ -252,18 +253,18 @@ describe('kernel.readLinear / writeLinear: CPU-style access', () => {
     expect(fault).toMatchObject({ address, user: true, present: true, write: false });
     expect(faultOf(() => kernel.writeLinear(vm, address, Uint8Array.of(1))).write).toBe(true);
     expect(kernel.readLinear(null, address, 1)).toEqual(Uint8Array.of(0x42));
-    expect(kernel.readLinear(vm, address, 1, { ring: 0 })).toEqual(Uint8Array.of(0x42));
+    expect(kernel.readLinear(dev.inVM(vm.handle), address, 1)).toEqual(Uint8Array.of(0x42));
   });
 
   it('a write to a read-only page faults, at ring 3 and at ring 0', () => {
-    const { kernel, vm } = boot();
-    const page = vm._PageReserve(PR_PRIVATE, 1, 0) >>> 12;
-    expect(vm._PageCommit(page, 1, PD_ZEROINIT, 0, PC_USER)).not.toBe(0);
+    const { kernel, dev, vm } = boot();
+    const page = dev.inVM(vm.handle)._PageReserve(PR_PRIVATE, 1, 0) >>> 12;
+    expect(dev.inVM(vm.handle)._PageCommit(page, 1, PD_ZEROINIT, 0, PC_USER)).not.toBe(0);
     const address = page * 4096 + 8;
     const fault = faultOf(() => kernel.writeLinear(vm, address, Uint8Array.of(1)));
     expect(fault).toMatchObject({ address, write: true, present: true });
     expect(
-      faultOf(() => kernel.writeLinear(vm, address, Uint8Array.of(1), { ring: 0 })).write,
+      faultOf(() => kernel.writeLinear(dev.inVM(vm.handle), address, Uint8Array.of(1))).write,
     ).toBe(true);
     expect(kernel.readLinear(vm, address, 1)).toEqual(Uint8Array.of(0));
   });

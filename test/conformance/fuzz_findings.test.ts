@@ -87,7 +87,7 @@ describe('a lock a VM takes on a global V86 page', () => {
     const { kernel, dev } = boot('Sys_VM_Init');
     const vm = kernel.createVM();
     expect(vm.int31({ ax: 0x0600, bx: 0, cx: 0, si: 0, di: 6 }).cf).toBe(0); // linear 0: the IVT
-    expect(vm._LinPageLock(0x01, 1, 0)).toBe(1);
+    expect(dev.inVM(vm.handle)._LinPageLock(0x01, 1, 0)).toBe(1);
     kernel.destroyVM(vm);
     expect(kernel.check()).toEqual([]);
     expect(dev._LinPageUnLock(0x00, 2, 0)).toBe(1); // the locks are the frames', still there

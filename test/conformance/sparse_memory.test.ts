@@ -10,7 +10,7 @@ import {
   presets,
   type DeviceContext,
   type Kernel,
-  type VmContext,
+  type DeviceInVm,
   PageFaultError,
   ERROR_DWORD,
   MBI_SIZE,
@@ -50,19 +50,19 @@ function boot(): { kernel: Kernel; dev: DeviceContext } {
   return { kernel, dev };
 }
 
-function reserve(ctx: DeviceContext | VmContext, page: number, npages: number, flags = 0): number {
+function reserve(ctx: DeviceContext | DeviceInVm, page: number, npages: number, flags = 0): number {
   const address = ctx._PageReserve(page, npages, flags);
   expect(address).not.toBe(ERROR_DWORD);
   return address >>> 12;
 }
 
-function pte(ctx: DeviceContext | VmContext, page: number): number {
+function pte(ctx: DeviceContext | DeviceInVm, page: number): number {
   const buffer = new Uint32Array(1);
   expect(ctx._CopyPageTable(page, 1, buffer, 0)).not.toBe(0);
   return buffer[0]!;
 }
 
-function query(ctx: DeviceContext | VmContext, address: number): number[] {
+function query(ctx: DeviceContext | DeviceInVm, address: number): number[] {
   const mbi = new Uint32Array(7).fill(GUARD);
   expect(ctx._PageQuery(address, mbi, MBI_SIZE)).toBe(MBI_SIZE);
   return [...mbi];
@@ -79,7 +79,7 @@ describe('_PageReserve', () => {
       expect(address).toBeGreaterThanOrEqual(from);
       expect(address).toBeLessThan(to);
     };
-    inRange(vm._PageReserve(PR_PRIVATE, 2, 0), 0x400000, 0x80000000);
+    inRange(dev.inVM(vm.handle)._PageReserve(PR_PRIVATE, 2, 0), 0x400000, 0x80000000);
     inRange(dev._PageReserve(PR_SHARED, 2, 0), 0x80000000, 0xc0000000);
     inRange(dev._PageReserve(PR_SYSTEM, 2, 0), 0xc0000000, 0xffc00000);
   });
@@ -200,6 +200,40 @@ describe('_PageDecommit and _PageFree', () => {
   });
 });
 
+describe('PR_STATIC (Win95 DDK _PageReserve): no commit, decommit or free without a static flag', () => {
+  it.each([PR_SHARED, PR_SYSTEM])(
+    'a reservation at %s: each returns 0 without PC_STATIC',
+    (arena) => {
+      const { kernel, dev } = boot();
+      const base = reserve(dev, arena, 2, PR_STATIC);
+      expect(dev._PageCommit(base, 2, PD_ZEROINIT, 0, PC_WRITEABLE)).toBe(0);
+      expect(dev.lastError?.reason).toContain('PR_STATIC');
+      expect(pte(dev, base) & P_PRES).toBe(0);
+      expect(dev._PageCommit(base, 2, PD_ZEROINIT, 0, PC_WRITEABLE | PC_STATIC)).toBe(1);
+      expect(dev._PageDecommit(base, 1, 0)).toBe(0);
+      expect(pte(dev, base) & P_PRES).toBe(P_PRES);
+      expect(dev._PageDecommit(base, 1, PC_STATIC)).toBe(1);
+      expect(pte(dev, base) & P_PRES).toBe(0);
+      expect(dev._PageFree(base * 4096, 0)).toBe(0);
+      expect(pte(dev, base + 1) & P_PRES).toBe(P_PRES);
+      expect(dev._PageFree(base * 4096, PC_STATIC)).toBe(1);
+      expect(kernel.check({ final: true })).toEqual([]);
+    },
+  );
+
+  it('a reservation without PR_STATIC needs no flag; PC_STATIC is no _PageFree flag elsewhere', () => {
+    const { kernel, dev } = boot();
+    const base = reserve(dev, PR_SHARED, 1);
+    expect(dev._PageCommit(base, 1, PD_ZEROINIT, 0, PC_WRITEABLE)).toBe(1);
+    expect(dev._PageDecommit(base, 1, 0)).toBe(1);
+    expect(dev._PageFree(base * 4096, 0)).toBe(1);
+    const block = dev._PageAllocate(1, PG_SYS, 0, 0, 0, 0, 0, 0).eax;
+    expect(dev._PageFree(block, PC_STATIC)).toBe(0);
+    expect(dev._PageFree(block, 0)).toBe(1);
+    expect(kernel.check({ final: true })).toEqual([]);
+  });
+});
+
 describe('_PageQuery', () => {
   it('fills MEMORY_BASIC_INFORMATION in order for a committed run and returns 28', () => {
     const { dev } = boot();
@@ -290,8 +324,8 @@ describe('_PageModifyPermissions', () => {
 
   it('pages reserved with PR_STATIC change only when permor has PC_STATIC', () => {
     const { dev } = boot();
-    const base = reserve(dev, PR_SYSTEM, 1, PR_STATIC);
-    expect(dev._PageCommit(base, 1, PD_ZEROINIT, 0, PC_WRITEABLE)).not.toBe(0);
+    const base = reserve(dev, PR_SHARED, 1, PR_STATIC);
+    expect(dev._PageCommit(base, 1, PD_ZEROINIT, 0, PC_WRITEABLE | PC_STATIC)).not.toBe(0);
     expect(dev._PageModifyPermissions(base, 1, 0, PC_USER)).toBe(ERROR_DWORD);
     expect(pte(dev, base) & P_USER).toBe(0);
     expect(dev._PageModifyPermissions(base, 1, 0xffffffff, PC_USER | PC_STATIC)).toBe(PC_WRITEABLE);
@@ -299,13 +333,14 @@ describe('_PageModifyPermissions', () => {
   });
 
   it('a ring-3 write to a page made read-only faults; reads still work', () => {
-    const { kernel } = boot();
+    const { kernel, dev } = boot();
     const vm = kernel.createVM();
-    const base = reserve(vm, PR_PRIVATE, 1);
-    expect(vm._PageCommit(base, 1, PD_ZEROINIT, 0, RW)).not.toBe(0);
+    const inVm = dev.inVM(vm.handle);
+    const base = reserve(inVm, PR_PRIVATE, 1);
+    expect(inVm._PageCommit(base, 1, PD_ZEROINIT, 0, RW)).not.toBe(0);
     const address = base * 4096 + 0x40;
     kernel.writeLinear(vm, address, Uint8Array.of(1, 2, 3));
-    expect(vm._PageModifyPermissions(base, 1, ~PC_WRITEABLE >>> 0, 0)).toBe(RW);
+    expect(inVm._PageModifyPermissions(base, 1, ~PC_WRITEABLE >>> 0, 0)).toBe(RW);
     let fault: unknown;
     try {
       kernel.writeLinear(vm, address, Uint8Array.of(9));
@@ -315,7 +350,7 @@ describe('_PageModifyPermissions', () => {
     expect(fault).toBeInstanceOf(PageFaultError);
     expect(fault).toMatchObject({ address, write: true, user: true, present: true });
     expect(kernel.readLinear(vm, address, 3)).toEqual(Uint8Array.of(1, 2, 3));
-    expect(vm._PageModifyPermissions(base, 1, 0xffffffff, PC_WRITEABLE)).toBe(PC_USER);
+    expect(inVm._PageModifyPermissions(base, 1, 0xffffffff, PC_WRITEABLE)).toBe(PC_USER);
     kernel.writeLinear(vm, address, Uint8Array.of(9));
     expect(kernel.readLinear(vm, address, 1)).toEqual(Uint8Array.of(9));
   });

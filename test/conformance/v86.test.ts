@@ -12,6 +12,7 @@ import {
   type DeviceContext,
   type Kernel,
   type VmContext,
+  type DeviceInVm,
   ERROR_DWORD,
   ALWAYS_FIELD,
   GVDADWordAlign,
@@ -52,7 +53,7 @@ function advance(kernel: Kernel, to: (typeof INIT)[number] = 'Sys_VM_Init'): voi
   for (let i = kernel.phase + 1; i <= INIT.indexOf(to); i++) kernel.systemControl(INIT[i]!);
 }
 
-function ptes(ctx: DeviceContext | VmContext, page: number, count: number): number[] {
+function ptes(ctx: DeviceContext | DeviceInVm, page: number, count: number): number[] {
   const buffer = new Uint32Array(count);
   expect(ctx._CopyPageTable(page, count, buffer, 0)).not.toBe(0);
   return [...buffer];
@@ -60,7 +61,7 @@ function ptes(ctx: DeviceContext | VmContext, page: number, count: number): numb
 
 /** The first V86 page as a new VM sees it: the first page below A0h that is its own. */
 function firstV86PageOf(kernel: Kernel, dev: DeviceContext): number {
-  const mine = ptes(kernel.createVM(), 0, 0xa0);
+  const mine = ptes(dev.inVM(kernel.createVM().handle), 0, 0xa0);
   const system = ptes(dev, 0, 0xa0);
   return mine.findIndex((entry, page) => page >= 0x10 && entry >>> 12 !== system[page]! >>> 12);
 }
@@ -196,6 +197,28 @@ describe('_Allocate_Global_V86_Data_Area', () => {
     expect(kernel.readLinear(null, global, 2)).toEqual(bytes(9, 9));
   });
 
+  it('GVDAInstance is instance data for its own bytes: global blocks beside it stay one block for all VMs (seed 003)', () => {
+    const { kernel, dev } = start();
+    const before = dev._Allocate_Global_V86_Data_Area(64, 0); // byte-aligned, global
+    const instance = dev._Allocate_Global_V86_Data_Area(64, GVDAInstance);
+    const after = dev._Allocate_Global_V86_Data_Area(64, 0);
+    expect([before, instance, after].every((a) => a !== 0)).toBe(true);
+    kernel.writeLinear(null, instance, bytes(7, 7));
+    advance(kernel);
+    const [one, two] = [kernel.createVM(), kernel.createVM()];
+    for (const global of [before, after]) {
+      one.writeLinear(global, bytes(3, 4));
+      expect(two.readLinear(global, 2)).toEqual(bytes(3, 4)); // "the same data" in every VM
+      expect(kernel.readLinear(null, global, 2)).toEqual(bytes(3, 4));
+      two.writeLinear(global + 2, bytes(5, 6));
+      expect(one.readLinear(global + 2, 2)).toEqual(bytes(5, 6));
+    }
+    expect(two.readLinear(instance, 2)).toEqual(bytes(7, 7)); // the snapshot
+    one.writeLinear(instance, bytes(1, 1));
+    expect(two.readLinear(instance, 2)).toEqual(bytes(7, 7)); // different values per VM
+    expect(kernel.check()).toEqual([]);
+  });
+
   it('is refused while a temporary block exists', () => {
     const { dev } = start();
     expect(dev._Allocate_Temp_V86_Data_Area(64, 0)).not.toBe(0);
@@ -286,7 +309,9 @@ describe('_PhysIntoV86 / _MapIntoV86 / _LinMapIntoV86', () => {
     kernel.writeLinear(null, block, bytes(4, 5, 6));
     const frame = ptes(dev, block >>> 12, 1)[0]! >>> 12;
     expect(dev._PhysIntoV86(frame, vm.handle, 0xc4, 1, 0)).not.toBe(0);
-    expect(ptes(vm, 0xc4, 1)[0]).toBe(((frame << 12) | V86_BITS | (PG_SYS << PG_TYPE_SHIFT)) >>> 0);
+    expect(ptes(dev.inVM(vm.handle), 0xc4, 1)[0]).toBe(
+      ((frame << 12) | V86_BITS | (PG_SYS << PG_TYPE_SHIFT)) >>> 0,
+    );
     expect(kernel.readLinear(vm, 0xc4000, 3)).toEqual(bytes(4, 5, 6));
     expect(dev._PhysIntoV86(0xe0000, vm.handle, 0xc0, 2, 0)).not.toBe(0); // the frame buffer
     kernel.writePhysical(0xe0001010, bytes(8, 9));
@@ -325,7 +350,7 @@ describe('_PhysIntoV86 / _MapIntoV86 / _LinMapIntoV86', () => {
       const source = ptes(dev, handle >>> 12, 3);
       expect(source[1]! & (P_ACC | P_DIRTY)).toBe(P_ACC | P_DIRTY);
       expect(dev._MapIntoV86(handle, vm.handle, 0xc0, 2, 1, 0)).not.toBe(0);
-      const mapped = ptes(vm, 0xc0, 2);
+      const mapped = ptes(dev.inVM(vm.handle), 0xc0, 2);
       expect(mapped.map((e) => e >>> 12)).toEqual([source[1]! >>> 12, source[2]! >>> 12]);
       for (const entry of mapped) expect(entry & 0xfff).toBe(V86_BITS | (pType << PG_TYPE_SHIFT));
       expect(kernel.readLinear(vm, 0xc0000, 2)).toEqual(bytes(pType, 0xab));
@@ -340,7 +365,7 @@ describe('_PhysIntoV86 / _MapIntoV86 / _LinMapIntoV86', () => {
     expect(dev._MapIntoV86(handle + 0x1000, vm.handle, 0xc0, 1, 0, 0)).toBe(0);
     expect(dev._MapIntoV86(handle, 0x12345678, 0xc0, 1, 0, 0)).toBe(0);
     expect(dev._MapIntoV86(handle, vm.handle, 0x11, 2, 0, 0)).toBe(0); // crosses page 12h
-    expect(ptes(vm, 0xc0, 1)[0]! & P_PRES).toBe(0);
+    expect(ptes(dev.inVM(vm.handle), 0xc0, 1)[0]! & P_PRES).toBe(0);
     expect(kernel.check()).toEqual([]);
   });
 
@@ -350,7 +375,7 @@ describe('_PhysIntoV86 / _MapIntoV86 / _LinMapIntoV86', () => {
     expect(alias % 4096).toBe(0);
     expect(dev._MapIntoV86(0, vm.handle, 0xc0, 1, 0, 0)).toBe(0); // 0 is _PageAllocate's failure value
     expect(dev._MapIntoV86(alias, vm.handle, 0xc1, 1, 0, 0)).toBe(0);
-    expect(ptes(vm, 0xc0, 2).map((e) => e & P_PRES)).toEqual([0, 0]);
+    expect(ptes(dev.inVM(vm.handle), 0xc0, 2).map((e) => e & P_PRES)).toEqual([0, 0]);
   });
 
   it('_LinMapIntoV86: EDX is HLinPgNum when it is ≤ 100h (nothing mapped), else VMLinPgNum', () => {
@@ -359,13 +384,13 @@ describe('_PhysIntoV86 / _MapIntoV86 / _LinMapIntoV86', () => {
     expect(low.eax).not.toBe(0);
     expect(low.edx).toBe(0x50);
     expect(dev._LinMapIntoV86(0x100, vm.handle, 0xc0, 1, 0).edx).toBe(0x100);
-    expect(ptes(vm, 0xc0, 1)[0]! & P_PRES).toBe(0);
+    expect(ptes(dev.inVM(vm.handle), 0xc0, 1)[0]! & P_PRES).toBe(0);
     const block = dev._PageAllocate(2, PG_SYS, 0, 0, 0, 0, null, 0).edx;
     kernel.writeLinear(null, block + 0x1ffe, bytes(0xc, 0xd));
     const result = dev._LinMapIntoV86(block >>> 12, vm.handle, 0xc0, 2, 0);
     expect(result.eax).not.toBe(0);
     expect(result.edx).toBe(0xc0);
-    expect(ptes(vm, 0xc0, 2).map((e) => e >>> 12)).toEqual(
+    expect(ptes(dev.inVM(vm.handle), 0xc0, 2).map((e) => e >>> 12)).toEqual(
       ptes(dev, block >>> 12, 2).map((e) => e >>> 12),
     );
     expect(kernel.readLinear(vm, 0xc1ffe, 2)).toEqual(bytes(0xc, 0xd));
@@ -381,11 +406,11 @@ describe('_GetNulPageHandle', () => {
     const nul = dev._GetNulPageHandle();
     expect(nul).not.toBe(0);
     expect(dev._GetNulPageHandle()).toBe(nul);
-    expect(vm._GetNulPageHandle()).toBe(nul);
+    expect(dev.inVM(vm.handle)._GetNulPageHandle()).toBe(nul);
     expect(dev._PageFree(nul, 0)).toBe(0);
     expect(ptes(dev, nul >>> 12, 1)[0]! & P_PRES).toBe(P_PRES);
     expect(dev._MapIntoV86(nul, vm.handle, 0xc0, 3, 0, 0)).not.toBe(0);
-    expect(ptes(vm, 0xc0, 3).map((e) => e >>> 12)).toEqual([
+    expect(ptes(dev.inVM(vm.handle), 0xc0, 3).map((e) => e >>> 12)).toEqual([
       nulFrame(dev),
       nulFrame(dev),
       nulFrame(dev),

@@ -26,6 +26,7 @@ import {
   type Kernel,
   type LockingPolicy,
   type VmContext,
+  type DeviceInVm,
 } from '../../src/index.js';
 
 const RUNS = Number(process.env.VMMSIM_FUZZ_RUNS ?? 4);
@@ -90,7 +91,11 @@ interface Region {
   creator: DeviceContext;
 }
 interface Caller {
-  ctx: DeviceContext | VmContext;
+  /** What the calls go through: a device, or a device acting for a VM (a VM calls none). */
+  ctx: DeviceContext | DeviceInVm;
+  /** The device making the calls (its reenter count). */
+  device: DeviceContext;
+  /** The VM whose own code makes ring-3 accesses; null for a device. */
   vm: VmContext | null;
 }
 const page = (
@@ -211,7 +216,7 @@ class World {
     this.kernel = createKernel({ ...presets.testMin, ramPages: RAM_PAGES, locking });
     this.devA = this.kernel.device('VCACHE', { initOrder: 1 });
     this.devB = this.kernel.device('VPAGER', { initOrder: 2 });
-    this.callers = [this.devA, this.devB].map((ctx) => ({ ctx, vm: null }));
+    this.callers = [this.devA, this.devB].map((ctx) => ({ ctx, device: ctx, vm: null }));
     const nul = this.devA._GetNulPageHandle() / 4096;
     this.m.free = this.devA._GetFreePageCount(0).eax;
     this.m.taken.system.add(nul);
@@ -237,7 +242,9 @@ class World {
       const free = this.devA._GetFreePageCount(0).eax;
       this.vmCost.set(vm, this.m.free - free);
       this.m.free = free;
-      this.callers.push({ ctx: vm, vm });
+      // A VM's memory calls are made by a device of its own acting for it.
+      const device = this.kernel.device(`VMDEV${i + 1}`, { initOrder: 3 + i });
+      this.callers.push({ ctx: device.inVM(vm.handle), device, vm });
     }
     const nulPage = page('nul', true);
     this.m.pages.set(nul, nulPage);
@@ -434,13 +441,13 @@ function xchgOne(
   if (page.present && page.locks > 0) return 'skip';
   const held = w.m.heldBy(caller.ctx);
   const service = (): number => caller.ctx._XchgFreePhysReg(linPage, physAddr, 0);
-  const fn = (): number => (interrupt ? caller.ctx.atInterrupt(service) : service());
+  const fn = (): number => (interrupt ? caller.device.atInterrupt(service) : service());
   if (page.present && page.fixed) return w.call(fn, ERROR_DWORD);
   return w.call(fn, (result) => {
     const incoming = physAddr === 0 ? undefined : held.get(physAddr)!;
     if (page.present) {
       w.m.learn(page, result, `region page ${hex(linPage)}`);
-      w.m.frames.set(page.frame!, `held by ${caller.ctx.name}`);
+      w.m.frames.set(page.frame!, `held by ${caller.device.name}`);
       held.set(result, page.data);
       w.seen.add('xchg out');
     } else {
@@ -666,7 +673,7 @@ describe('the kernel against a plain model, one seeded event list', () => {
             ? `event ${step} ${JSON.stringify(events[step])}`
             : 'the final phase';
         const refusals = w.callers.map(
-          ({ ctx }) => `${ctx.name}: ${ctx.lastError?.service} ${ctx.lastError?.reason}`,
+          ({ ctx, device }) => `${device.name}: ${ctx.lastError?.service} ${ctx.lastError?.reason}`,
         );
         const rerun = `VMMSIM_FUZZ_SEED=${seed} VMMSIM_FUZZ_RUNS=1 VMMSIM_FUZZ_CALLS=${CALLS}`;
         const message = `fuzz seed ${seed} (rerun: ${rerun}), ${at}; refusals [${refusals}]`;

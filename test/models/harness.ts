@@ -25,7 +25,7 @@ import {
   type VmDefinition,
   type VmProgram,
 } from '../../src/shared/scenario.js';
-import type { DeviceContext, VmContext } from '../../src/shared/services/index.js';
+import type { DeviceContext, VmCore } from '../../src/shared/services/index.js';
 
 export interface ActorViolation {
   actor: string;
@@ -37,7 +37,7 @@ export interface ActorViolation {
 export interface Member {
   name: string;
   initOrder: number;
-  ctx: DeviceContext | VmContext;
+  ctx: DeviceContext | VmCore;
   actor: DeviceActor | VmActor;
   program: DeviceProgram & VmProgram & { counters?: Record<string, number> };
   safePoint: () => Promise<void>;
@@ -162,7 +162,7 @@ export class Harness {
     if (handler === undefined || member.delivering) return;
     member.delivering = true;
     try {
-      await member.actor.atInterrupt(async () => handler.call(member.program, 0));
+      await member.ctx.atInterrupt(async () => handler.call(member.program, 0));
     } finally {
       member.delivering = false;
     }
@@ -209,7 +209,7 @@ export class Harness {
   }
 
   private wrap(
-    ctx: DeviceContext | VmContext,
+    ctx: DeviceContext | VmCore,
     definition: DeviceDefinition | VmDefinition,
     initOrder: number,
     create: (actor: DeviceActor | VmActor) => DeviceProgram | VmProgram,

@@ -220,6 +220,8 @@ describe('v86-data and the DOS VMs', () => {
     const h = await v86Run();
     expect(h.violations).toEqual([]);
     expect(counters(h.member('V86DATA'))['probes']).toBeGreaterThan(15);
+    // Acting for each new VM at VM_Init (dev.inVM): the snapshot and the shared global block.
+    expect(counters(h.member('V86DATA'))['vmCopiesChecked']).toBe(2);
     const shared = h.kernel.layout.scenarioWords;
     const address = shared[V86_WORDS.base + V86_WORDS.instanceAddress]!;
     const entries = vmEntries(shared);

@@ -241,9 +241,9 @@ describe('check() on a sound machine', () => {
   });
 
   it('reports nothing after Destroy_VM of a VM whose block is locked with a global alias', () => {
-    const { kernel, vm } = machine();
-    const handle = vm._PageAllocate(2, PG_VM, vm.handle, 0, 0, 0, 0, 0).eax;
-    expect(vm._LinPageLock(handle >>> 12, 2, PAGEMAPGLOBAL)).not.toBe(0);
+    const { kernel, dev, vm } = machine();
+    const handle = dev._PageAllocate(2, PG_VM, vm.handle, 0, 0, 0, 0, 0).eax;
+    expect(dev.inVM(vm.handle)._LinPageLock(handle >>> 12, 2, PAGEMAPGLOBAL)).not.toBe(0);
     kernel.destroyVM(vm);
     expect(kernel.check({ final: true })).toEqual([]);
   });
@@ -251,11 +251,11 @@ describe('check() on a sound machine', () => {
   it('reports nothing after a busy, well-behaved sequence', () => {
     const { kernel, dev, vm, region } = machine();
     const free0 = dev._GetFreePageCount(0).eax;
-    const shared = vm._PageAllocate(3, PG_VM, vm.handle, 0, 0, 0, 0, PageZeroInit | PageLocked);
+    const shared = dev._PageAllocate(3, PG_VM, vm.handle, 0, 0, 0, 0, PageZeroInit | PageLocked);
     const fixed = dev._PageAllocate(2, PG_SYS, 0, 0, 0, 0, 0, PageFixed).eax;
     expect(shared.eax).not.toBe(0);
     expect(dev._PageLock(shared.eax, 3, 0, 0)).toBe(1);
-    expect(vm._LinPageLock(shared.eax >>> 12, 2, 0)).toBe(1);
+    expect(dev.inVM(vm.handle)._LinPageLock(shared.eax >>> 12, 2, 0)).toBe(1);
     const alias = dev._LinPageLock(fixed >>> 12, 2, PAGEMAPGLOBAL);
     expect(alias).not.toBe(0);
     expect(dev._MapFreePhysReg(region, 6, 0)).toBe(1);
@@ -267,12 +267,12 @@ describe('check() on a sound machine', () => {
     expect(dev._MapPhysToLinear(0xc0000000, 8192, 0)).not.toBe(0xffffffff);
     expect(dev._CopyPageTable(region, 8, new Uint32Array(8), 0)).toBe(1);
     expect(dev._LinPageUnLock(alias >>> 12, 2, PAGEMAPGLOBAL)).toBe(1);
-    expect(vm._LinPageUnLock(shared.eax >>> 12, 2, 0)).toBe(1);
+    expect(dev.inVM(vm.handle)._LinPageUnLock(shared.eax >>> 12, 2, 0)).toBe(1);
     expect(dev._UnmapFreePhysReg(region + 1, 5, 0)).toBe(1);
     expect(dev._PageFree(shared.eax, 0)).toBe(1);
     expect(dev._PageFree(fixed, 0)).toBe(1);
     const other = kernel.createVM();
-    expect(other._PageAllocate(4, PG_VM, other.handle, 0, 0, 0, 0, 0).eax).not.toBe(0);
+    expect(dev._PageAllocate(4, PG_VM, other.handle, 0, 0, 0, 0, 0).eax).not.toBe(0);
     kernel.destroyVM(other);
     expect(kernel.check({ final: true })).toEqual([]);
     expect(dev._GetFreePageCount(0).eax).toBeLessThan(free0); // the region keeps 2 pages

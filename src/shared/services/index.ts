@@ -3,8 +3,10 @@
  * contexts that expose them. A grep for a DDK name finds its module, this table and traces.
  */
 import { assert } from '../assert.js';
-import { Context, type KernelHooks, SERVICE_SLOTS } from '../context.js';
+import { Context, type KernelHooks, type Refusal, SERVICE_SLOTS } from '../context.js';
 import type { Layout } from '../layout.js';
+import { vmOfHandle } from '../machine.js';
+import { readLinear, writeLinear } from '../memory_access.js';
 import { _CopyPageTable } from './copy_page_table.js';
 import { Int31, type Registers, type RegistersIn } from './dpmi.js';
 import { _LinPageLock, _LinPageUnLock } from './lin_page_lock.js';
@@ -24,7 +26,7 @@ import { _PageModifyPermissions } from './page_modify_permissions.js';
 import { _PageQuery } from './page_query.js';
 import { _PageReAllocate } from './page_reallocate.js';
 import { _PageCommit, _PageDecommit, _PageReserve } from './page_reserve.js';
-import type { ServiceDef, TwoRegisters } from './service.js';
+import { isDword, type ServiceDef, type TwoRegisters } from './service.js';
 import { _UnmapFreePhysReg } from './unmap_free_phys_reg.js';
 import {
   _AddInstanceItem,
@@ -126,19 +128,89 @@ export interface VmmServices {
   _PageQuery(linaddr: number, pmbi: Uint32Array, cbmbi: number): number;
 }
 
-export type DeviceContext = Context & VmmServices;
-export type VmContext = Context &
+/** A device's services with another VM as the current VM (`dev.inVM(vmHandle)`). */
+export type DeviceInVm = VmmServices & {
+  /** The device acting. */
+  readonly device: DeviceContext;
+  /** The VM it acts for: the current VM of every service called through this view. */
+  readonly vmHandle: number;
+  /** Why the device's last failed service failed. */
+  readonly lastError: Refusal | undefined;
+};
+
+/**
+ * A device (VxD, ring 0): every VMM service by its DDK name. Its current VM is the system VM;
+ * `inVM(handle)` gives the same device with that VM current, for services that work on the
+ * current VM (_PageReserve(PR_PRIVATE), _CopyPageTable, _LinPageLock, _PageQuery, …).
+ */
+export type DeviceContext = Context &
   VmmServices & {
-    readonly handle: number;
-    /** DPMI Int 31h: registers in, registers out with cf. */
-    int31(regs: RegistersIn): Registers;
+    inVM(vmHandle: number): DeviceInVm;
   };
 
-/** A Context class whose prototype carries one method per service of the table. */
-class ServiceContext extends Context {}
+/**
+ * A VM as its own code sees it (ring 3, DESIGN.md §3 "who may call what"): its handle, DPMI
+ * Int 31h, and memory through its page tables at ring 3. No VMM service, no choice of ring.
+ */
+export interface VmContext {
+  readonly kind: 'vm';
+  readonly name: string;
+  readonly handle: number;
+  /** Why the last Int 31h call failed ({ service, reason }). */
+  readonly lastError: Refusal | undefined;
+  /** DPMI Int 31h: registers in, registers out with cf. */
+  int31(regs: RegistersIn): Registers;
+  /** Reads through the VM's page tables at ring 3; a fault throws PageFaultError. */
+  readLinear(address: number, length: number): Uint8Array;
+  /** Writes through the VM's page tables at ring 3; a fault throws PageFaultError. */
+  writeLinear(address: number, bytes: Uint8Array): void;
+}
+
+/** The runtime's side of a VM: its context (statistics, reenter count, locks) as well. */
+export type VmCore = Context & VmContext;
+
+/** A device: a Context whose prototype carries one method per service of the table. */
+class DeviceServiceContext extends Context {
+  inVM(vmHandle: number): DeviceInVm {
+    const vm = isDword(vmHandle) ? vmOfHandle(this.l, vmHandle) : -1;
+    if (vm < 0) throw new RangeError(`inVM: ${String(vmHandle)} is not a live VM handle`);
+    return new DeviceView(
+      this as unknown as DeviceContext,
+      vmHandle >>> 0,
+      vm,
+    ) as unknown as DeviceInVm;
+  }
+}
+
+/** A device acting for one VM: each service runs with that VM as the current VM. */
+class DeviceView {
+  constructor(
+    readonly device: DeviceContext,
+    readonly vmHandle: number,
+    private readonly vmId: number,
+  ) {}
+
+  get lastError(): Refusal | undefined {
+    return this.device.lastError;
+  }
+
+  /** The VM's id, checked live at each call: a view outliving its VM is refused. */
+  currentVm(): number {
+    if (vmOfHandle(this.device.l, this.vmHandle) !== this.vmId) {
+      throw new RangeError(`inVM: VM ${this.vmHandle.toString(16)}h has been destroyed`);
+    }
+    return this.vmId;
+  }
+}
+
+/** True for a device's view of a VM (kernel.readLinear takes one: ring 0 in that VM). */
+export function isDeviceInVm(value: unknown): value is DeviceInVm & { currentVm(): number } {
+  return value instanceof DeviceView;
+}
+
 serviceTable.forEach((def, slot) => {
   def.slot = slot;
-  Object.defineProperty(ServiceContext.prototype, def.name, {
+  Object.defineProperty(DeviceServiceContext.prototype, def.name, {
     value: function (
       this: Context,
       a?: unknown,
@@ -153,14 +225,54 @@ serviceTable.forEach((def, slot) => {
       return this.dispatch(def, a, b, c, d, e, f, g, h);
     },
   });
+  Object.defineProperty(DeviceView.prototype, def.name, {
+    value: function (
+      this: DeviceView,
+      a?: unknown,
+      b?: unknown,
+      c?: unknown,
+      d?: unknown,
+      e?: unknown,
+      f?: unknown,
+      g?: unknown,
+      h?: unknown,
+    ): unknown {
+      const device = this.device as unknown as Context;
+      return device.dispatchIn(this.currentVm(), def, a, b, c, d, e, f, g, h);
+    },
+  });
 });
 Int31.slot = serviceTable.length;
 assert(Int31.slot < SERVICE_SLOTS, 'service table larger than SERVICE_SLOTS');
-Object.defineProperty(ServiceContext.prototype, 'int31', {
-  value: function (this: Context, regs: RegistersIn): Registers {
+
+/** A VM: Int 31h and ring-3 memory access, nothing else (no service method at all). */
+class VmServiceContext extends Context implements VmContext {
+  declare readonly kind: 'vm';
+  constructor(
+    l: Layout,
+    hooks: KernelHooks,
+    actor: number,
+    name: string,
+    vm: number,
+    readonly handle: number,
+  ) {
+    super(l, hooks, actor, 'vm', name, vm);
+  }
+
+  int31(regs: RegistersIn): Registers {
     return this.dispatch(Int31, regs) as Registers;
-  },
-});
+  }
+
+  readLinear(address: number, length: number): Uint8Array {
+    if (this.broken !== undefined) throw this.broken;
+    return readLinear(this, this.homeVm, address, length, { ring: 3 });
+  }
+
+  writeLinear(address: number, bytes: Uint8Array): void {
+    if (this.broken !== undefined) throw this.broken;
+    writeLinear(this, this.homeVm, address, bytes, { ring: 3 });
+  }
+}
 
 export function makeDeviceContext(
   l: Layout,
@@ -168,7 +280,7 @@ export function makeDeviceContext(
   actor: number,
   name: string,
 ): DeviceContext {
-  return new ServiceContext(l, hooks, actor, 'device', name, 0) as DeviceContext;
+  return new DeviceServiceContext(l, hooks, actor, 'device', name, 0) as DeviceContext;
 }
 
 export function makeVmContext(
@@ -178,10 +290,8 @@ export function makeVmContext(
   name: string,
   vm: number,
   handle: number,
-): VmContext {
-  const ctx = new ServiceContext(l, hooks, actor, 'vm', name, vm) as VmContext;
-  Object.defineProperty(ctx, 'handle', { value: handle, enumerable: true });
-  return ctx;
+): VmCore {
+  return new VmServiceContext(l, hooks, actor, name, vm, handle);
 }
 
 export type { Registers, RegistersIn, TwoRegisters };

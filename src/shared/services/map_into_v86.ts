@@ -14,6 +14,9 @@
  *   (already V86: nothing mapped), else VMLinPgNum. Pages of a free physical region are
  *   mapped as by _PhysIntoV86 (type PG_SYS). Failure { 0, 0 }.
  * A V86 page whose own frame is replaced loses it: the checker reports such a frame.
+ * Isolation (DESIGN.md §3): each PTE is ring-3 accessible, so none of the three maps a page
+ * table, the instance snapshot or a frame private to another VM (isolation.ts); such a call
+ * returns the failure value [I: "callers must not map pages that … belong to another device"].
  */
 import { blockWord } from '../blocks.js';
 import {
@@ -29,6 +32,7 @@ import {
 import type { Context } from '../context.js';
 import { isRamFrame } from '../frames.js';
 import { BK, BlockKind, H, type Layout } from '../layout.js';
+import { userMappingRefusal } from '../isolation.js';
 import { vmOfHandle } from '../machine.js';
 import { pteIndex, readPte, SYSTEM_VM, writePteAt } from '../page_table.js';
 import { makePresent, pteFrame, ptePresent } from '../pte.js';
@@ -66,6 +70,15 @@ function checkV86Range(
 }
 
 const hasMemory = (l: Layout, physPage: number): boolean => l.physicalBytes(physPage) !== undefined;
+
+/** Why one of `physPages` must not be mapped at ring 3 in `vm`, or undefined. */
+function isolationRefusal(l: Layout, physPages: number[], vm: number): string | undefined {
+  for (const phys of physPages) {
+    const why = userMappingRefusal(l, phys, vm);
+    if (why !== undefined) return `physical page ${phys.toString(16).toUpperCase()}h is ${why}`;
+  }
+  return undefined;
+}
 
 /** Writes V86 PTEs for `physPages` (one per page). Caller checked the range. */
 function mapV86(
@@ -105,6 +118,8 @@ export function physIntoV86(
   if (!Number.isInteger(physPage) || !pages.every((p) => hasMemory(ctx.l, p))) {
     return ctx.refuse(0, 'physical page holds no memory');
   }
+  const why = isolationRefusal(ctx.l, pages, vm);
+  if (why !== undefined) return ctx.refuse(0, why);
   mapV86(ctx, vm, vmLinPgNum, pages, PG_SYS << PG_TYPE_SHIFT);
   return 1;
 }
@@ -143,6 +158,8 @@ export function mapIntoV86(
     if (!ptePresent(pte)) return ctx.refuse(0, 'insufficient memory: block page not present');
     pages.push(pteFrame(pte));
   }
+  const why = nul ? undefined : isolationRefusal(l, pages, vm);
+  if (why !== undefined) return ctx.refuse(0, why);
   mapV86(ctx, vm, vmLinPgNum, pages, blockWord(l, block, BK.pType) << PG_TYPE_SHIFT);
   return 1;
 }
@@ -176,6 +193,8 @@ export function linMapIntoV86(
   }
   unlockRange(ctx, locks);
   if (pages.length !== nPages) return ctx.refuse(failPair(), 'linear page not present');
+  const why = isolationRefusal(l, pages, vm);
+  if (why !== undefined) return ctx.refuse(failPair(), why);
   mapV86(ctx, vm, vmLinPgNum, pages, typeBits);
   return { eax: 1, edx: vmLinPgNum };
 }

@@ -2,22 +2,30 @@
  * _PageFree(hMem, flags) — Win 3.1 and Win95 DDK. Synchronous.
  * Frees a block made by _PageAllocate or _PageReserve: its pages are decommitted and its
  * frames go back to the free list. Freeing a locked block is not an error.
- * Returns nonzero, or 0 for: flags ≠ 0; an invalid handle; a free physical region (it can
- * never be freed [I, reference §2.1]); the nul page handle.
+ * Returns nonzero, or 0 for: flags other than 0 (or PC_STATIC, for a _PageReserve block); an
+ * invalid handle; a free physical region (it can never be freed [I, reference §2.1]); the nul
+ * page handle; a block reserved with PR_STATIC freed without PC_STATIC (Win95 DDK: PR_STATIC
+ * "disallows commit, decommit and free operations unless a static flag is specified"; the
+ * static flag of _PageFree is not named: PC_STATIC, as for _PageDecommit [I]).
  * Afterwards the free list has grown: Request 0 goes to the callbacks.
  */
 import { BLOCK_LIVE, blockState, blockWord } from '../blocks.js';
+import { PC_STATIC } from '../constants.js';
 import type { Context } from '../context.js';
 import { BK, BlockKind } from '../layout.js';
 import { COMMON_SPACE, SYSTEM_VM } from '../page_table.js';
 import { claimBlock, freeClaimedBlock } from './alloc.js';
+import { STATIC_REASON, staticWithoutFlag } from './page_reserve.js';
 import { blockOfHandle, fail0, type ServiceDef } from './service.js';
 
 export function pageFree(ctx: Context, hMem: number, flags: number): number {
-  if (flags !== 0) return ctx.refuse(0, 'flags must be 0');
+  if (flags !== 0 && flags !== PC_STATIC) return ctx.refuse(0, 'flags must be 0');
   const block = blockOfHandle(ctx, hMem, ctx.vm);
   if (block < 0) return ctx.refuse(0, 'invalid memory handle');
   const kind = blockWord(ctx.l, block, BK.kind);
+  if (flags !== 0 && kind !== BlockKind.RESERVED) return ctx.refuse(0, 'flags must be 0');
+  if (kind === BlockKind.RESERVED && staticWithoutFlag(ctx, block, flags))
+    return ctx.refuse(0, STATIC_REASON);
   if (kind === BlockKind.REGION) return ctx.refuse(0, 'a free physical region can never be freed');
   if (kind !== BlockKind.ALLOCATION && kind !== BlockKind.RESERVED) {
     return ctx.refuse(0, 'invalid memory handle');

@@ -4,6 +4,8 @@
  * must be committed. Pages reserved with PR_STATIC change only if permor has PC_STATIC.
  * The DDK page leaves the return value out; as in Wine [I, reference §2.8]: the old
  * PC_USER|PC_WRITEABLE bits of the first page, or 0FFFFFFFFh on failure.
+ * PC_USER on a page of the system arena is refused [I: the system arena is ring 0 only;
+ * DESIGN.md §3, isolation]: ring-3 code of every VM would see it.
  */
 import { blockWord, findBlockContaining } from '../blocks.js';
 import {
@@ -16,6 +18,7 @@ import {
   P_WRITE,
 } from '../constants.js';
 import type { Context } from '../context.js';
+import { overlapsSystemArena } from '../isolation.js';
 import { BK, BlockKind, LOCK_BLOCKS } from '../layout.js';
 import { pteIndex, spaceOf, writePteAt } from '../page_table.js';
 import { ptePresent } from '../pte.js';
@@ -56,6 +59,8 @@ export function pageModifyPermissions(
     return ctx.refuse(ERROR_DWORD, 'invalid permission mask');
   if (isStatic(ctx, page) && (permor & PC_STATIC) === 0)
     return ctx.refuse(ERROR_DWORD, 'PR_STATIC pages need PC_STATIC');
+  if ((permor & PC_USER) !== 0 && overlapsSystemArena(page, npages))
+    return ctx.refuse(ERROR_DWORD, 'PC_USER in the system arena (ring 0 only)');
   const l = ctx.l;
   const locks = lockRange(ctx, ctx.vm, page, npages);
   let old = -1;

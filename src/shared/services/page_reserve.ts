@@ -7,10 +7,13 @@
  *   _PageReserve block. hpd: PD_ZEROINIT, PD_NOINIT, PD_FIXEDZERO, PD_FIXED. flags:
  *   PC_WRITEABLE, PC_USER (the page's permissions), PC_FIXED, PC_LOCKED, PC_LOCKEDIFDP,
  *   PC_STATIC, PC_DIRTY, PC_INCR, PC_PRESENT. Nonzero, or 0 (a page already committed, not
- *   in one reserved block, no memory, bad hpd or flags).
+ *   in one reserved block, no memory, bad hpd or flags, PC_USER in the system arena [I: ring 0
+ *   only, DESIGN.md §3], a PR_STATIC block without PC_STATIC).
  * - _PageDecommit(page, npages, flags): frames back to the free list, pages stay reserved.
- *   flags 0. Nonzero, or 0 (a page not committed, not in one reserved block, fixed pages,
- *   locked pages [I: the DMA rule]).
+ *   flags 0, or PC_STATIC [I: the DDK page says "must be zero", but PR_STATIC "disallows
+ *   commit, decommit and free operations unless a static flag is specified"]. Nonzero, or 0
+ *   (a page not committed, not in one reserved block, fixed pages, locked pages [I: the DMA
+ *   rule], a PR_STATIC block without PC_STATIC).
  */
 import { blockWord, findBlockContaining } from '../blocks.js';
 import {
@@ -41,6 +44,7 @@ import {
   P_WRITE,
 } from '../constants.js';
 import type { Context } from '../context.js';
+import { overlapsSystemArena } from '../isolation.js';
 import { frameFixed, frameLockCount, lockFrame, setFrame, setFrameFixed } from '../frames.js';
 import { BK, BlockKind, FrameState, LOCK_BLOCKS } from '../layout.js';
 import { Arena, arenaOf, type ArenaValue } from '../linear.js';
@@ -115,6 +119,12 @@ function reservedBlockFor(ctx: Context, page: number, npages: number): number | 
   return block;
 }
 
+export const STATIC_REASON = 'reserved with PR_STATIC: PC_STATIC is required';
+
+/** A PR_STATIC reservation changed without PC_STATIC (Win95 DDK, _PageReserve). */
+export const staticWithoutFlag = (ctx: Context, block: number, flags: number): boolean =>
+  (blockWord(ctx.l, block, BK.flags) & PR_STATIC) !== 0 && (flags & PC_STATIC) === 0;
+
 const COMMIT_FLAGS =
   PC_FIXED |
   PC_LOCKED |
@@ -139,6 +149,9 @@ export function pageCommit(
   if (hasReservedBits(flags, COMMIT_FLAGS)) return ctx.refuse(0, 'reserved flag bits');
   const block = reservedBlockFor(ctx, page, npages);
   if (typeof block === 'string') return ctx.refuse(0, block);
+  if (staticWithoutFlag(ctx, block, flags)) return ctx.refuse(0, STATIC_REASON);
+  if ((flags & PC_USER) !== 0 && overlapsSystemArena(page, npages))
+    return ctx.refuse(0, 'PC_USER in the system arena (ring 0 only)');
   const vm = blockWord(ctx.l, block, BK.space) < 0 ? SYSTEM_VM : ctx.vm;
   const fixed = (flags & PC_FIXED) !== 0 || hpd === PD_FIXED || hpd === PD_FIXEDZERO;
   const frames = takeFrames(
@@ -173,9 +186,10 @@ export function pageCommit(
 }
 
 export function pageDecommit(ctx: Context, page: number, npages: number, flags: number): number {
-  if (flags !== 0) return ctx.refuse(0, 'flags must be 0');
+  if (flags !== 0 && flags !== PC_STATIC) return ctx.refuse(0, 'flags must be 0 or PC_STATIC');
   const block = reservedBlockFor(ctx, page, npages);
   if (typeof block === 'string') return ctx.refuse(0, block);
+  if (staticWithoutFlag(ctx, block, flags)) return ctx.refuse(0, STATIC_REASON);
   const vm = blockWord(ctx.l, block, BK.space) < 0 ? SYSTEM_VM : ctx.vm;
   const locks = lockRange(ctx, vm, page, npages);
   let reason: string | undefined;

@@ -60,7 +60,6 @@ export function addRegion(l: Layout, block: number): boolean {
 export function mayUseRegions(ctx: Context): boolean {
   const phase = Atomics.load(ctx.l.header, H.phase);
   if (phase >= ControlMessage.Sys_VM_Init) return true;
-  if (ctx.kind === 'vm') return true;
   const flags = Atomics.load(ctx.l.actors, ctx.actor * ACTOR_WORDS + AC.flags);
   return (flags & ACTOR_GOT_INIT_COMPLETE) !== 0;
 }

@@ -9,8 +9,12 @@
  *   temporary block allocated; nBytes 0; no room below the video memory.
  *   GVDAReclaim (with GVDAPageAlign): the block's frames go to the free list and the nul
  *   page is mapped in their place. Without it the pages stay mapped [I]. GVDAInstance and
- *   GVDAOptInstance [I: the VMM chooses instance] add an instance item. No UMBs exist, so
- *   GVDAHighSysCritOK allocates low memory; GVDAForceLow is accepted.
+ *   GVDAOptInstance [I: the VMM chooses instance] add an instance item. An instance block is
+ *   instance data for its own bytes only: a global block stays "the same data ... available to
+ *   all virtual machines" (seed 003), and a VM's copy of instance data is a whole page, so an
+ *   instance block takes pages of its own: it starts on a page and the next block after the
+ *   page it ends in [I]. No UMBs exist, so GVDAHighSysCritOK allocates low memory;
+ *   GVDAForceLow is accepted.
  * - _Allocate_Temp_V86_Data_Area(nBytes, flags): one paragraph-aligned, zero-filled block
  *   at the first V86 page; flags 0 or TVDANeedTilInitComplete. 0 if one exists.
  * - _Free_Temp_V86_Data_Area(): nonzero, or 0 if none is allocated.
@@ -88,7 +92,7 @@ const ALLOWED =
 const V86_AREA_END = V86_RAM_END_PAGE * PAGE_SIZE;
 
 function alignmentOf(flags: number): number {
-  if (flags & GVDAPageAlign) return PAGE_SIZE;
+  if (flags & (GVDAPageAlign | GVDAInstance | GVDAOptInstance)) return PAGE_SIZE;
   if (flags & GVDAParaAlign) return 16;
   if (flags & GVDADWordAlign) return 4;
   if (flags & GVDAWordAlign) return 2;
@@ -139,9 +143,10 @@ export function allocateGlobalV86DataArea(ctx: Context, nBytes: number, flags: n
     return ctx.refuse(0, positive ? 'insufficient global V86 memory' : 'nBytes must be positive');
   }
   const end = aligned + nBytes;
-  l.header[H.gvdaNextByte] = end;
+  const instance = (flags & (GVDAInstance | GVDAOptInstance)) !== 0;
+  l.header[H.gvdaNextByte] = instance ? Math.ceil(end / PAGE_SIZE) * PAGE_SIZE : end;
   l.header[H.firstV86Page] = Math.max(l.header[H.firstV86Page]!, Math.ceil(end / PAGE_SIZE));
-  if (flags & (GVDAInstance | GVDAOptInstance)) addInstanceRange(l, aligned, nBytes);
+  if (instance) addInstanceRange(l, aligned, nBytes);
   ctx.locker.release(LOCK_MISC);
   if (flags & GVDAZeroInit) zeroLinear(ctx, aligned, nBytes);
   if (flags & GVDAReclaim && flags & GVDAPageAlign) reclaimPages(ctx, aligned, end);

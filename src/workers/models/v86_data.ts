@@ -85,7 +85,7 @@ const DEVICE_INIT_PROBES: Probe[] = [
 const CHECKED_BYTES = 64;
 
 class V86Data implements DeviceProgram {
-  readonly counters = { probes: 0, vmsPublished: 0, checks: 0 };
+  readonly counters = { probes: 0, vmsPublished: 0, checks: 0, vmCopiesChecked: 0 };
   private blocks: V86Blocks | undefined;
 
   constructor(
@@ -115,6 +115,9 @@ class V86Data implements DeviceProgram {
         break;
       case 'Create_VM':
         this.publishVm(vmHandle);
+        break;
+      case 'VM_Init':
+        await this.checkVmCopy(vmHandle);
         break;
       case 'Destroy_VM':
         clearVmEntry(this.dev.shared, vmHandle);
@@ -244,6 +247,23 @@ class V86Data implements DeviceProgram {
     let seed = (Math.imul(vmHandle, 0x9e3779b1) ^ this.dev.random.nextU32()) >>> 0 || 1;
     while (taken.has(seed) || seed === this.blocks.initSeed) seed = (seed + 0x61c88647) >>> 0 || 1;
     if (publishVmEntry(this.dev.shared, vmHandle, seed)) this.counters.vmsPublished += 1;
+  }
+
+  /**
+   * VM_Init, acting for the new VM (dev.inVM: that VM current, ring 0): its instance block
+   * holds the snapshot's bytes, and the global block the bytes every VM shares.
+   */
+  private async checkVmCopy(vmHandle: number): Promise<void> {
+    const blocks = this.blocks;
+    if (blocks === undefined) return;
+    const vm = this.dev.inVM(vmHandle);
+    const instance = await vm.readLinear(blocks.instanceAddress, CHECKED_BYTES);
+    const global = await vm.readLinear(blocks.globalAddress, blocks.globalBytes);
+    this.counters.vmCopiesChecked += 1;
+    if (!sameBytes(instance, patternBytes(blocks.initSeed, CHECKED_BYTES)))
+      this.dev.violation(`VM ${hex(vmHandle)}: its instance block is not the snapshot`);
+    if (!sameBytes(global, patternBytes(blocks.globalSeed, blocks.globalBytes)))
+      this.dev.violation(`VM ${hex(vmHandle)}: the global V86 block differs from the system VM's`);
   }
 
   private async expect(address: number, wanted: Uint8Array, what: string): Promise<void> {

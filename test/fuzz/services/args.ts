@@ -153,6 +153,9 @@ const FLAGS: Readonly<Record<string, readonly number[]>> = {
   _Allocate_Temp_V86_Data_Area: [TVDANeedTilInitComplete],
   _MapFreePhysReg: [PageFixed],
   _PageReserve: [PR_FIXED, PR_4MEG, PR_STATIC],
+  // The static flag a PR_STATIC reservation needs (the DDK pages say "must be zero").
+  _PageDecommit: [PC_STATIC],
+  _PageFree: [PC_STATIC],
   _PageCommit: [
     PC_FIXED,
     PC_LOCKED,

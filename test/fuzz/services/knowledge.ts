@@ -12,15 +12,22 @@ import {
   PC_LOCKED,
   PD_NOINIT,
   type DeviceContext,
-  type VmContext,
+  type DeviceInVm,
 } from '../../../src/index.js';
+import type { VmCore } from '../../../src/shared/services/index.js';
 import type { DpmiPools, Pools, RegisterValues } from './args.js';
 
 export interface Actor {
   name: string;
-  ctx: DeviceContext | VmContext;
-  /** The VM context when the actor is a VM. */
-  vm: VmContext | null;
+  /**
+   * The device that makes the calls (its refusals, reenter count, statistics). A VM calls no
+   * VMM service: a VM actor's service calls are a device's, acting for that VM (inVM).
+   */
+  ctx: DeviceContext;
+  /** What the calls go through: the device, or its view of the VM. */
+  services: DeviceContext | DeviceInVm;
+  /** The VM context when the actor is a VM (its Int 31h calls and ring-3 accesses). */
+  vm: VmCore | null;
   /** Frames (physical addresses) taken out of a region with _XchgFreePhysReg, not yet back. */
   held: number[];
   dpmiHandles: number[];
@@ -29,12 +36,9 @@ export interface Actor {
   dpmiLocks: RegisterValues[];
 }
 
-export function newActor(
-  name: string,
-  ctx: DeviceContext | VmContext,
-  vm: VmContext | null,
-): Actor {
-  return { name, ctx, vm, held: [], dpmiHandles: [], dpmiMappings: [], dpmiLocks: [] };
+export function newActor(name: string, ctx: DeviceContext, vm: VmCore | null): Actor {
+  const services = vm === null ? ctx : ctx.inVM(vm.handle);
+  return { name, ctx, services, vm, held: [], dpmiHandles: [], dpmiMappings: [], dpmiLocks: [] };
 }
 
 export interface Region {

@@ -24,8 +24,8 @@ import {
   type Kernel,
   type LockingPolicy,
   type RegistersIn,
-  type VmContext,
 } from '../../../src/index.js';
+import type { VmCore } from '../../../src/shared/services/index.js';
 import {
   eventArb,
   int31Registers,
@@ -53,7 +53,7 @@ import {
   wellFormed,
 } from './oracle.js';
 
-type Context = DeviceContext | VmContext;
+type Context = DeviceContext | VmCore;
 
 /** The phases, in DDK order, with the share of the events each gets. */
 const PHASES = [
@@ -298,7 +298,7 @@ export class World {
   private misuseContext(actor: Actor): MisuseContext {
     return {
       l: this.kernel.layout,
-      callerVm: actor.ctx.vm,
+      callerVm: actor.vm?.homeVm ?? actor.ctx.vm,
       pinnedBlock: this.pinnedBlock,
       pinnedHandle: this.pinnedHandle,
       spare: this.spare,
@@ -327,8 +327,9 @@ export class World {
       args,
     });
     ctx.lastError = undefined;
-    const method = (ctx as unknown as Record<string, (...rest: unknown[]) => unknown>)[def.name]!;
-    const result = this.guarded(ctx, depth, () => method.apply(ctx, args));
+    const target = actor.services as unknown as Record<string, (...rest: unknown[]) => unknown>;
+    const method = target[def.name]!;
+    const result = this.guarded(ctx, depth, () => method.apply(target, args));
     const nested = this.callsOn.get(ctx)! > callsBefore;
     const refused = refusalOf(ctx) !== undefined;
     this.options.trace?.(`  -> ${describeArg(result)} ${refusalOf(ctx)?.reason ?? ''}`);
@@ -522,8 +523,9 @@ export class World {
 
   private lifecycle(event: FuzzEvent): void {
     const { vmMax, actorMax } = this.kernel.layout.options;
-    // A destroyed VM's actor slot is never given back (kernel.ts): stay within actorMax.
-    const actorsLeft = actorMax - 1 - this.devices.length - this.vmCount;
+    // Each VM takes two actor slots (the VM and the device acting for it); the device's is
+    // never given back: stay within actorMax.
+    const actorsLeft = actorMax - 2 - this.devices.length - 2 * this.vmCount;
     if (event.args[0]!.n % 2 === 0 && this.vms.length < vmMax - 1 && actorsLeft > 0)
       this.createVm();
     else if (this.vms.length > 2) this.destroyVm(this.vms[event.actor % this.vms.length]!);
@@ -531,16 +533,18 @@ export class World {
 
   private createVm(): void {
     this.current = 'createVM';
-    let vm: VmContext;
+    let vm: VmCore;
     try {
-      vm = this.kernel.createVM();
+      vm = this.kernel.vm(this.kernel.createVM().handle);
     } catch (error) {
       if (!(error instanceof Error) || !error.message.startsWith('createVM:')) throw error;
       this.tally.createVmRefused += 1; // no memory for the VM: the API says so by throwing
       this.options.trace?.(`  ${error.message}`);
       return;
     }
-    const actor = newActor(`VM${++this.vmCount}`, vm, vm);
+    // Its service calls: a device of its own acting for it (a VM calls no VMM service).
+    const device = this.kernel.device(`VMDEV${this.vmCount + 1}`, { initOrder: 0x40000 });
+    const actor = newActor(`VM${++this.vmCount}`, device, vm);
     this.options.trace?.(`  created ${actor.name} (handle ${hex(vm.handle)}, actor ${vm.actor})`);
     this.vms.push(actor);
     this.checkNow({});
