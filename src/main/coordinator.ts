@@ -590,7 +590,9 @@ export class Coordinator {
       const { trace, ...report } = await actor.call('finish', CONTROL_TIMEOUT_MS, (api) =>
         api.finish(),
       );
-      if (trace !== undefined) this.o.trace?.events.push(...trace);
+      // one at a time: a worker's trace holds up to 200,000 events, past what a spread of
+      // arguments may hold (the call stack overflows)
+      if (trace !== undefined) for (const event of trace) this.o.trace?.events.push(event);
       reports.push(report);
     }
     return reports;
