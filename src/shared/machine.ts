@@ -311,7 +311,8 @@ export function teardownVmSpace(
     const block = findOwnedBlock(l, vm);
     locker.release(LOCK_BLOCKS);
     if (block < 0) break;
-    for (const frame of releasePrivateBlock(l, locker, vm, block)) freed.push(frame); // no spread: a block may hold more frames than a call takes arguments
+    // no spread: a block may hold more frames than a call takes arguments
+    for (const frame of releasePrivateBlock(l, locker, vm, block)) freed.push(frame);
   }
   const dir = pageDirOf(l, vm);
   locker.acquire(LOCK_FREE_LIST);
