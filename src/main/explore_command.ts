@@ -5,12 +5,13 @@
  */
 import { availableParallelism } from 'node:os';
 import { Command, Option } from 'commander';
+import { terminalJson } from '../shared/printable.js';
 import { loadScenario, printable } from '../workers/scenario_load.js';
 import { integer, outputFolder, reportOptions, shard } from './cli_options.js';
 import { Explore, type ExploreReport } from './explore_run.js';
 import { interruptOnSignals } from './interrupt.js';
 import { mergeReports, printMerged } from './merge.js';
-import { failureWhere, guarded, reproduce, stackText } from './race_output.js';
+import { failureWhere, guarded, reproduce, stackText, writeOut } from './race_output.js';
 import { saveOutput, scenarioSource } from './run_command.js';
 
 interface ExploreFlags {
@@ -31,23 +32,23 @@ function printExplore(r: ExploreReport): void {
   const part =
     r.shard.count > 1 ? ` (shard ${r.shard.index}/${r.shard.count}: ${r.chunksDone} of ` : '';
   const chunks = r.shard.count > 1 ? `${r.chunks} chunks of the tree)` : '';
-  process.stdout.write(
+  writeOut(
     `explore: ${r.scenario}: at most ${r.preemptions} preemption(s), --steps ${r.stepsMax}, ` +
       `seed ${r.seed}${part}${chunks}\n` +
       `  ${r.explored} schedules explored, ${r.pruned} pruned (equivalent to explored ones) ` +
       `in ${seconds} s on ${r.jobs} threads\n`,
   );
-  if (r.interrupted) process.stdout.write('INTERRUPTED: the tree was not explored whole\n');
+  if (r.interrupted) writeOut('INTERRUPTED: the tree was not explored whole\n');
   const f = r.failure;
   if (f !== undefined) {
-    process.stdout.write(
+    writeOut(
       `\nFAILURE (${f.preemptions} preemption(s), ${failureWhere(f.failure, r.stepsMax)}): ` +
         `${f.failure.kind}: ${printable(f.failure.message)}\n${stackText(f.failure)}` +
         `  replay file: ${f.replayPath}\n  reproduce:   ${reproduce(f.replayPath)}\n`,
     );
   } else if (!r.interrupted) {
     const of = r.shard.count > 1 ? ' of this shard' : '';
-    process.stdout.write(
+    writeOut(
       `no failure in ${r.explored + r.pruned} schedules${of} with at most ` +
         `${r.preemptions} preemption(s)\n`,
     );
@@ -74,7 +75,7 @@ async function explore(path: string | undefined, flags: ExploreFlags): Promise<n
   const saved =
     flags.report === undefined ||
     saveOutput(flags.report, json, `report: written to ${flags.report}`);
-  if (flags.json) process.stdout.write(json);
+  if (flags.json) process.stdout.write(terminalJson(json));
   else printExplore(report);
   const code = report.failure !== undefined ? 1 : report.interrupted ? 130 : 0;
   return saved || code !== 0 ? code : 1;
@@ -150,7 +151,7 @@ function addMergeCommand(cli: Command): void {
     .action((paths: string[], flags: { json: boolean }) =>
       guarded(async () => {
         const merged = mergeReports(paths);
-        if (flags.json) process.stdout.write(`${JSON.stringify(merged, null, 2)}\n`);
+        if (flags.json) process.stdout.write(terminalJson(`${JSON.stringify(merged, null, 2)}\n`));
         else printMerged(merged);
         return merged.failures.length > 0 ? 1 : 0;
       }),

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { OptionError } from '../shared/config.js';
 import { printable } from '../workers/scenario_load.js';
 import { signature } from './hunt.js';
+import { writeOut } from './race_output.js';
 
 const REPORT_BYTES_MAX = 16 << 20;
 
@@ -228,5 +229,5 @@ export function printMerged(m: Merged): void {
   if (m.kind === 'explore' && m.failures.length === 0 && whole) {
     out.push(`no failure in ${m.runs + (m.pruned ?? 0)} schedules: ${m.search}`);
   }
-  process.stdout.write(`${out.join('\n')}\n`);
+  writeOut(`${out.join('\n')}\n`);
 }

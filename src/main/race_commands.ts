@@ -7,10 +7,11 @@ import { availableParallelism } from 'node:os';
 import { relative } from 'node:path';
 import cliProgress from 'cli-progress';
 import { Command, Option } from 'commander';
+import { terminalJson } from '../shared/printable.js';
 import { loadScenario, printable } from '../workers/scenario_load.js';
 import { integer, outputFile, outputFolder, reportOptions, shard } from './cli_options.js';
 import { type FoundFailure, Hunt, type HuntReport } from './hunt.js';
-import { failureWhere, guarded, reproduce, stackText } from './race_output.js';
+import { failureWhere, guarded, reproduce, stackText, writeOut } from './race_output.js';
 import { scheduleLines, stateLines } from './replay_print.js';
 import { addExploreCommands } from './explore_command.js';
 import { interruptOnSignals } from './interrupt.js';
@@ -39,12 +40,12 @@ interface HuntFlags {
 function printHunt(report: HuntReport, stepsMax: number): void {
   const rate = Math.round(report.runsPerSecond).toLocaleString('en-US');
   const seconds = (report.elapsedMs / 1000).toFixed(2);
-  process.stdout.write(
+  writeOut(
     `hunt: ${report.scenario}: ${report.runs} runs in ${seconds} s ` +
       `(${rate} runs/s on ${report.jobs} threads), ${report.failures.length} failure(s)\n`,
   );
   if (report.interrupted) {
-    process.stdout.write(
+    writeOut(
       `INTERRUPTED: stopped after ${report.runs} of ${report.runsPlanned} runs; ` +
         `${report.failures.length === 0 ? 'no failure in those' : 'the failures found so far'}\n`,
     );
@@ -54,7 +55,7 @@ function printHunt(report: HuntReport, stepsMax: number): void {
     undefined,
   );
   if (first !== undefined) {
-    process.stdout.write(
+    writeOut(
       `first failure: run ${first.runIndex} (seed ${first.seed}), ` +
         `after ${(first.atMs / 1000).toFixed(2)} s\n`,
     );
@@ -63,7 +64,7 @@ function printHunt(report: HuntReport, stepsMax: number): void {
     const proof = f.deterministic
       ? 'replayed once more: same failure, same trace hash'
       : 'NOT deterministic on replay';
-    process.stdout.write(
+    writeOut(
       `\nFAILURE (seed ${f.seed}, ${failureWhere(f.failure, stepsMax)}): ` +
         `${f.failure.kind}: ${printable(f.failure.message)}\n${stackText(f.failure)}` +
         `  ${f.hits} of ${report.runs} runs failed this way\n  ${proof}\n` +
@@ -126,7 +127,7 @@ async function hunt(path: string | undefined, flags: HuntFlags): Promise<number>
   const saved =
     flags.report === undefined ||
     saveOutput(flags.report, json, `report: written to ${flags.report}${partial}`);
-  if (flags.json) process.stdout.write(json);
+  if (flags.json) process.stdout.write(terminalJson(json));
   else printHunt(report, flags.steps);
   // As for run: a failure found is 1 even when interrupted; an interrupted hunt without one, 130.
   const code = report.failures.length > 0 ? 1 : report.interrupted ? 130 : 0;
@@ -172,33 +173,30 @@ async function replay(path: string, flags: ReplayFlags): Promise<number> {
     paused === undefined
       ? `recorded trace ${file.traceHash}, this run ${result.traceHash}`
       : `stopped before step ${flags.until}`;
-  process.stdout.write(
-    `replay: ${shown}: seed ${file.seed}, ${file.decisions.length} decisions, ${hashes}\n`,
-  );
-  if (changed !== undefined) process.stdout.write(`NOTE: ${changed}\n`);
+  writeOut(`replay: ${shown}: seed ${file.seed}, ${file.decisions.length} decisions, ${hashes}\n`);
+  if (changed !== undefined) writeOut(`NOTE: ${changed}\n`);
   if (flags.print && trace !== undefined) {
-    process.stdout.write(`schedule (* a preemption: cuts into the step of the actor before):\n`);
-    for (const line of scheduleLines(trace.events, result.actorNames))
-      process.stdout.write(`${line}\n`);
+    writeOut(`schedule (* a preemption: cuts into the step of the actor before):\n`);
+    for (const line of scheduleLines(trace.events, result.actorNames)) writeOut(`${line}\n`);
   }
   if (flags.until !== undefined) {
     if (paused === undefined) {
-      process.stdout.write(`the run ended at step ${result.steps}, before step ${flags.until}\n`);
+      writeOut(`the run ended at step ${result.steps}, before step ${flags.until}\n`);
     } else {
-      process.stdout.write(`${paused.join('\n')}\n`);
+      writeOut(`${paused.join('\n')}\n`);
       return 0;
     }
   }
   const f = result.failure;
   if (f === undefined) {
-    process.stdout.write('no failure: the recorded failure did not happen (fixed?)\n');
+    writeOut('no failure: the recorded failure did not happen (fixed?)\n');
     return 0;
   }
-  process.stdout.write(
+  writeOut(
     `${f.kind} at ${failureWhere(f, file.options.stepsMax)}: ${printable(f.message)}\n` +
       stackText(f),
   );
-  process.stdout.write(
+  writeOut(
     reproduced
       ? 'reproduced exactly: same failure, same trace hash\n'
       : changed !== undefined
@@ -213,7 +211,7 @@ async function shrink(path: string, flags: { out?: string; scenario?: string }):
   const s = await shrinkFile(path, target, flags.scenario);
   const show = (m: typeof s.before): string =>
     `${m.steps} steps, ${m.switches} switches, ${m.actors} actors`;
-  process.stdout.write(
+  writeOut(
     `shrink: ${show(s.before)} -> ${show(s.after)} (${s.runs} replays)\n` +
       `  wrote ${s.path}\n  reproduce: ${reproduce(s.path)}\n`,
   );

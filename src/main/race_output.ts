@@ -7,6 +7,7 @@ import { OptionError } from '../shared/config.js';
 import { printable, ScenarioError } from '../workers/scenario_load.js';
 import type { ControlledFailure } from './controlled.js';
 import { ReplayFileError, scenarioNamedBy } from './replay_file.js';
+import { terminalText } from '../shared/printable.js';
 
 const shown = (path: string): string => relative(process.cwd(), path) || path;
 
@@ -45,7 +46,13 @@ export async function guarded(fn: () => Promise<number>): Promise<void> {
       error instanceof ReplayFileError ||
       error instanceof OptionError;
     if (!bad) throw error;
-    process.stderr.write(`error: ${error.message}\n`);
+    process.stderr.write(`error: ${terminalText(error.message)}\n`);
     process.exitCode = 2;
   }
 }
+
+/**
+ * Writes a command's report to stdout with every control character and bidi override made
+ * visible ('?'): names and messages in it come from scenario files (printable.ts).
+ */
+export const writeOut = (text: string): boolean => process.stdout.write(terminalText(text));

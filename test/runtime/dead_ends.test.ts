@@ -17,7 +17,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -210,6 +210,28 @@ describe('text from the scenario reaches the terminal without control characters
       const r = await vmmsim(['run', path, ...args]);
       expect(r.code).toBe(0);
       expect(r.out).not.toMatch(/[\u0000\u001b\u202e]/);
+    }
+  });
+
+  it('hunt, replay --print and explore print names and messages with them replaced', async () => {
+    const evil = '\u001b[2J\u0000\u202e';
+    const path = file(
+      'evil-race.mjs',
+      `export default {
+        name: 'evil${evil}race', devices: [{ kind: 'device', name: 'D${evil}EV', initOrder: 1,
+          create: (dev) => ({ async step() { dev.violation('bad${evil}thing'); } }) }],
+        vms: [] };`,
+    );
+    const out = join(dirname(path), 'replays-evil');
+    const hunt = await vmmsim(['hunt', path, '--runs', '3', '--jobs', '1', '--out', out]);
+    expect(hunt.code).toBe(1);
+    expect(hunt.out).toContain('evil?[2J??race');
+    const printed = /reproduce: +npx vmmsim (replay .+)$/m.exec(hunt.out)![1]!;
+    const replay = await vmmsim([...printed.trim().split(/ +/), '--print']);
+    const explore = await vmmsim(['explore', path, '--steps', '4', '--jobs', '1', '--out', out]);
+    for (const r of [hunt, replay, explore]) {
+      expect(r.out).toContain('D?[2J??EV');
+      expect(r.out + r.err).not.toMatch(/[\u0000\u001b\u202e]/);
     }
   });
 });
