@@ -7,9 +7,9 @@
  */
 import * as Comlink from 'comlink';
 import { MessageChannel } from 'node:worker_threads';
-import type { BaselineClientApi } from '../src/workers/baseline_client.js';
+import type { BaselineClientApi } from './workers/baseline_client.js';
 import type { ChainPlan, ChainResult } from '../src/workers/chain_workload.js';
-import type { BaselineTransport, OwnerWorkerApi } from '../src/workers/owner_worker.js';
+import type { BaselineTransport, OwnerWorkerApi } from './workers/owner_worker.js';
 import { WINDOW_PAGES } from './scaling.js';
 import { Threads } from './threads.js';
 
@@ -48,7 +48,10 @@ export async function startBaseline(
   owner: Comlink.Remote<OwnerWorkerApi>;
   clients: BaselineClient[];
 }> {
-  const owner = threads.spawn<OwnerWorkerApi>('owner_worker', {});
+  const owner = threads.spawn<OwnerWorkerApi>(
+    new URL('./workers/owner_worker.js', import.meta.url),
+    {},
+  );
   const windows = await threads.guard(
     owner.boot({
       windowCount: o.workers,
@@ -58,7 +61,10 @@ export async function startBaseline(
   );
   const clients: BaselineClient[] = [];
   for (let i = 0; i < o.workers; i++) {
-    const api = threads.spawn<BaselineClientApi>('baseline_client', {});
+    const api = threads.spawn<BaselineClientApi>(
+      new URL('./workers/baseline_client.js', import.meta.url),
+      {},
+    );
     const { port1, port2 } = new MessageChannel();
     const name = `DEV${i}`;
     await threads.guard(owner.attach(Comlink.transfer(port1, [port1]), name, o.transport));

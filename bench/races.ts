@@ -8,11 +8,11 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeFileAtomic } from '../src/main/atomic_write.js';
-import { runControlled } from '../src/main/controlled.js';
-import { Hunt } from '../src/main/hunt.js';
-import { RandomScheduler } from '../src/main/schedulers/random.js';
-import { loadScenario } from '../src/workers/scenario_load.js';
+import { writeFileAtomic } from '../src/main/cli/atomic_write.js';
+import { runControlled } from '../src/main/controlled/controlled.js';
+import { Hunt } from '../src/main/controlled/hunt.js';
+import { RandomScheduler } from '../src/main/controlled/schedulers/random.js';
+import { loadScenario } from '../src/shared/scenario/load.js';
 import { benchEnvironment, environmentLine } from './env.js';
 
 const here = dirname(fileURLToPath(import.meta.url));

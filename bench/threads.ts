@@ -25,9 +25,10 @@ export class Threads {
     this.failed.catch(() => undefined); // observed through guard(); never unhandled
   }
 
-  /** Starts `src/workers/<name>` and returns its comlink API. */
-  spawn<T>(name: string, workerData: Record<string, unknown>): Comlink.Remote<T> {
-    const worker = spawnWorker(name, workerData);
+  /** Starts a worker entry (a name in src/workers, or a module's URL) and returns its API. */
+  spawn<T>(entry: string | URL, workerData: Record<string, unknown>): Comlink.Remote<T> {
+    const name = typeof entry === 'string' ? entry : entry.pathname.replace(/.*\//, '');
+    const worker = spawnWorker(entry, workerData);
     const index = this.workers.length;
     this.workers.push(worker);
     worker.on('error', (error: Error) =>

@@ -52,11 +52,11 @@ export {
   type VmProgram,
   type ActorHost,
   type ScenarioCallback,
-} from './shared/scenario.js';
-export { runScenario, type ScenarioRunOptions } from './main/run_command.js';
-export type { RunReport } from './main/coordinator.js';
+} from './shared/scenario/scenario.js';
+export { runScenario, type ScenarioRunOptions } from './main/cli/run_command.js';
+export type { RunReport } from './main/runtime/coordinator.js';
 export type { ActorReport, ActorFailure } from './shared/protocol.js';
-export { ScenarioError } from './workers/scenario_load.js';
+export { ScenarioError } from './shared/scenario/load.js';
 export {
   cacheDevice,
   pageSwapDevice,
@@ -64,4 +64,4 @@ export {
   v86DataDevice,
   dosVm,
   builtinModels,
-} from './workers/models/index.js';
+} from './shared/scenario/models/index.js';

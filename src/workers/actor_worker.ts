@@ -23,11 +23,11 @@ import {
   makeActor,
   type VmActor,
   type VmProgram,
-} from '../shared/scenario.js';
+} from '../shared/scenario/scenario.js';
 import type { DeviceContext, VmCore } from '../shared/services/index.js';
 import { nodeEndpoint } from './endpoint.js';
 import { armFault } from './faults.js';
-import { loadScenario } from './scenario_load.js';
+import { loadScenario } from '../shared/scenario/load.js';
 import { RemoteCallbacks } from './remote_callbacks.js';
 import { Trace } from '../shared/trace.js';
 import { type Prng, stepSeed } from '../shared/prng.js';

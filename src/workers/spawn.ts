@@ -1,7 +1,8 @@
 /**
- * Starting a worker entry of src/workers the same way from sources and from dist/: from
- * .ts sources through bootstrap.mjs (tsx), from built .js directly. It does not manage the
- * worker's life: the coordinator's worker host does.
+ * Starting a worker entry the same way from sources and from dist/: from .ts sources through
+ * bootstrap.mjs (tsx), from built .js directly. An entry is a name in src/workers or the URL
+ * of a module written with its built `.js` name (a pool task of controlled mode, a worker of
+ * the bench or of the tests). It does not manage the worker's life: the worker host does.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -9,30 +10,37 @@ import { Worker } from 'node:worker_threads';
 
 const fromSources = import.meta.url.endsWith('.ts');
 
-/** Starts `src/workers/<name>` with `workerData` (plus the entry for the bootstrap). */
-export function spawnWorker(name: string, workerData: Record<string, unknown>): Worker {
+/** An entry's module: `src/workers/<name>`, or the given URL; `.ts` when running from sources. */
+function entryUrl(entry: string | URL): URL {
+  const url = typeof entry === 'string' ? new URL(`./${entry}.js`, import.meta.url) : entry;
+  return fromSources ? new URL(url.href.replace(/\.js$/, '.ts')) : url;
+}
+
+/** Starts a worker entry with `workerData` (plus the entry for the bootstrap). */
+export function spawnWorker(entry: string | URL, workerData: Record<string, unknown>): Worker {
+  const url = entryUrl(entry);
   if (fromSources) {
-    const entry = new URL(`./${name}.ts`, import.meta.url).href;
     return new Worker(new URL('./bootstrap.mjs', import.meta.url), {
-      workerData: { ...workerData, vmmsimEntry: entry },
+      workerData: { ...workerData, vmmsimEntry: url.href },
     });
   }
   // The build bundles the actor worker into one file: eight workers of a run each compile
   // one module instead of about a hundred (run --calls 1: 1.25 s -> 0.85 s on 2 cores).
-  const bundle = new URL(`./${name}.bundle.js`, import.meta.url);
-  const entry = existsSync(fileURLToPath(bundle))
-    ? bundle
-    : new URL(`./${name}.js`, import.meta.url);
-  return new Worker(entry, { workerData });
+  const bundle = new URL(url.href.replace(/\.js$/, '.bundle.js'));
+  return new Worker(existsSync(fileURLToPath(bundle)) ? bundle : url, { workerData });
 }
 
-/** The module file and workerData that make piscina run `src/workers/<name>` as its task. */
-export function poolTask(name: string): { filename: string; workerData: Record<string, unknown> } {
+/** The module file and workerData that make piscina run an entry as its task. */
+export function poolTask(entry: string | URL): {
+  filename: string;
+  workerData: Record<string, unknown>;
+} {
+  const url = entryUrl(entry);
   if (fromSources) {
     return {
       filename: new URL('./piscina_bootstrap.mjs', import.meta.url).href,
-      workerData: { vmmsimEntry: new URL(`./${name}.ts`, import.meta.url).href },
+      workerData: { vmmsimEntry: url.href },
     };
   }
-  return { filename: new URL(`./${name}.js`, import.meta.url).href, workerData: {} };
+  return { filename: url.href, workerData: {} };
 }

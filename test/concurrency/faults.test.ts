@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runScenario } from '../../src/index.js';
-import type { RunReport } from '../../src/main/coordinator.js';
+import type { RunReport } from '../../src/main/runtime/coordinator.js';
 import type { FaultKind } from '../../src/shared/protocol.js';
-import { rootHolder } from '../../src/main/wait_for.js';
+import { rootHolder } from '../../src/main/runtime/wait_for.js';
 
 /** The default scenario with lock waits bounded at 30 s instead of 2 s. */
 function patientScenario(): string {

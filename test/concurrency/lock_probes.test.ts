@@ -8,12 +8,12 @@ import { once } from 'node:events';
 import type { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createKernel, presets } from '../../src/index.js';
-import { waitForGraph, type WaitForGraph } from '../../src/main/wait_for.js';
+import { waitForGraph, type WaitForGraph } from '../../src/main/runtime/wait_for.js';
 import { check } from '../../src/shared/checker.js';
 import { LOCK_BLOCKS, LOCK_FREE_LIST, LOCK_MISC } from '../../src/shared/layout.js';
 import { declareCrashed } from '../../src/shared/lock.js';
 import { nodeEndpoint } from '../../src/workers/endpoint.js';
-import type { LockProbeApi } from '../../src/workers/lock_probe_worker.js';
+import type { LockProbeApi } from '../fixtures/lock_probe_worker.js';
 import { spawnWorker } from '../../src/workers/spawn.js';
 
 let live: Worker[] = [];
@@ -23,7 +23,10 @@ afterEach(async () => {
 });
 
 function probe(sab: SharedArrayBuffer, name: string) {
-  const worker = spawnWorker('lock_probe_worker', { sab, name });
+  const worker = spawnWorker(new URL('../fixtures/lock_probe_worker.js', import.meta.url), {
+    sab,
+    name,
+  });
   live.push(worker);
   return { worker, api: Comlink.wrap<LockProbeApi>(nodeEndpoint(worker)) };
 }

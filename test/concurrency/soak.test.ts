@@ -4,8 +4,8 @@
 // the opt-in suite (test/stress/soak.test.ts).
 import { describe, expect, it } from 'vitest';
 import { FaultKinds } from '../../src/shared/protocol.js';
-import { explained, formatSoak, soak } from '../../src/main/soak.js';
-import type { RunReport } from '../../src/main/coordinator.js';
+import { explained, formatSoak, soak } from '../../src/main/runtime/soak.js';
+import type { RunReport } from '../../src/main/runtime/coordinator.js';
 
 describe('soak with faults', () => {
   it('five runs, one of each fault: all classified, none unexplained', async () => {

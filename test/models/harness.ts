@@ -24,7 +24,7 @@ import {
   type VmActor,
   type VmDefinition,
   type VmProgram,
-} from '../../src/shared/scenario.js';
+} from '../../src/shared/scenario/scenario.js';
 import type { DeviceContext, VmCore } from '../../src/shared/services/index.js';
 
 export interface ActorViolation {

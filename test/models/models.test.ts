@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { presets, PG_SYS, P_PRES, type MachineOptions, type VmContext } from '../../src/index.js';
-import { defineDevice } from '../../src/shared/scenario.js';
+import { defineDevice } from '../../src/shared/scenario/scenario.js';
 import {
   builtinModels,
   busMasterDmaDevice,
@@ -14,8 +14,12 @@ import {
   modelOptionSchemas,
   pageSwapDevice,
   v86DataDevice,
-} from '../../src/workers/models/index.js';
-import { patternBytes, V86_WORDS, vmEntries } from '../../src/workers/models/shared_words.js';
+} from '../../src/shared/scenario/models/index.js';
+import {
+  patternBytes,
+  V86_WORDS,
+  vmEntries,
+} from '../../src/shared/scenario/models/shared_words.js';
 import { Harness, type Member } from './harness.js';
 
 const MACHINE: Partial<MachineOptions> = { ...presets.testMin };

@@ -5,11 +5,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Hunt, type HuntOptions } from '../../src/main/hunt.js';
-import { readReplayFile, ReplayFileError } from '../../src/main/replay_file.js';
-import { replayFile, shrinkFile } from '../../src/main/replay_command.js';
-import { scenarioSource } from '../../src/main/run_command.js';
-import { loadScenario } from '../../src/workers/scenario_load.js';
+import { Hunt, type HuntOptions } from '../../src/main/controlled/hunt.js';
+import { readReplayFile, ReplayFileError } from '../../src/main/controlled/replay_file.js';
+import { replayFile, shrinkFile } from '../../src/main/cli/replay_command.js';
+import { scenarioSource } from '../../src/main/cli/run_command.js';
+import { loadScenario } from '../../src/shared/scenario/load.js';
 
 const races = join(import.meta.dirname, '..', '..', 'scenarios', 'races');
 const out = mkdtempSync(join(tmpdir(), 'vmmsim-races-'));

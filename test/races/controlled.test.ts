@@ -3,9 +3,9 @@
 // for forever; a carry at Device_Init drops a device before the run as on real threads.
 import { describe, expect, it } from 'vitest';
 import { defineDevice, defineScenario, PG_SYS } from '../../src/index.js';
-import { runControlled } from '../../src/main/controlled.js';
-import { PctScheduler } from '../../src/main/schedulers/pct.js';
-import { RandomScheduler } from '../../src/main/schedulers/random.js';
+import { runControlled } from '../../src/main/controlled/controlled.js';
+import { PctScheduler } from '../../src/main/controlled/schedulers/pct.js';
+import { RandomScheduler } from '../../src/main/controlled/schedulers/random.js';
 
 const allocator = (name: string, carryAt?: string) =>
   defineDevice({

@@ -7,12 +7,12 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defineDevice, defineScenario, PG_SYS } from '../../src/index.js';
-import { runControlled } from '../../src/main/controlled.js';
-import { Hunt, type HuntOptions } from '../../src/main/hunt.js';
-import { mergeReports } from '../../src/main/merge.js';
-import { scenarioSource } from '../../src/main/run_command.js';
-import { RandomScheduler } from '../../src/main/schedulers/random.js';
-import { loadScenario } from '../../src/workers/scenario_load.js';
+import { runControlled } from '../../src/main/controlled/controlled.js';
+import { Hunt, type HuntOptions } from '../../src/main/controlled/hunt.js';
+import { mergeReports } from '../../src/main/controlled/merge.js';
+import { scenarioSource } from '../../src/main/cli/run_command.js';
+import { RandomScheduler } from '../../src/main/controlled/schedulers/random.js';
+import { loadScenario } from '../../src/shared/scenario/load.js';
 
 const races = join(import.meta.dirname, '..', '..', 'scenarios', 'races');
 const out = mkdtempSync(join(tmpdir(), 'vmmsim-huntreport-'));

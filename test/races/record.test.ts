@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runScenario } from '../../src/index.js';
-import { bridgeRecorded } from '../../src/main/record.js';
-import { replayFile } from '../../src/main/replay_command.js';
-import { scenarioSource } from '../../src/main/run_command.js';
-import { loadScenario } from '../../src/workers/scenario_load.js';
+import { bridgeRecorded } from '../../src/main/controlled/record.js';
+import { replayFile } from '../../src/main/cli/replay_command.js';
+import { scenarioSource } from '../../src/main/cli/run_command.js';
+import { loadScenario } from '../../src/shared/scenario/load.js';
 
 const out = mkdtempSync(join(tmpdir(), 'vmmsim-record-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));

@@ -7,13 +7,13 @@ import { mkdirSync, symlinkSync, mkdtempSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runControlled } from '../../src/main/controlled.js';
-import { writeFailureReplay } from '../../src/main/hunt.js';
-import { replayFile } from '../../src/main/replay_command.js';
-import { readReplayFile, ReplayFileError } from '../../src/main/replay_file.js';
-import { scenarioSource } from '../../src/main/run_command.js';
-import { RandomScheduler } from '../../src/main/schedulers/random.js';
-import { loadScenario } from '../../src/workers/scenario_load.js';
+import { runControlled } from '../../src/main/controlled/controlled.js';
+import { writeFailureReplay } from '../../src/main/controlled/hunt.js';
+import { replayFile } from '../../src/main/cli/replay_command.js';
+import { readReplayFile, ReplayFileError } from '../../src/main/controlled/replay_file.js';
+import { scenarioSource } from '../../src/main/cli/run_command.js';
+import { RandomScheduler } from '../../src/main/controlled/schedulers/random.js';
+import { loadScenario } from '../../src/shared/scenario/load.js';
 
 const races = join(import.meta.dirname, '..', '..', 'scenarios', 'races');
 const index = join(import.meta.dirname, '..', '..', 'src', 'index.ts');

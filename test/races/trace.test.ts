@@ -3,11 +3,11 @@
 // instant events, and a counter of free pages; from a replay and from a run on real threads.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runControlled } from '../../src/main/controlled.js';
-import { PctScheduler } from '../../src/main/schedulers/pct.js';
+import { runControlled } from '../../src/main/controlled/controlled.js';
+import { PctScheduler } from '../../src/main/controlled/schedulers/pct.js';
 import { runScenario } from '../../src/index.js';
 import { Trace, type TraceEvent } from '../../src/shared/trace.js';
-import { loadScenario } from '../../src/workers/scenario_load.js';
+import { loadScenario } from '../../src/shared/scenario/load.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const of = (events: TraceEvent[], ph: TraceEvent['ph']) => events.filter((e) => e.ph === ph);

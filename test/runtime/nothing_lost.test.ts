@@ -14,10 +14,10 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { writeFileAtomic } from '../../src/main/atomic_write.js';
+import { writeFileAtomic } from '../../src/main/cli/atomic_write.js';
 
 const root = join(import.meta.dirname, '..', '..');
-const cli = join(root, 'dist', 'src', 'main', 'cli.js');
+const cli = join(root, 'dist', 'src', 'main', 'cli', 'cli.js');
 const scratch = mkdtempSync(join(tmpdir(), 'vmmsim-nothing-lost-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 

@@ -6,10 +6,10 @@ import * as Comlink from 'comlink';
 import type { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createKernel, presets } from '../../src/index.js';
-import { waitForGraph } from '../../src/main/wait_for.js';
+import { waitForGraph } from '../../src/main/runtime/wait_for.js';
 import { LOCK_VM_FIRST } from '../../src/shared/layout.js';
 import { nodeEndpoint } from '../../src/workers/endpoint.js';
-import type { LockProbeApi } from '../../src/workers/lock_probe_worker.js';
+import type { LockProbeApi } from '../fixtures/lock_probe_worker.js';
 import { spawnWorker } from '../../src/workers/spawn.js';
 
 const ROUNDS = Number(process.env.VMMSIM_DEADLOCK_ROUNDS ?? 20);
@@ -22,7 +22,10 @@ afterEach(async () => {
 async function ring(size: number): Promise<void> {
   const kernel = createKernel({ ...presets.standard, lockOrder: 'report', lockWaitMsMax: 3000 });
   const probes = Array.from({ length: size }, (_, k) => {
-    const worker = spawnWorker('lock_probe_worker', { sab: kernel.sab, name: `P${k}` });
+    const worker = spawnWorker(new URL('../fixtures/lock_probe_worker.js', import.meta.url), {
+      sab: kernel.sab,
+      name: `P${k}`,
+    });
     live.push(worker);
     return Comlink.wrap<LockProbeApi>(nodeEndpoint(worker));
   });

@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { integer, outputFile, outputFolder, shard } from '../../src/main/cli_options.js';
-import { readReplayFile, ReplayFileError } from '../../src/main/replay_file.js';
+import { integer, outputFile, outputFolder, shard } from '../../src/main/cli/cli_options.js';
+import { readReplayFile, ReplayFileError } from '../../src/main/controlled/replay_file.js';
 import { limits, OptionError, presets } from '../../src/shared/config.js';
 import { bufferBytes, checkMachine } from '../../src/shared/machine_size.js';
 import {
@@ -20,10 +20,10 @@ import {
   MODULE_LOAD_MS_MAX,
   readScenarioJson,
   ScenarioError,
-} from '../../src/workers/scenario_load.js';
+} from '../../src/shared/scenario/load.js';
 
 const root = join(import.meta.dirname, '..', '..');
-const cli = join(root, 'dist', 'src', 'main', 'cli.js');
+const cli = join(root, 'dist', 'src', 'main', 'cli', 'cli.js');
 const scratch = mkdtempSync(join(tmpdir(), 'vmmsim-hostile-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 

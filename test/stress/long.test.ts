@@ -2,7 +2,7 @@
 // suite's size, with more workers than cores, under both locking policies, on separate
 // regions and on one shared region. The checker must be clean after each.
 import { describe, expect, it } from 'vitest';
-import { runStressWorkers } from '../../src/main/stress_run.js';
+import { runStressWorkers } from '../../src/main/runtime/stress_run.js';
 
 describe.each(['fine', 'global'] as const)('stress, %s locking', (locking) => {
   it.each([

@@ -13,7 +13,7 @@ const FAULT_RUNS = Number(process.env.VMMSIM_FAULT_RUNS ?? 500);
 const SOAK_MINUTES = Number(process.env.VMMSIM_SOAK_MINUTES ?? 10);
 
 async function load() {
-  const soak = await import('../../dist/src/main/soak.js');
+  const soak = await import('../../dist/src/main/runtime/soak.js');
   const protocol = await import('../../dist/src/shared/protocol.js');
   return { ...soak, FaultKinds: protocol.FaultKinds };
 }

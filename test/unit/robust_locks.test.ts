@@ -25,7 +25,12 @@ import {
   LOCK_VM_TABLE,
 } from '../../src/shared/layout.js';
 import { declareCrashed, lockdepEntries, Locker, lockOwnerDead } from '../../src/shared/lock.js';
-import { findCycle, rootHolder, waitForGraph, type WaitForNode } from '../../src/main/wait_for.js';
+import {
+  findCycle,
+  rootHolder,
+  waitForGraph,
+  type WaitForNode,
+} from '../../src/main/runtime/wait_for.js';
 
 const machine = (options = {}): Layout =>
   Layout.create({ ...presets.testMin, lockWaitMsMax: 400, ...options });

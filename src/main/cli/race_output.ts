@@ -1,0 +1,58 @@
+/**
+ * What the race commands print alike: where a failure happened, a throw's stack, the command
+ * that reproduces a replay file, and the guard that turns bad input into exit code 2.
+ */
+import { relative } from 'node:path';
+import { OptionError } from '../../shared/config.js';
+import { printable, ScenarioError } from '../../shared/scenario/load.js';
+import type { ControlledFailure } from '../controlled/controlled.js';
+import { ReplayFileError, scenarioNamedBy } from '../controlled/replay_file.js';
+import { terminalText } from '../../shared/printable.js';
+
+const shown = (path: string): string => relative(process.cwd(), path) || path;
+
+/**
+ * The command that replays `path`; with --scenario when the file's scenario lies outside its
+ * folder (a replay file runs such a scenario only when the user names it).
+ */
+export function reproduce(path: string): string {
+  const named = scenarioNamedBy(path);
+  const flag = named.trusted ? '' : ` --scenario ${shown(named.path)}`;
+  return `npx vmmsim replay ${shown(path)}${flag}`;
+}
+
+/** Where in the run a failure happened, in words. */
+export function failureWhere(f: ControlledFailure, stepsMax: number): string {
+  const phase =
+    f.phase === 'wind-down'
+      ? ` (the wind-down: after --steps ${stepsMax}, each actor finishing its step)`
+      : f.phase === 'finish'
+        ? ' (at the end: finish() and the final check)'
+        : '';
+  return `step ${f.step}${phase}${f.actor === undefined ? '' : `, ${f.actor}`}`;
+}
+
+/** A failure's stack, indented, when it threw. */
+export const stackText = (f: ControlledFailure): string =>
+  f.stack === undefined ? '' : `${printable(f.stack).replace(/^/gm, '    ')}\n`;
+
+/** Runs `fn` and turns bad input into exit code 2 with one sentence. */
+export async function guarded(fn: () => Promise<number>): Promise<void> {
+  try {
+    process.exitCode = await fn();
+  } catch (error) {
+    const bad =
+      error instanceof ScenarioError ||
+      error instanceof ReplayFileError ||
+      error instanceof OptionError;
+    if (!bad) throw error;
+    process.stderr.write(`error: ${terminalText(error.message)}\n`);
+    process.exitCode = 2;
+  }
+}
+
+/**
+ * Writes a command's report to stdout with every control character and bidi override made
+ * visible ('?'): names and messages in it come from scenario files (printable.ts).
+ */
+export const writeOut = (text: string): boolean => process.stdout.write(terminalText(text));

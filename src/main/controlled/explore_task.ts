@@ -1,0 +1,27 @@
+/**
+ * A pool task of `vmmsim explore`: explores a chunk of subtrees of one scenario's schedule
+ * tree in controlled mode on this thread (main/explore.ts) and returns the counts and the
+ * first failure. The scenario is loaded once per thread. Piscina owns the thread.
+ */
+import { type ExploreCount, type ExploreItem, exploreItems } from './explore.js';
+import type { ExploreRunOptions } from './explore.js';
+import type { ScenarioSource } from '../../shared/protocol.js';
+import type { ScenarioDefinition } from '../../shared/scenario/scenario.js';
+import { loadScenario } from '../../shared/scenario/load.js';
+
+export interface ExploreTask {
+  source: ScenarioSource;
+  options: ExploreRunOptions;
+  items: ExploreItem[];
+  /** States the first run claimed (their subtrees are other chunks' work). */
+  claims: [string, number][];
+}
+
+const loaded = new Map<string, Promise<ScenarioDefinition>>();
+
+export default async function exploreChunk(task: ExploreTask): Promise<ExploreCount> {
+  const key = JSON.stringify(task.source);
+  if (!loaded.has(key)) loaded.set(key, loadScenario(task.source));
+  const scenario = await loaded.get(key)!;
+  return exploreItems(scenario, task.options, task.items, task.claims);
+}

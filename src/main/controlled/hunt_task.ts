@@ -1,0 +1,66 @@
+/**
+ * A pool task of `vmmsim hunt`: runs a batch of seeds of one scenario in controlled mode on
+ * this thread and returns what each run found. The scenario is loaded once per thread.
+ * Piscina owns the thread; this module only answers tasks.
+ */
+import { type ControlledOptions, type ControlledResult, runControlled } from './controlled.js';
+import { PctScheduler } from './schedulers/pct.js';
+import { RandomScheduler } from './schedulers/random.js';
+import type { Scheduler } from './schedulers/scheduler.js';
+import type { ScenarioSource } from '../../shared/protocol.js';
+import type { ScenarioDefinition } from '../../shared/scenario/scenario.js';
+import { loadScenario } from '../../shared/scenario/load.js';
+
+export interface HuntTask {
+  source: ScenarioSource;
+  seeds: number[];
+  scheduler: 'pct' | 'random';
+  depth: number;
+  options: Omit<ControlledOptions, 'seed'>;
+}
+
+export interface HuntRunResult {
+  seed: number;
+  steps: number;
+  /** Only for failing runs: enough to replay them. */
+  found?: ControlledResult;
+}
+
+const loaded = new Map<string, Promise<ScenarioDefinition>>();
+
+/** The scheduler a hunt uses for `seed`. */
+export function huntScheduler(
+  kind: 'pct' | 'random',
+  seed: number,
+  actors: number,
+  stepsMax: number,
+  depth: number,
+): Scheduler {
+  return kind === 'pct'
+    ? new PctScheduler(seed, actors, stepsMax, depth)
+    : new RandomScheduler(seed);
+}
+
+export default async function huntBatch(task: HuntTask): Promise<HuntRunResult[]> {
+  const key = JSON.stringify(task.source);
+  if (!loaded.has(key)) loaded.set(key, loadScenario(task.source));
+  const scenario = await loaded.get(key)!;
+  const actors = scenario.devices.length + scenario.vms.length;
+  const results: HuntRunResult[] = [];
+  for (const seed of task.seeds) {
+    const scheduler = huntScheduler(
+      task.scheduler,
+      seed,
+      actors,
+      task.options.stepsMax,
+      task.depth,
+    );
+    const result = await runControlled(scenario, { ...task.options, seed }, scheduler);
+    results.push({
+      seed,
+      steps: result.steps,
+      ...(result.failure === undefined ? {} : { found: result }),
+    });
+  }
+  return results;
+}

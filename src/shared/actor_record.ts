@@ -1,0 +1,55 @@
+/**
+ * The actor records (layout.ts `AC`): one per device or VM context. This module is their
+ * owner: no other file computes where an actor's word lies. Words an actor's own thread
+ * writes on every call are plain reads and writes; words other threads read or write go
+ * through Atomics. `actorSlot` is for futex waits and wakes on a word (protocol.ts names
+ * each such handshake).
+ */
+import { AC, ACTOR_WORDS, type Layout } from './layout.js';
+import { assert } from './assert.js';
+
+/** A word of the actor record, by name. */
+export type ActorField = keyof typeof AC;
+
+/** The index in `l.actors` of `actor`'s word `field`: for futex waits and wakes only. */
+export function actorSlot(l: Layout, actor: number, field: ActorField): number {
+  assert(actor >= 0 && actor < l.options.actorMax, `actor ${actor} is not a slot`);
+  return actor * ACTOR_WORDS + AC[field];
+}
+
+/** `actor`'s word `field`, read atomically. */
+export const actorLoad = (l: Layout, actor: number, field: ActorField): number =>
+  Atomics.load(l.actors, actor * ACTOR_WORDS + AC[field]);
+
+/** Stores `value` in `actor`'s word `field` atomically. */
+export function actorStore(l: Layout, actor: number, field: ActorField, value: number): void {
+  Atomics.store(l.actors, actor * ACTOR_WORDS + AC[field], value);
+}
+
+/** Adds `delta` to `actor`'s word `field` atomically; returns the old value. */
+export const actorAdd = (l: Layout, actor: number, field: ActorField, delta: number): number =>
+  Atomics.add(l.actors, actor * ACTOR_WORDS + AC[field], delta);
+
+/** Sets `bits` in `actor`'s word `field` atomically; returns the old value. */
+export const actorOr = (l: Layout, actor: number, field: ActorField, bits: number): number =>
+  Atomics.or(l.actors, actor * ACTOR_WORDS + AC[field], bits);
+
+/** Swaps `value` into `actor`'s word `field` atomically; returns the old value. */
+export function actorExchange(l: Layout, actor: number, field: ActorField, value: number): number {
+  return Atomics.exchange(l.actors, actor * ACTOR_WORDS + AC[field], value);
+}
+
+/** `actor`'s word `field`, read plainly: for words only `actor`'s own thread writes. */
+export const actorRead = (l: Layout, actor: number, field: ActorField): number =>
+  l.actors[actor * ACTOR_WORDS + AC[field]]!;
+
+/** Writes `actor`'s word `field` plainly: only from `actor`'s own thread. */
+export function actorWrite(l: Layout, actor: number, field: ActorField, value: number): void {
+  l.actors[actor * ACTOR_WORDS + AC[field]] = value;
+}
+
+/** Zeroes `actor`'s whole record (its slot is free again). */
+export function clearActor(l: Layout, actor: number): void {
+  assert(actor >= 0 && actor < l.options.actorMax, `actor ${actor} is not a slot`);
+  for (let w = 0; w < ACTOR_WORDS; w++) Atomics.store(l.actors, actor * ACTOR_WORDS + w, 0);
+}

@@ -1,0 +1,44 @@
+/**
+ * The VM records (layout.ts `VM`): a VM's state, page-directory frame, handle, private-arena
+ * hint and the head of its 0800h mapping list. This module is their owner: no other file
+ * computes where a VM's word lies, and a VM's state is one of the names below.
+ */
+import { assert } from './assert.js';
+import { type Layout, VM, VM_FREE, VM_LIVE, VM_WORDS } from './layout.js';
+
+export { VM_FREE, VM_LIVE };
+/** Being created: its directory is not yet given the common PDEs others change. */
+export const VM_CREATING = 2;
+/** Being destroyed: no more common PDE updates reach it. */
+export const VM_DESTROYING = 3;
+
+/** A word of the VM record, by name. */
+export type VmField = keyof typeof VM;
+
+/** The view and index of `vm`'s word `field`: for structures kept in it (lists, hints). */
+export function vmSlot(l: Layout, vm: number, field: VmField): { view: Int32Array; index: number } {
+  assert(vm >= 0 && vm < l.options.vmMax, `VM ${vm} is not a slot`);
+  return { view: l.vms, index: vm * VM_WORDS + VM[field] };
+}
+
+/** `vm`'s word `field`, read atomically. */
+export const vmLoad = (l: Layout, vm: number, field: VmField): number =>
+  Atomics.load(l.vms, vm * VM_WORDS + VM[field]);
+
+/** Stores `value` in `vm`'s word `field` atomically. */
+export function vmStore(l: Layout, vm: number, field: VmField, value: number): void {
+  Atomics.store(l.vms, vm * VM_WORDS + VM[field], value);
+}
+
+/** `vm`'s state (VM_FREE, VM_LIVE, VM_CREATING, VM_DESTROYING). */
+export const vmState = (l: Layout, vm: number): number => vmLoad(l, vm, 'state');
+
+/** Whether `vm` is a slot in use by a live VM. */
+export const vmLive = (l: Layout, vm: number): boolean =>
+  vm >= 0 && vm < l.options.vmMax && vmState(l, vm) === VM_LIVE;
+
+/** Zeroes `vm`'s whole record (its slot is free again). */
+export function clearVm(l: Layout, vm: number): void {
+  assert(vm >= 0 && vm < l.options.vmMax, `VM ${vm} is not a slot`);
+  for (let w = 0; w < VM_WORDS; w++) Atomics.store(l.vms, vm * VM_WORDS + w, 0);
+}
