@@ -8,7 +8,7 @@
  */
 import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { z } from 'zod';
+import * as z from './schema.js';
 import {
   LockingPolicies,
   LockOrderModes,
@@ -43,53 +43,54 @@ export class ScenarioError extends Error {
 const modelName = z.enum(Object.keys(builtinModels) as [string, ...string[]]);
 
 const machineSchema = z.strictObject({
-  ramPages: z.number().int().optional(),
-  vmMax: z.number().int().optional(),
-  blockMax: z.number().int().optional(),
-  actorMax: z.number().int().optional(),
-  vmV86Pages: z.number().int().optional(),
-  locking: z.enum(LockingPolicies).optional(),
-  lockWaitMsMax: z.number().int().optional(),
-  lockOrder: z.enum(LockOrderModes).optional(),
-  frameBufferPages: z.number().int().optional(),
+  ramPages: z.optional(z.number().check(z.int())),
+  vmMax: z.optional(z.number().check(z.int())),
+  blockMax: z.optional(z.number().check(z.int())),
+  actorMax: z.optional(z.number().check(z.int())),
+  vmV86Pages: z.optional(z.number().check(z.int())),
+  locking: z.optional(z.enum(LockingPolicies)),
+  lockWaitMsMax: z.optional(z.number().check(z.int())),
+  lockOrder: z.optional(z.enum(LockOrderModes)),
+  frameBufferPages: z.optional(z.number().check(z.int())),
 });
 const budgetSchema = z.strictObject({
-  calls: z.number().int().positive().max(1e9).optional(),
-  seconds: z.number().positive().max(86_400).optional(),
+  calls: z.optional(z.number().check(z.int(), z.positive(), z.maximum(1e9))),
+  seconds: z.optional(z.number().check(z.positive(), z.maximum(86_400))),
 });
-const interruptsSchema = z.strictObject({ everyMs: z.number().positive().max(60_000) });
+const interruptsSchema = z.strictObject({
+  everyMs: z.number().check(z.positive(), z.maximum(60_000)),
+});
 
 const jsonSchema = z.strictObject({
-  name: z.string().min(1).max(200),
-  description: z.string().max(10_000).optional(),
-  machine: machineSchema.optional(),
-  budget: budgetSchema.optional(),
-  interrupts: interruptsSchema.optional(),
+  name: z.textOf(1, 200),
+  description: z.optional(z.string().check(z.maxLength(10_000))),
+  machine: z.optional(machineSchema),
+  budget: z.optional(budgetSchema),
+  interrupts: z.optional(interruptsSchema),
   devices: z
     .array(
       z.strictObject({
         model: modelName,
-        name: z.string().min(1).max(8).optional(),
-        initOrder: z.number().int().min(0).max(0xffffffff).optional(),
-        options: z.record(z.string(), z.unknown()).optional(),
+        name: z.optional(z.textOf(1, 8)),
+        initOrder: z.optional(z.intIn(0, 0xffffffff)),
+        options: z.optional(z.record(z.string(), z.unknown())),
       }),
     )
-    .min(1)
-    .max(64),
+    .check(z.minLength(1), z.maxLength(64)),
   vms: z
     .array(
       z.strictObject({
         model: modelName,
-        count: z.number().int().min(1).max(64).optional(),
-        options: z.record(z.string(), z.unknown()).optional(),
+        count: z.optional(z.intIn(1, 64)),
+        options: z.optional(z.record(z.string(), z.unknown())),
       }),
     )
-    .max(64),
+    .check(z.maxLength(64)),
 });
 
 export type ScenarioJson = z.infer<typeof jsonSchema>;
 
-function describeIssues(path: string, error: z.ZodError): string {
+function describeIssues(path: string, error: z.SchemaError): string {
   const issue = error.issues[0]!;
   const field = issue.path.length === 0 ? '(top level)' : issue.path.join('.');
   return `${path}: ${field}: ${issue.message}`;
@@ -196,11 +197,11 @@ function fromJson(data: ScenarioJson): ScenarioDefinition {
 
 /** A module's default export: the scenario's own fields checked like JSON's. */
 const moduleSchema = z.object({
-  name: z.string().min(1).max(200),
-  description: z.string().optional(),
-  machine: z.record(z.string(), z.unknown()).optional(),
-  budget: budgetSchema.optional(),
-  interrupts: interruptsSchema.optional(),
+  name: z.textOf(1, 200),
+  description: z.optional(z.string()),
+  machine: z.optional(z.record(z.string(), z.unknown())),
+  budget: z.optional(budgetSchema),
+  interrupts: z.optional(interruptsSchema),
   devices: z.array(z.unknown()),
   vms: z.array(z.unknown()),
 });
@@ -208,9 +209,9 @@ const moduleSchema = z.object({
 const actorSchema = (kind: 'device' | 'vm') =>
   z.object({
     kind: z.literal(kind),
-    name: z.string().min(1).max(64),
+    name: z.textOf(1, 64),
     create: z.custom<(actor: never) => unknown>((value) => typeof value === 'function'),
-    ...(kind === 'device' ? { initOrder: z.number().int().min(0).max(0xffffffff) } : {}),
+    ...(kind === 'device' ? { initOrder: z.intIn(0, 0xffffffff) } : {}),
   });
 const deviceSchema = actorSchema('device');
 const vmSchema = actorSchema('vm');
@@ -223,7 +224,7 @@ function checkDefinition(path: string, value: unknown): ScenarioDefinition {
   if (!parsed.success) throw new ScenarioError(describeIssues(path, parsed.error));
   const s = value as ScenarioDefinition;
   checkedMachine(path, s.machine);
-  const lists: [string, unknown[], z.ZodType, string][] = [
+  const lists: [string, unknown[], z.ZodMiniType, string][] = [
     ['devices', s.devices, deviceSchema, 'defineDevice'],
     ['vms', s.vms, vmSchema, 'defineVM'],
   ];

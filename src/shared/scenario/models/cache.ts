@@ -9,7 +9,7 @@
  * the promise: there the callback is fire-and-forget, its pages are mapped or freed a little
  * later, and carry is not seen (every callback runs).
  */
-import { z } from 'zod';
+import * as z from '../schema.js';
 import {
   type ControlMessageName,
   FREE_PHYS_REG_AVAILABLE,
@@ -30,15 +30,17 @@ import { hex, sameBytes } from './shared_words.js';
 
 export const cacheOptionsSchema = z
   .strictObject({
-    name: z.string().min(1).max(8).default('CACHE'),
-    initOrder: z.number().int().min(0).max(0xffffffff).default(0x30000000),
-    regionPages: z.number().int().min(1).max(1024).default(32),
-    fixedMinimum: z.number().int().min(0).max(1024).default(4),
+    name: z._default(z.textOf(1, 8), 'CACHE'),
+    initOrder: z._default(z.intIn(0, 0xffffffff), 0x30000000),
+    regionPages: z._default(z.intIn(1, 1024), 32),
+    fixedMinimum: z._default(z.intIn(0, 1024), 4),
   })
-  .refine((o) => o.fixedMinimum <= o.regionPages, {
-    message: 'fixedMinimum must not exceed regionPages',
-    path: ['fixedMinimum'],
-  });
+  .check(
+    z.refine((o) => o.fixedMinimum <= o.regionPages, {
+      message: 'fixedMinimum must not exceed regionPages',
+      path: ['fixedMinimum'],
+    }),
+  );
 export type CacheOptions = z.input<typeof cacheOptionsSchema>;
 type CacheConfig = z.output<typeof cacheOptionsSchema>;
 

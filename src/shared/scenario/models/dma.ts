@@ -8,7 +8,7 @@
  * shared words (shared_words.ts). Planted bug (unlockEarly): it unlocks right after
  * _CopyPageTable, before the transfer has run.
  */
-import { z } from 'zod';
+import * as z from '../schema.js';
 import { type ControlMessageName, PG_SYS, P_PRES } from '../../constants.js';
 import { PageFaultError } from '../../memory_access.js';
 import {
@@ -28,12 +28,12 @@ import {
 } from './shared_words.js';
 
 export const dmaOptionsSchema = z.strictObject({
-  name: z.string().min(1).max(8).default('BUSDMA'),
-  initOrder: z.number().int().min(0).max(0xffffffff).default(0x38000000),
-  bufferPages: z.number().int().min(1).max(16).default(3),
-  unlockEarly: z.boolean().default(false),
+  name: z._default(z.textOf(1, 8), 'BUSDMA'),
+  initOrder: z._default(z.intIn(0, 0xffffffff), 0x38000000),
+  bufferPages: z._default(z.intIn(1, 16), 3),
+  unlockEarly: z._default(z.boolean(), false),
   /** The page-swap device whose region to use; any published region when left out. */
-  targetRegionFrom: z.string().min(1).max(8).optional(),
+  targetRegionFrom: z.optional(z.textOf(1, 8)),
 });
 export type DmaOptions = z.input<typeof dmaOptionsSchema>;
 type DmaConfig = z.output<typeof dmaOptionsSchema>;

@@ -6,7 +6,7 @@
  * 1 MB, 8003h RAM, 8001h unknown function), put the free list under pressure (Request 1
  * through the kernel), and check its V86 instance bytes agreed with the v86-data device.
  */
-import { z } from 'zod';
+import * as z from '../schema.js';
 import {
   DPMI_INVALID_HANDLE,
   DPMI_INVALID_LINEAR_ADDRESS,
@@ -31,9 +31,9 @@ import {
 } from './shared_words.js';
 
 export const dosVmOptionsSchema = z.strictObject({
-  name: z.string().min(1).max(16).default('DOSVM'),
+  name: z._default(z.textOf(1, 16), 'DOSVM'),
   /** Pages the VM allocates on top of its working blocks, to press on the free list. */
-  pressurePages: z.number().int().min(0).max(4096).default(24),
+  pressurePages: z._default(z.intIn(0, 4096), 24),
 });
 export type DosVmOptions = z.input<typeof dosVmOptionsSchema>;
 type DosVmConfig = z.output<typeof dosVmOptionsSchema>;

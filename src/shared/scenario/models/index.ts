@@ -4,7 +4,7 @@
  * models themselves live one per file beside this one; their shared-word agreements in
  * shared_words.ts.
  */
-import type { z } from 'zod';
+import type * as z from '../schema.js';
 import type { DeviceDefinition, VmDefinition } from '../scenario.js';
 import { cacheDevice, cacheOptionsSchema, type CacheOptions } from './cache.js';
 import { busMasterDmaDevice, dmaOptionsSchema, type DmaOptions } from './dma.js';
@@ -15,7 +15,7 @@ import { v86DataDevice, v86DataOptionsSchema, type V86DataOptions } from './v86_
 export type ModelFactory = (options: Record<string, unknown>) => DeviceDefinition | VmDefinition;
 
 /** Each model's options schema, by model name. */
-export const modelOptionSchemas: Record<string, z.ZodType> = {
+export const modelOptionSchemas: Record<string, z.ZodMiniType> = {
   cache: cacheOptionsSchema,
   'page-swap': pageSwapOptionsSchema,
   dma: dmaOptionsSchema,
@@ -25,7 +25,7 @@ export const modelOptionSchemas: Record<string, z.ZodType> = {
 
 /**
  * Each model's factory, by model name. A factory checks its options against the model's
- * schema (throwing a ZodError that names the field) and fills in the defaults.
+ * schema (throwing zod's error, which names the field) and fills in the defaults.
  */
 export const builtinModels: Record<string, ModelFactory> = {
   cache: (options) => cacheDevice(options as CacheOptions),

@@ -6,7 +6,7 @@
  * follow their frame. It leaves alone every page a DMA device has pinned (shared_words.ts).
  * Planted bug (plantLostFrame): once, a frame is taken out and never put back.
  */
-import { z } from 'zod';
+import * as z from '../schema.js';
 import {
   type ControlMessageName,
   ERROR_DWORD,
@@ -24,10 +24,10 @@ import { makeToken, TOKEN_BYTES } from '../../../workers/stress_workload.js';
 import { hex, publishSwapRegion, RegionClaims, sameBytes } from './shared_words.js';
 
 export const pageSwapOptionsSchema = z.strictObject({
-  name: z.string().min(1).max(8).default('PAGESWAP'),
-  initOrder: z.number().int().min(0).max(0xffffffff).default(0x1c000000), // PAGESWAP's
-  regionPages: z.number().int().min(2).max(256).default(32),
-  plantLostFrame: z.boolean().default(false),
+  name: z._default(z.textOf(1, 8), 'PAGESWAP'),
+  initOrder: z._default(z.intIn(0, 0xffffffff), 0x1c000000), // PAGESWAP's
+  regionPages: z._default(z.intIn(2, 256), 32),
+  plantLostFrame: z._default(z.boolean(), false),
 });
 export type PageSwapOptions = z.input<typeof pageSwapOptionsSchema>;
 type PageSwapConfig = z.output<typeof pageSwapOptionsSchema>;

@@ -6,7 +6,7 @@
  * bytes in every VM: the device cannot address a VM's V86 space, so it publishes the bytes
  * (V86_WORDS in shared_words.ts) and the DOS VM model writes and checks them in its own view.
  */
-import { z } from 'zod';
+import * as z from '../schema.js';
 import {
   type ControlMessageName,
   GVDADWordAlign,
@@ -38,8 +38,8 @@ import {
 } from './shared_words.js';
 
 export const v86DataOptionsSchema = z.strictObject({
-  name: z.string().min(1).max(8).default('V86DATA'),
-  initOrder: z.number().int().min(0).max(0xffffffff).default(0x10000000),
+  name: z._default(z.textOf(1, 8), 'V86DATA'),
+  initOrder: z._default(z.intIn(0, 0xffffffff), 0x10000000),
 });
 export type V86DataOptions = z.input<typeof v86DataOptionsSchema>;
 type V86DataConfig = z.output<typeof v86DataOptionsSchema>;

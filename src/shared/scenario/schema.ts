@@ -1,0 +1,49 @@
+/**
+ * The schema library of scenario checking: zod's tree-shakable `zod/mini` with its English
+ * messages. Scenario loading runs in every worker of a run; the full `zod` package is about
+ * 750 KB of the worker bundle and a quarter of a run's start-up, `zod/mini` about 40 KB. The
+ * messages are zod's own (e.g. "Too big: expected number to be <=64"), the same as the full
+ * package gives. Main-thread-only files (replay files, merge) keep the full package.
+ */
+import { config, int, maximum, maxLength, minimum, minLength, number, string } from 'zod/mini';
+import en from 'zod/v4/locales/en.js';
+
+config(en());
+
+// Named, not a namespace: a namespace object re-exported keeps all of zod (every locale) in
+// the bundle. Callers import this module as `z`.
+export {
+  _default,
+  array,
+  boolean,
+  custom,
+  enum,
+  int,
+  literal,
+  maximum,
+  maxLength,
+  minimum,
+  minLength,
+  object,
+  optional,
+  positive,
+  record,
+  refine,
+  strictObject,
+  string,
+  number,
+  unknown,
+} from 'zod/mini';
+export type { infer, input, output, ZodMiniType } from 'zod/mini';
+
+/** An integer in [min, max]. */
+export const intIn = (min: number, max: number) =>
+  number().check(int(), minimum(min), maximum(max));
+
+/** A string of `min` to `max` characters. */
+export const textOf = (min: number, max: number) => string().check(minLength(min), maxLength(max));
+
+/** What a failed check reports: its first issue's path and message are shown. */
+export interface SchemaError {
+  readonly issues: readonly { readonly path: readonly PropertyKey[]; readonly message: string }[];
+}
