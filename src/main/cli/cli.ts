@@ -14,7 +14,14 @@ import {
   limits,
 } from '../../shared/config.js';
 import { FaultKinds } from '../../shared/protocol.js';
-import { devicesOption, integer, outputFile, reportOptions, vmsOption } from './cli_options.js';
+import {
+  devicesOption,
+  integer,
+  outputFile,
+  reportOptions,
+  vmsOption,
+  intOption,
+} from './cli_options.js';
 import { addExamples, unknownCommand } from './cli_help.js';
 import { initCommand } from './init_command.js';
 import { addRaceCommands } from './race_commands.js';
@@ -71,22 +78,14 @@ function addWorkloadOptions(run: Command): void {
         integer('--seconds', 1, 86_400),
       ),
     )
-    .addOption(
-      new Option('--seed <n>', "seed of every actor's generator")
-        .default(1)
-        .argParser(integer('--seed', 0, 0xffffffff)),
-    )
+    .addOption(intOption('--seed <n>', "seed of every actor's generator", 1, 0, 0xffffffff))
     .addOption(
       new Option(
         '--locking <policy>',
         "locking policy (default: the scenario's, else fine)",
       ).choices(LockingPolicies),
     )
-    .addOption(
-      new Option('--hang-seconds <n>', 'an actor silent this long is hung')
-        .default(5)
-        .argParser(integer('--hang-seconds', 1, 600)),
-    );
+    .addOption(intOption('--hang-seconds <n>', 'an actor silent this long is hung', 5, 1, 600));
 }
 
 /** Where the report goes: the terminal (--json, --no-progress) and files, each atomic. */
@@ -166,35 +165,23 @@ function addStressCommand(cli: Command): void {
         'invariant and prints a report. Exit code 0 when sound, 1 when an invariant broke, ' +
         '2 on bad input.',
     )
-    .addOption(
-      new Option('--workers <n>', 'device worker threads')
-        .default(4)
-        .argParser(integer('--workers', 1, 64)),
-    )
-    .addOption(
-      new Option('--calls <n>', 'service calls per worker')
-        .default(50_000)
-        .argParser(integer('--calls', 1, 100_000_000)),
-    )
+    .addOption(intOption('--workers <n>', 'device worker threads', 4, 1, 64))
+    .addOption(intOption('--calls <n>', 'service calls per worker', 50_000, 1, 100_000_000))
     .addOption(
       new Option('--locking <policy>', 'locking policy').choices(LockingPolicies).default('fine'),
     )
-    .addOption(
-      new Option('--seed <n>', 'seed of the workload')
-        .default(1)
-        .argParser(integer('--seed', 0, 0xffffffff)),
-    )
+    .addOption(intOption('--seed <n>', 'seed of the workload', 1, 0, 0xffffffff))
     .addOption(new Option('--shared', 'all workers work in one shared region').default(false))
     .addOption(
-      new Option('--ram-pages <n>', 'physical pages (4 KiB each)')
-        .default(4096)
-        .argParser(integer('--ram-pages', limits.ramPagesMin, limits.ramPagesMax)),
+      intOption(
+        '--ram-pages <n>',
+        'physical pages (4 KiB each)',
+        4096,
+        limits.ramPagesMin,
+        limits.ramPagesMax,
+      ),
     )
-    .addOption(
-      new Option('--region-pages <n>', 'pages per free physical region')
-        .default(64)
-        .argParser(integer('--region-pages', 8, 4096)),
-    )
+    .addOption(intOption('--region-pages <n>', 'pages per free physical region', 64, 8, 4096))
     .addOption(new Option('--json', 'print the report as JSON').default(false))
     .action(async (flags: StressFlags) => {
       process.exitCode = await stress(flags);

@@ -20,6 +20,22 @@ export function integer(name: string, min: number, max: number): IntegerParser {
   };
 }
 
+/** An option taking an integer from `min` to `max`, `fallback` when left out. */
+export function intOption(
+  flags: string,
+  description: string,
+  fallback: number,
+  min: number,
+  max: number,
+): Option {
+  const name = flags.split(' ')[0]!;
+  return new Option(flags, description).default(fallback).argParser(integer(name, min, max));
+}
+
+/** --check-every of hunt, replay and explore: how often the full invariant check runs. */
+export const checkEveryOption = (): Option =>
+  intOption('--check-every <n>', 'full invariant check every n steps (0: at the end)', 0, 0, 1e6);
+
 function kindOf(path: string): 'file' | 'folder' | 'none' | 'dangling link' {
   try {
     return statSync(path).isDirectory() ? 'folder' : 'file';

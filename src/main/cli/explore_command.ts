@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { Command, Option } from 'commander';
 import { terminalJson } from '../../shared/printable.js';
 import { loadScenario, printable } from '../../shared/scenario/load.js';
-import { integer, outputFolder, reportOptions, shard } from './cli_options.js';
+import { intOption, outputFolder, reportOptions, shard, checkEveryOption } from './cli_options.js';
 import { Explore, type ExploreReport } from '../controlled/explore_run.js';
 import { interruptOnSignals } from '../runtime/interrupt.js';
 import { mergeReports, printMerged } from '../controlled/merge.js';
@@ -95,36 +95,18 @@ function addExploreCommand(cli: Command): void {
         'no failure is a bounded proof. Exit code 0 when nothing was found, 1 when a failure ' +
         'was, 2 on bad input, 130 when interrupted.',
     )
+    .addOption(intOption('--preemptions <k>', 'preemption bound', 2, 0, 10))
     .addOption(
-      new Option('--preemptions <k>', 'preemption bound')
-        .default(2)
-        .argParser(integer('--preemptions', 0, 10)),
+      intOption('--steps <n>', 'scheduling decisions that start new steps', 40, 1, 100_000),
     )
-    .addOption(
-      new Option('--steps <n>', 'scheduling decisions that start new steps')
-        .default(40)
-        .argParser(integer('--steps', 1, 100_000)),
-    )
-    .addOption(
-      new Option('--seed <n>', "seed of the actors' generators")
-        .default(1)
-        .argParser(integer('--seed', 0, 0xffffffff)),
-    )
-    .addOption(
-      new Option('--check-every <n>', 'full invariant check every n steps (0: at the end)')
-        .default(0)
-        .argParser(integer('--check-every', 0, 1_000_000)),
-    )
+    .addOption(intOption('--seed <n>', "seed of the actors' generators", 1, 0, 0xffffffff))
+    .addOption(checkEveryOption())
     .addOption(
       new Option('--shard <i/n>', 'explore only the chunks c of the tree with c mod n = i')
         .default({ index: 0, count: 1 }, '0/1')
         .argParser(shard),
     )
-    .addOption(
-      new Option('--jobs <n>', 'pool threads')
-        .default(availableParallelism())
-        .argParser(integer('--jobs', 1, 64)),
-    )
+    .addOption(intOption('--jobs <n>', 'pool threads', availableParallelism(), 1, 64))
     .addOption(
       new Option('--out <dir>', 'where replay files go')
         .default('replays')

@@ -9,7 +9,15 @@ import cliProgress from 'cli-progress';
 import { Command, Option } from 'commander';
 import { terminalJson } from '../../shared/printable.js';
 import { loadScenario, printable } from '../../shared/scenario/load.js';
-import { integer, outputFile, outputFolder, reportOptions, shard } from './cli_options.js';
+import {
+  integer,
+  outputFile,
+  outputFolder,
+  reportOptions,
+  shard,
+  intOption,
+  checkEveryOption,
+} from './cli_options.js';
 import { type FoundFailure, Hunt, type HuntReport } from '../controlled/hunt.js';
 import { failureWhere, guarded, reproduce, stackText, writeOut } from './race_output.js';
 import { scheduleLines, stateLines } from './replay_print.js';
@@ -241,35 +249,15 @@ function addHuntCommand(cli: Command): void {
         '2 on bad input, 130 when interrupted (Ctrl-C stops the pool; the failures found ' +
         'so far are still replayed, written and reported).',
     )
-    .addOption(
-      new Option('--runs <n>', 'runs (seeds) in all')
-        .default(1000)
-        .argParser(integer('--runs', 1, 10_000_000)),
-    )
-    .addOption(
-      new Option('--seed <n>', 'first seed').default(1).argParser(integer('--seed', 0, 0xffffffff)),
-    )
+    .addOption(intOption('--runs <n>', 'runs (seeds) in all', 1000, 1, 10_000_000))
+    .addOption(intOption('--seed <n>', 'first seed', 1, 0, 0xffffffff))
     .addOption(
       new Option('--scheduler <kind>', 'scheduler').choices(['pct', 'random']).default('pct'),
     )
-    .addOption(
-      new Option('--depth <d>', 'PCT bug depth').default(3).argParser(integer('--depth', 1, 20)),
-    )
-    .addOption(
-      new Option('--steps <n>', 'scheduling decisions per run')
-        .default(200)
-        .argParser(integer('--steps', 1, 1_000_000)),
-    )
-    .addOption(
-      new Option('--check-every <n>', 'full invariant check every n steps (0: at the end)')
-        .default(0)
-        .argParser(integer('--check-every', 0, 1_000_000)),
-    )
-    .addOption(
-      new Option('--interrupts <n>', 'interrupts per 1024 steps')
-        .default(0)
-        .argParser(integer('--interrupts', 0, 1024)),
-    )
+    .addOption(intOption('--depth <d>', 'PCT bug depth', 3, 1, 20))
+    .addOption(intOption('--steps <n>', 'scheduling decisions per run', 200, 1, 1_000_000))
+    .addOption(checkEveryOption())
+    .addOption(intOption('--interrupts <n>', 'interrupts per 1024 steps', 0, 0, 1024))
     .addOption(
       new Option(
         '--keep-going',
@@ -281,11 +269,7 @@ function addHuntCommand(cli: Command): void {
         .default({ index: 0, count: 1 }, '0/1')
         .argParser(shard),
     )
-    .addOption(
-      new Option('--jobs <n>', 'pool threads')
-        .default(availableParallelism())
-        .argParser(integer('--jobs', 1, 64)),
-    );
+    .addOption(intOption('--jobs <n>', 'pool threads', availableParallelism(), 1, 64));
   addHuntOutputOptions(command);
   command.action((path: string | undefined, flags: HuntFlags) => guarded(() => hunt(path, flags)));
 }

@@ -8,7 +8,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { type FaultKind, FaultKinds } from '../../shared/protocol.js';
-import { devicesOption, integer, vmsOption } from './cli_options.js';
+import { devicesOption, intOption, vmsOption } from './cli_options.js';
 import { interruptOnSignals } from '../runtime/interrupt.js';
 import { formatSoak, soak, type SoakSummary } from '../runtime/soak.js';
 
@@ -108,15 +108,15 @@ export function addSoakCommand(cli: Command): void {
         'explained and no fault-free run broke an invariant, 1 otherwise, 2 on bad input, ' +
         '130 when stopped with Ctrl-C (the summary still prints).',
     )
+    .addOption(intOption('--minutes <n>', 'how long to keep starting runs', 10, 1, 24 * 60))
     .addOption(
-      new Option('--minutes <n>', 'how long to keep starting runs')
-        .default(10)
-        .argParser(integer('--minutes', 1, 24 * 60)),
-    )
-    .addOption(
-      new Option('--runs <n>', 'stop after this many runs (0: only --minutes bounds it)')
-        .default(0)
-        .argParser(integer('--runs', 0, 10_000_000)),
+      intOption(
+        '--runs <n>',
+        'stop after this many runs (0: only --minutes bounds it)',
+        0,
+        0,
+        10_000_000,
+      ),
     )
     .addOption(
       new Option('--faults <list>', 'comma-separated faults to cycle through, or none')
@@ -124,26 +124,28 @@ export function addSoakCommand(cli: Command): void {
         .argParser(faultList),
     )
     .addOption(
-      new Option('--fault-every <n>', 'inject a fault in every n-th run (1: every run)')
-        .default(2)
-        .argParser(integer('--fault-every', 1, 1_000_000)),
+      intOption(
+        '--fault-every <n>',
+        'inject a fault in every n-th run (1: every run)',
+        2,
+        1,
+        1_000_000,
+      ),
     )
     .addOption(
-      new Option('--inject-at-max <n>', 'a fault fires at a lock acquisition from 1 to n')
-        .default(2000)
-        .argParser(integer('--inject-at-max', 1, 1_000_000_000)),
+      intOption(
+        '--inject-at-max <n>',
+        'a fault fires at a lock acquisition from 1 to n',
+        2000,
+        1,
+        1_000_000_000,
+      ),
     )
     .addOption(devicesOption())
     .addOption(vmsOption())
+    .addOption(intOption('--calls <n>', 'service calls per run', 20_000, 1, 1_000_000_000))
     .addOption(
-      new Option('--calls <n>', 'service calls per run')
-        .default(20_000)
-        .argParser(integer('--calls', 1, 1_000_000_000)),
-    )
-    .addOption(
-      new Option('--seed <n>', 'seed of the first run (run i uses seed + i)')
-        .default(1)
-        .argParser(integer('--seed', 0, 0xffffffff)),
+      intOption('--seed <n>', 'seed of the first run (run i uses seed + i)', 1, 0, 0xffffffff),
     )
     .addOption(new Option('--no-progress', 'no progress bar'))
     .addOption(new Option('--json', 'print the summary as JSON').default(false))
