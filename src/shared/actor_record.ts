@@ -11,7 +11,10 @@ import { assert } from './assert.js';
 /** A word of the actor record, by name. */
 export type ActorField = keyof typeof AC;
 
-/** The index in `l.actors` of `actor`'s word `field`: for futex waits and wakes only. */
+/**
+ * The index in `l.actors` of `actor`'s word `field`: for futex waits and wakes (protocol.ts),
+ * and for a hot path that computes once where its own actor's word lies (context.ts).
+ */
 export function actorSlot(l: Layout, actor: number, field: ActorField): number {
   assert(actor >= 0 && actor < l.options.actorMax, `actor ${actor} is not a slot`);
   return actor * ACTOR_WORDS + AC[field];

@@ -7,17 +7,9 @@
  * (page_table.ts). Every lookup costs the same on an empty machine and a full one.
  */
 import { assert } from './assert.js';
-import {
-  BK,
-  BLOCK_WORDS,
-  BlockKind,
-  type BlockKindValue,
-  H,
-  type Layout,
-  VM,
-  VM_WORDS,
-} from './layout.js';
+import { BK, BLOCK_WORDS, BlockKind, type BlockKindValue, H, type Layout } from './layout.js';
 import { blockStartAtOrBefore, markBlockStart } from './linear.js';
+import { vmLoad, vmSlot } from './vm_record.js';
 
 export const BLOCK_FREE = 0;
 export const BLOCK_LIVE = 1;
@@ -124,7 +116,8 @@ function listHeadWord(l: Layout, kind: number, space: number): [Int32Array, numb
   if (kind === BlockKind.PHYS_MAP) return [l.header, H.physMapHead];
   if (kind !== BlockKind.DPMI_MAPPING) return undefined;
   assert(space >= 0 && space < l.options.vmMax, 'listHeadWord: a mapping lives in a VM', space);
-  return [l.vms, space * VM_WORDS + VM.mappingHead];
+  const { view, index } = vmSlot(l, space, 'mappingHead');
+  return [view, index];
 }
 
 /** Puts a block at the head of its kind's list, if its kind has one. */
@@ -177,7 +170,7 @@ export function findMappingCovering(
   firstPhys: number,
   count: number,
 ): number {
-  for (let entry = l.vms[vm * VM_WORDS + VM.mappingHead]!; entry !== 0;) {
+  for (let entry = vmLoad(l, vm, 'mappingHead'); entry !== 0;) {
     const index = entry - 1;
     const phys = blockWord(l, index, BK.physPage);
     const live = blockState(l, index) === BLOCK_LIVE;

@@ -25,6 +25,19 @@ export const frameOwner = (l: Layout, frame: number): number =>
   l.frames[frame * FRAME_WORDS + FR.owner]!;
 export const frameLockCount = (l: Layout, frame: number): number =>
   l.frames[frame * FRAME_WORDS + FR.lockCount]!;
+/** The linear page the frame is mapped at, or was taken from (HELD); -1 when none. */
+export const frameWhere = (l: Layout, frame: number): number =>
+  l.frames[frame * FRAME_WORDS + FR.where]!;
+/** Where the frame's lock count went 0 → 1: the linear page and its space (-1 common). */
+export const frameLockedPage = (l: Layout, frame: number): number =>
+  l.frames[frame * FRAME_WORDS + FR.lockedPage]!;
+export const frameLockedSpace = (l: Layout, frame: number): number =>
+  l.frames[frame * FRAME_WORDS + FR.lockedSpace]!;
+/** The frame's position in the free stack while FREE, else -1. */
+export const frameFreePos = (l: Layout, frame: number): number =>
+  l.frames[frame * FRAME_WORDS + FR.freePos]!;
+/** The frame at `position` of the free stack (below freeCount). */
+export const freeStackAt = (l: Layout, position: number): number => l.freeStack[position]!;
 export const frameFixed = (l: Layout, frame: number): boolean =>
   (l.frames[frame * FRAME_WORDS + FR.flags]! & FRAME_FIXED) !== 0;
 export const isRamFrame = (l: Layout, frame: number): boolean =>

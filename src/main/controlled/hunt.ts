@@ -11,9 +11,8 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Piscina } from 'piscina';
 import type { ScenarioDefinition } from '../../shared/scenario/scenario.js';
-import type { ScenarioSource } from '../../shared/protocol.js';
 import { poolTask } from '../../workers/spawn.js';
-import type { HuntRunResult, HuntTask } from './hunt_task.js';
+import type { HuntRunResult, HuntTask, ScenarioSource } from '../../shared/protocol.js';
 import { type ControlledFailure, type ControlledResult, runControlled } from './controlled.js';
 import {
   REPLAY_FORMAT,
