@@ -84,6 +84,7 @@ export function destroyBlock(l: Layout, index: number): void {
   giveSlot(l, index);
   l.header[H.blockCount] = l.header[H.blockCount]! - 1;
   assert(l.header[H.blockCount]! >= 0, 'destroyBlock: block count below zero');
+  assert(findBlock(l, space, basePage) < 0, 'destroyBlock: still found by its handle', index);
 }
 
 /** A free slot: the last one freed, else the next never used; -1 when all are live. */
@@ -97,11 +98,14 @@ function takeSlot(l: Layout): number {
   }
   const highWater = l.header[H.blockHighWater]!;
   if (highWater >= l.options.blockMax) return -1;
+  assert(blockState(l, highWater) === BLOCK_FREE, 'takeSlot: a never-used slot is in use');
   l.header[H.blockHighWater] = highWater + 1;
   return highWater;
 }
 
 function giveSlot(l: Layout, index: number): void {
+  assert(blockState(l, index) === BLOCK_FREE, 'giveSlot: the slot is in use', index);
+  assert(index < l.header[H.blockHighWater]!, 'giveSlot: a slot never taken', index);
   l.blocks[index * BLOCK_WORDS + BK.next] = l.header[H.blockFreeHead]!;
   l.header[H.blockFreeHead] = index + 1;
 }
@@ -124,8 +128,10 @@ function listHeadWord(l: Layout, kind: number, space: number): [Int32Array, numb
 function link(l: Layout, index: number, kind: number, space: number): void {
   const head = listHeadWord(l, kind, space);
   if (head === undefined) return;
+  assert(blockState(l, index) === BLOCK_LIVE, 'link: only a live block is listed', index);
   const [view, word] = head;
   const first = view[word]!;
+  assert(first !== index + 1, 'link: the block is on its list already', index);
   l.blocks[index * BLOCK_WORDS + BK.next] = first;
   l.blocks[index * BLOCK_WORDS + BK.prev] = 0;
   if (first !== 0) l.blocks[(first - 1) * BLOCK_WORDS + BK.prev] = index + 1;
@@ -145,6 +151,7 @@ function unlink(l: Layout, index: number, kind: number, space: number): void {
     l.blocks[(prev - 1) * BLOCK_WORDS + BK.next] = next;
   }
   if (next !== 0) l.blocks[(next - 1) * BLOCK_WORDS + BK.prev] = prev;
+  assert(view[word] !== index + 1, 'unlink: the block is still the head of its list', index);
 }
 
 /**

@@ -187,6 +187,7 @@ export class Locker {
 
   /** Takes `lockId` (through the policy), waiting at most lockWaitMsMax. */
   acquire(lockId: number): void {
+    assert(this.ranks[lockId]! > 0 || lockId === LOCK_GLOBAL, 'acquire: not a lock id', lockId);
     const held = this.held;
     const depth = held.length;
     if (depth > 0 && this.ranks[held[depth - 1]!]! >= this.ranks[lockId]!)
@@ -197,6 +198,7 @@ export class Locker {
       const base = (this.global ? LOCK_GLOBAL : lockId) * LOCK_WORDS;
       if (Atomics.compareExchange(this.words, base, 0, this.me) !== 0)
         this.acquireSlowOrForget(base / LOCK_WORDS);
+      assert(this.words[base] === this.me, 'acquire: the lock word does not name this actor', base);
       // We hold the lock, so a plain write is safe; the release's exchange publishes it.
       this.words[base + LK.epoch] = (this.words[base + LK.epoch]! + 1) | 0;
     }
@@ -208,6 +210,7 @@ export class Locker {
   release(lockId: number): void {
     if (this.held.pop() !== lockId) this.releaseViolation(lockId);
     if (this.global && --this.depthGlobal > 0) return;
+    assert(this.depthGlobal >= 0, 'release: more releases than acquisitions', lockId);
     const base = (this.global ? LOCK_GLOBAL : lockId) * LOCK_WORDS;
     // Store 0 before reading the waiter count: a waiter increments the count before it
     // re-checks the word, so either it sees 0 and does not sleep, or we see it and wake it.

@@ -23,6 +23,10 @@ import {
   pushFree,
   ramFrameCount,
   removeFree,
+  lockFrame,
+  setFrame,
+  setFrameFixed,
+  unlockFrame,
 } from '../../src/shared/frames.js';
 import {
   BlockKind,
@@ -141,6 +145,13 @@ describe('blocks.ts: the (space, base page) hash', () => {
     expect(createBlock(l, block(0, 0x500))).toBe(findBlock(l, 0, 0x500));
     expect(findBlock(l, 0, 0x500)).toBeGreaterThanOrEqual(0);
     expect(createBlock(l, block(0, 0x501))).toBe(-1);
+  });
+
+  it('asserts its free-slot stack: a slot taken twice is an assertion, not a shared record', () => {
+    const l = bare({ blockMax: 16 });
+    createBlock(l, block(0, 0x400));
+    l.header[H.blockHighWater] = 0; // as if slot 0 had never been used
+    expect(() => createBlock(l, block(0, 0x401))).toThrow(/takeSlot: a never-used slot is in use/);
   });
 
   it('findBlockContaining and findMappingCovering agree with a scan over random blocks', () => {
@@ -358,6 +369,29 @@ describe('frames.ts: the free list and the frame database', () => {
     expectConsistent(l, new Set());
   });
 
+  it('asserts frame state transitions: no lock, unlock or fixing of a free or hole frame', () => {
+    const l = booted();
+    const free = l.freeStack[0]!;
+    expect(() => lockFrame(l, free, 0x400, 0)).toThrow(/lockFrame: frame is free/);
+    expect(() => unlockFrame(l, free)).toThrow(/unlockFrame: frame is free/);
+    expect(() => setFrameFixed(l, free, true)).toThrow(/setFrameFixed: frame is free/);
+    expect(() => lockFrame(l, 0xa0, 0x400, 0)).toThrow(/lockFrame: not a RAM frame/);
+    const frame = popFree(l);
+    setFrame(l, frame, FrameState.BLOCK, 0, 0x400);
+    lockFrame(l, frame, 0x400, 0);
+    expect(unlockFrame(l, frame)).toBe(true);
+    expect(unlockFrame(l, frame)).toBe(false);
+  });
+
+  it('asserts the free stack: a top entry that is not free, a free count out of range', () => {
+    const l = booted();
+    const top = l.freeStack[freeCount(l) - 1]!;
+    setFrame(l, top, FrameState.BLOCK, 0, 0x400); // changed without leaving the list
+    expect(() => removeFree(l, l.freeStack[0]!)).toThrow(/removeFree: the top of the free list/);
+    l.header[H.freeCount] = l.options.ramPages + 1;
+    expect(() => popFree(l)).toThrow(/popFree: free count out of range/);
+  });
+
   it('findContiguousFree finds the first aligned run of free frames inside [min, max)', () => {
     const input = fc.record({
       taken: fc.uniqueArray(fc.integer({ min: 0x100, max: 447 }), { maxLength: 200 }),
@@ -408,6 +442,14 @@ describe('lock.ts: futex words with ranks and policies', () => {
     locker.acquire(LOCK_BLOCKS);
     locker.acquire(LOCK_FREE_LIST);
     expect(() => locker.release(LOCK_BLOCKS)).toThrow(AssertionError); // release in reverse order
+  });
+
+  it('acquire asserts a lock id: out of range or an unused id between the fixed locks', () => {
+    const l = bare({ locking: 'fine' });
+    const locker = new Locker(l, 1);
+    for (const id of [-1, 5, l.lockCount])
+      expect(() => locker.acquire(id)).toThrow(/acquire: not a lock id/);
+    expect(locker.heldCount()).toBe(0);
   });
 
   it('global policy: every lock is the one VMM lock, and it nests', () => {
