@@ -1,7 +1,7 @@
 // Style is a test (STYLE.md, "tidy"): formatting, line and function length, and the ban
 // list with the house alternative for each banned thing.
 import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, normalize, relative } from 'node:path';
 import * as prettier from 'prettier';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
@@ -47,6 +47,8 @@ const BANNED: { pattern: RegExp; where: RegExp; instead: string; except?: RegExp
     instead: 'unknown, or a real type',
   },
 ];
+
+const PROTOCOL = 'src/shared/protocol.ts';
 
 /** The modules that compose and write PTEs: helper C's PTE verbs live here. */
 const PTE_OWNERS = ['src/shared/pte.ts', 'src/shared/page_table.ts'];
@@ -120,10 +122,7 @@ function handshakeRule(name: string, word: string): OwnershipRule {
   return {
     name: `${name} handshake (${word})`,
     pattern: new RegExp(`\\b${record}\\.${field}\\b${byName}`),
-    owners: [
-      'src/shared/protocol.ts',
-      ...(word === 'H.faultCountdown' ? ['src/shared/lock.ts'] : []),
-    ],
+    owners: [PROTOCOL, ...(word === 'H.faultCountdown' ? ['src/shared/lock.ts'] : [])],
     instead: `the ${name} functions of src/shared/protocol.ts`,
   };
 }
@@ -192,6 +191,36 @@ function ownershipBroken(file: string, text: string): string[] {
   return OWNERSHIP.filter((r) => !r.owners.includes(file) && r.pattern.test(body)).map(
     (r) => r.name,
   );
+}
+
+/**
+ * The layers (README, "Architecture"): src/shared runs on any thread and imports neither
+ * src/workers nor src/main; src/workers imports src/shared only. protocol.ts may name the
+ * types of the crossings it declares (type-only imports load nothing).
+ */
+const LAYERS: { layer: string; mayNotImport: string[]; typesFrom?: string }[] = [
+  { layer: 'src/shared/', mayNotImport: ['src/main/', 'src/workers/'], typesFrom: PROTOCOL },
+  { layer: 'src/workers/', mayNotImport: ['src/main/'] },
+];
+
+/** The imports of `file` that run back up the layers. */
+function layerBreaks(file: string, text: string): string[] {
+  const rule = LAYERS.find((r) => file.startsWith(r.layer));
+  if (rule === undefined) return [];
+  const source = ts.createSourceFile(file, text, ts.ScriptTarget.ES2022, false);
+  const found: string[] = [];
+  for (const node of source.statements) {
+    if (!ts.isImportDeclaration(node) && !ts.isExportDeclaration(node)) continue;
+    const spec = node.moduleSpecifier;
+    if (spec === undefined || !ts.isStringLiteral(spec) || !spec.text.startsWith('.')) continue;
+    const target = normalize(join(dirname(file), spec.text));
+    if (!rule.mayNotImport.some((up) => target.startsWith(up))) continue;
+    const typeOnly = ts.isImportDeclaration(node)
+      ? node.importClause?.isTypeOnly === true
+      : node.isTypeOnly;
+    if (!typeOnly || file !== rule.typesFrom) found.push(`${file} imports ${target}`);
+  }
+  return found;
 }
 
 function longFunctions(file: string, text: string): string[] {
@@ -287,5 +316,23 @@ describe('tidy', () => {
     }
     expect(ownershipBroken('src/workers/x.ts', 'const pte = l.ramWords[index];')).toEqual([]);
     expect(ownershipBroken('src/workers/x.ts', 'if (l.ramWords[i] === 0) f();')).toEqual([]);
+  });
+
+  it('imports down the layers only: shared from nothing above it, workers from shared', () => {
+    const problems = files.flatMap((f) => layerBreaks(f, readFileSync(join(root, f), 'utf8')));
+    expect(problems).toEqual([]);
+    const up = "import { spawnWorker } from '../workers/spawn.js';";
+    expect(layerBreaks('src/shared/x.ts', up)).toEqual([
+      'src/shared/x.ts imports src/workers/spawn.js',
+    ]);
+    expect(
+      layerBreaks('src/workers/x.ts', "import { run } from '../main/runtime/soak.js';"),
+    ).toHaveLength(1);
+    const typeUp = "import type { HuntTask } from '../main/controlled/hunt_task.js';";
+    expect(layerBreaks('src/shared/x.ts', typeUp)).toHaveLength(1);
+    expect(layerBreaks(PROTOCOL, typeUp)).toEqual([]);
+    expect(
+      layerBreaks('src/main/x.ts', "import { spawnWorker } from '../workers/spawn.js';"),
+    ).toEqual([]);
   });
 });
