@@ -42,6 +42,24 @@ export const setBlockWord = (l: Layout, index: number, word: number, value: numb
   l.blocks[index * BLOCK_WORDS + word] = value;
 };
 
+/**
+ * Claims a live block for destruction: it is DYING from now on (lookups of live blocks no
+ * longer find it) until destroyBlock frees it. Caller holds the block-table lock.
+ */
+export function markBlockDying(l: Layout, index: number): void {
+  assert(blockState(l, index) === BLOCK_LIVE, 'markBlockDying: the block is not live', index);
+  Atomics.store(l.blocks, index * BLOCK_WORDS + BK.state, BLOCK_DYING);
+}
+
+/** Adds `delta` to a live block's reference count; returns the new count, never below 1. */
+export function addBlockRefs(l: Layout, index: number, delta: number): number {
+  assert(blockState(l, index) === BLOCK_LIVE, 'addBlockRefs: the block is not live', index);
+  const count = l.blocks[index * BLOCK_WORDS + BK.refCount]! + delta;
+  assert(count >= 1, 'addBlockRefs: the last reference is dropped by markBlockDying', index);
+  l.blocks[index * BLOCK_WORDS + BK.refCount] = count;
+  return count;
+}
+
 /** Makes a live record; -1 when the table is full. Caller holds the block-table lock. */
 export function createBlock(l: Layout, f: BlockFields): number {
   assert(f.pageCount > 0, 'createBlock: a block has at least one page');

@@ -4,8 +4,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AssertionError, LockTimeoutError, presets } from '../../src/index.js';
+import { actorLoad, actorStore, claimActor } from '../../src/shared/actor_record.js';
 import {
+  addBlockRefs,
+  BLOCK_DYING,
   BLOCK_LIVE,
+  markBlockDying,
   blockState,
   createBlock,
   destroyBlock,
@@ -29,6 +33,9 @@ import {
   unlockFrame,
 } from '../../src/shared/frames.js';
 import {
+  ACTOR_DEVICE,
+  ACTOR_LIVE,
+  ACTOR_VM,
   BlockKind,
   FR,
   FRAME_WORDS,
@@ -145,6 +152,18 @@ describe('blocks.ts: the (space, base page) hash', () => {
     expect(createBlock(l, block(0, 0x500))).toBe(findBlock(l, 0, 0x500));
     expect(findBlock(l, 0, 0x500)).toBeGreaterThanOrEqual(0);
     expect(createBlock(l, block(0, 0x501))).toBe(-1);
+  });
+
+  it('marks a live block dying once, and keeps a reference count of at least one', () => {
+    const l = bare({ blockMax: 16 });
+    const index = createBlock(l, block(0, 0x400));
+    expect(addBlockRefs(l, index, 1)).toBe(2);
+    expect(addBlockRefs(l, index, -1)).toBe(1);
+    expect(() => addBlockRefs(l, index, -1)).toThrow(/addBlockRefs: the last reference/);
+    markBlockDying(l, index);
+    expect(blockState(l, index)).toBe(BLOCK_DYING);
+    expect(() => markBlockDying(l, index)).toThrow(/markBlockDying: the block is not live/);
+    destroyBlock(l, index);
   });
 
   it('asserts its free-slot stack: a slot taken twice is an assertion, not a shared record', () => {
@@ -420,6 +439,18 @@ describe('frames.ts: the free list and the frame database', () => {
       }),
       { seed: 0xc0417, numRuns: 300 },
     );
+  });
+});
+
+describe('actor_record.ts: the actor records', () => {
+  it('claimActor takes a free slot only, zeroing what the actor before left in it', () => {
+    const l = bare();
+    actorStore(l, 2, 'calls', 99);
+    expect(claimActor(l, 2, ACTOR_VM, 1, 5)).toBe(true);
+    expect(claimActor(l, 2, ACTOR_DEVICE, 0, 1)).toBe(false);
+    expect(
+      ['state', 'kind', 'vm', 'initOrder', 'calls'].map((f) => actorLoad(l, 2, f as never)),
+    ).toEqual([ACTOR_LIVE, ACTOR_VM, 1, 5, 0]);
   });
 });
 

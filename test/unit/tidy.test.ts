@@ -195,12 +195,20 @@ function ownershipBroken(file: string, text: string): string[] {
 
 /**
  * The layers (README, "Architecture"): src/shared runs on any thread and imports neither
- * src/workers nor src/main; src/workers imports src/shared only. protocol.ts may name the
- * types of the crossings it declares (type-only imports load nothing).
+ * src/workers nor src/main; src/workers imports src/shared only; in src/main the command line
+ * is on top: runtime/ imports neither cli/ nor controlled/, controlled/ not cli/ and, but for
+ * record.ts's types of a real-threads report, not runtime/. `typesFrom` may import what is
+ * above it type-only (that loads nothing): protocol.ts names the types of the crossings.
  */
 const LAYERS: { layer: string; mayNotImport: string[]; typesFrom?: string }[] = [
   { layer: 'src/shared/', mayNotImport: ['src/main/', 'src/workers/'], typesFrom: PROTOCOL },
   { layer: 'src/workers/', mayNotImport: ['src/main/'] },
+  { layer: 'src/main/runtime/', mayNotImport: ['src/main/cli/', 'src/main/controlled/'] },
+  {
+    layer: 'src/main/controlled/',
+    mayNotImport: ['src/main/cli/', 'src/main/runtime/'],
+    typesFrom: 'src/main/controlled/record.ts',
+  },
 ];
 
 /** The imports of `file` that run back up the layers. */
@@ -318,7 +326,7 @@ describe('tidy', () => {
     expect(ownershipBroken('src/workers/x.ts', 'if (l.ramWords[i] === 0) f();')).toEqual([]);
   });
 
-  it('imports down the layers only: shared from nothing above it, workers from shared', () => {
+  it('imports down the layers only: shared from nothing above it, workers from shared, …', () => {
     const problems = files.flatMap((f) => layerBreaks(f, readFileSync(join(root, f), 'utf8')));
     expect(problems).toEqual([]);
     const up = "import { spawnWorker } from '../workers/spawn.js';";
@@ -331,6 +339,9 @@ describe('tidy', () => {
     const typeUp = "import type { HuntTask } from '../main/controlled/hunt_task.js';";
     expect(layerBreaks('src/shared/x.ts', typeUp)).toHaveLength(1);
     expect(layerBreaks(PROTOCOL, typeUp)).toEqual([]);
+    const cli = "import { writeOut } from '../cli/race_output.js';";
+    expect(layerBreaks('src/main/controlled/x.ts', cli)).toHaveLength(1);
+    expect(layerBreaks('src/main/runtime/x.ts', cli)).toHaveLength(1);
     expect(
       layerBreaks('src/main/x.ts', "import { spawnWorker } from '../workers/spawn.js';"),
     ).toEqual([]);
