@@ -20,7 +20,7 @@ import {
   type DeviceDefinition,
   type DeviceProgram,
 } from '../scenario.js';
-import { makeToken, TOKEN_BYTES } from '../token.js';
+import { makeToken, TOKEN_BYTES } from '../../../workers/stress_workload.js';
 import { hex, publishSwapRegion, RegionClaims, sameBytes } from './shared_words.js';
 
 export const pageSwapOptionsSchema = z.strictObject({
