@@ -14,13 +14,7 @@ import type { ScenarioDefinition } from '../../shared/scenario/scenario.js';
 import { poolTask } from '../../workers/spawn.js';
 import type { HuntRunResult, HuntTask, ScenarioSource } from '../../shared/protocol.js';
 import { type ControlledFailure, type ControlledResult, runControlled } from './controlled.js';
-import {
-  REPLAY_FORMAT,
-  REPLAY_VERSION,
-  type ReplayFile,
-  scenarioHash,
-  writeReplayFile,
-} from './replay_file.js';
+import { replayHead, type ReplayFile, writeReplayFile } from './replay_file.js';
 import { ReplayScheduler } from './schedulers/replay.js';
 
 export interface HuntOptions {
@@ -249,14 +243,7 @@ export async function writeFailureReplay(
 ): Promise<string> {
   mkdirSync(outDir, { recursive: true });
   const replay: ReplayFile = {
-    format: REPLAY_FORMAT,
-    version: REPLAY_VERSION,
-    scenario: {
-      kind: source.kind,
-      path: source.path,
-      sha256: scenarioHash(source.path),
-      name: scenario.name,
-    },
+    ...replayHead(source, scenario.name),
     scheduler: w.scheduler,
     seed: w.seed,
     options: w.options,

@@ -10,7 +10,7 @@ import type { ScenarioSource } from '../../shared/protocol.js';
 import type { ScenarioDefinition } from '../../shared/scenario/scenario.js';
 import { type ControlledResult, runControlled } from './controlled.js';
 import type { RunReport } from '../runtime/coordinator.js';
-import { REPLAY_FORMAT, REPLAY_VERSION, scenarioHash, writeReplayFile } from './replay_file.js';
+import { replayHead, writeReplayFile } from './replay_file.js';
 import { ReplayScheduler } from './schedulers/replay.js';
 
 export interface Bridged {
@@ -65,14 +65,7 @@ export async function bridgeRecorded(
   if (failure === undefined || failure.kind === 'divergence')
     return { result, written: false, reason: whyNot(report, result) };
   writeReplayFile(path, {
-    format: REPLAY_FORMAT,
-    version: REPLAY_VERSION,
-    scenario: {
-      kind: source.kind,
-      path: source.path,
-      sha256: scenarioHash(source.path),
-      name: scenario.name,
-    },
+    ...replayHead(source, scenario.name),
     scheduler: 'replay',
     seed: report.seed,
     options: { stepsMax: decisions.length, checkEvery: 0, interruptPer1024: 0 },

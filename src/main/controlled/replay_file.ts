@@ -109,6 +109,20 @@ export function scenarioHash(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
+/** The head of a replay file: format, version and the scenario it replays, hashed now. */
+export function replayHead(
+  source: { kind: 'module' | 'json'; path: string },
+  name: string,
+): Pick<ReplayFile, 'format' | 'version' | 'scenario'> {
+  const scenario = {
+    kind: source.kind,
+    path: source.path,
+    sha256: scenarioHash(source.path),
+    name,
+  };
+  return { format: REPLAY_FORMAT, version: REPLAY_VERSION, scenario };
+}
+
 /** Whether `path` is `folder` or inside it. */
 function inside(folder: string, path: string): boolean {
   const rel = relative(folder, path);

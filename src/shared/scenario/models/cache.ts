@@ -19,12 +19,8 @@ import {
   PG_SYS,
   P_PRES,
 } from '../../constants.js';
-import {
-  defineDevice,
-  type DeviceActor,
-  type DeviceDefinition,
-  type DeviceProgram,
-} from '../scenario.js';
+import { type DeviceActor, type DeviceDefinition, type DeviceProgram } from '../scenario.js';
+import { modelDevice } from './model.js';
 import { makeToken, TOKEN_BYTES } from '../../../workers/stress_workload.js';
 import { hex, sameBytes } from './shared_words.js';
 
@@ -283,10 +279,5 @@ class Cache implements DeviceProgram {
 /** The cache device: a factory for a scenario's device list. */
 export function cacheDevice(options: CacheOptions = {}): DeviceDefinition {
   const o = cacheOptionsSchema.parse(options);
-  return defineDevice({
-    name: o.name,
-    initOrder: o.initOrder,
-    options: o,
-    create: (dev) => new Cache(dev, o),
-  });
+  return modelDevice(o, (dev) => new Cache(dev, o));
 }

@@ -11,12 +11,8 @@
 import { z } from 'zod';
 import { type ControlMessageName, PG_SYS, P_PRES } from '../../constants.js';
 import { PageFaultError } from '../../memory_access.js';
-import {
-  defineDevice,
-  type DeviceActor,
-  type DeviceDefinition,
-  type DeviceProgram,
-} from '../scenario.js';
+import { type DeviceActor, type DeviceDefinition, type DeviceProgram } from '../scenario.js';
+import { modelDevice } from './model.js';
 import {
   findSwapRegion,
   hex,
@@ -220,10 +216,5 @@ class BusMasterDma implements DeviceProgram {
 /** The bus-master DMA device: a factory for a scenario's device list. */
 export function busMasterDmaDevice(options: DmaOptions = {}): DeviceDefinition {
   const o = dmaOptionsSchema.parse(options);
-  return defineDevice({
-    name: o.name,
-    initOrder: o.initOrder,
-    options: o,
-    create: (dev) => new BusMasterDma(dev, o),
-  });
+  return modelDevice(o, (dev) => new BusMasterDma(dev, o));
 }

@@ -14,12 +14,8 @@ import {
   PG_SYS,
   P_PRES,
 } from '../../constants.js';
-import {
-  defineDevice,
-  type DeviceActor,
-  type DeviceDefinition,
-  type DeviceProgram,
-} from '../scenario.js';
+import { type DeviceActor, type DeviceDefinition, type DeviceProgram } from '../scenario.js';
+import { modelDevice } from './model.js';
 import { makeToken, TOKEN_BYTES } from '../../../workers/stress_workload.js';
 import { hex, publishSwapRegion, RegionClaims, sameBytes } from './shared_words.js';
 
@@ -296,10 +292,5 @@ class PageSwap implements DeviceProgram {
 /** The page-swap device: a factory for a scenario's device list. */
 export function pageSwapDevice(options: PageSwapOptions = {}): DeviceDefinition {
   const o = pageSwapOptionsSchema.parse(options);
-  return defineDevice({
-    name: o.name,
-    initOrder: o.initOrder,
-    options: o,
-    create: (dev) => new PageSwap(dev, o),
-  });
+  return modelDevice(o, (dev) => new PageSwap(dev, o));
 }

@@ -19,12 +19,8 @@ import {
   GVDAWordAlign,
   GVDAZeroInit,
 } from '../../constants.js';
-import {
-  defineDevice,
-  type DeviceActor,
-  type DeviceDefinition,
-  type DeviceProgram,
-} from '../scenario.js';
+import { type DeviceActor, type DeviceDefinition, type DeviceProgram } from '../scenario.js';
+import { modelDevice } from './model.js';
 import {
   clearVmEntry,
   hex,
@@ -278,10 +274,5 @@ class V86Data implements DeviceProgram {
 /** The V86 data device: a factory for a scenario's device list. */
 export function v86DataDevice(options: V86DataOptions = {}): DeviceDefinition {
   const o = v86DataOptionsSchema.parse(options);
-  return defineDevice({
-    name: o.name,
-    initOrder: o.initOrder,
-    options: o,
-    create: (dev) => new V86Data(dev, o),
-  });
+  return modelDevice(o, (dev) => new V86Data(dev, o));
 }
