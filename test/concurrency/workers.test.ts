@@ -15,7 +15,8 @@ import {
 import { spawnWorker } from '../../src/workers/spawn.js';
 import { nodeEndpoint } from '../../src/workers/endpoint.js';
 import type { StressWorkerApi } from '../../src/shared/protocol.js';
-import { readToken, type StressResult } from '../../src/workers/stress_workload.js';
+import { readToken } from '../../src/shared/page_token.js';
+import type { StressResult } from '../../src/workers/stress_workload.js';
 
 const WORKERS = 3;
 const CALLS_PER_WORKER = 9_000; // 4 runs x 3 workers x 9,000 = 108,000 calls in all

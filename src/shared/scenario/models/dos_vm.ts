@@ -19,7 +19,7 @@ import {
 } from '../../constants.js';
 import { defineVM, type VmActor, type VmDefinition, type VmProgram } from '../scenario.js';
 import type { Registers, RegistersIn } from '../../services/index.js';
-import { makeToken, TOKEN_BYTES } from '../../../workers/stress_workload.js';
+import { makeToken, TOKEN_BYTES } from '../../page_token.js';
 import {
   hex,
   markVmEntryApplied,

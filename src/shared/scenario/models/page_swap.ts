@@ -16,7 +16,7 @@ import {
 } from '../../constants.js';
 import { type DeviceActor, type DeviceDefinition, type DeviceProgram } from '../scenario.js';
 import { modelDevice } from './model.js';
-import { makeToken, TOKEN_BYTES } from '../../../workers/stress_workload.js';
+import { makeToken, TOKEN_BYTES } from '../../page_token.js';
 import { hex, publishSwapRegion, RegionClaims, sameBytes } from './shared_words.js';
 
 export const pageSwapOptionsSchema = z.strictObject({

@@ -211,8 +211,7 @@ export function patternBytes(seed: number, length: number): Uint8Array {
   return bytes;
 }
 
-export const sameBytes = (a: Uint8Array, b: Uint8Array): boolean =>
-  a.length === b.length && a.every((value, i) => value === b[i]);
+export { sameBytes } from '../../page_token.js';
 
 export const hex = (n: number): string => `${(n >>> 0).toString(16).toUpperCase()}h`;
 
