@@ -49,4 +49,7 @@ const api: StressWorkerApi = {
   },
 };
 
+/** Declared in protocol.ts with every other crossing; named here for the tests that spawn it. */
+export type { StressWorkerApi };
+
 Comlink.expose(api, nodeEndpoint(parentPort!));

@@ -14,7 +14,7 @@ import {
 } from '../../src/index.js';
 import { spawnWorker } from '../../src/workers/spawn.js';
 import { nodeEndpoint } from '../../src/workers/endpoint.js';
-import type { StressWorkerApi } from '../../src/shared/protocol.js';
+import type { StressWorkerApi } from '../../src/workers/stress_worker.js';
 import { readToken } from '../../src/shared/page_token.js';
 import type { StressResult } from '../../src/workers/stress_workload.js';
 
