@@ -5,8 +5,7 @@
  * twice one. It measures the machine, not vmmsim.
  */
 import { createKernel } from '../src/shared/kernel.js';
-import { H } from '../src/shared/layout.js';
-import type { StressWorkerApi } from '../src/workers/stress_worker.js';
+import { setStop, type StressWorkerApi } from '../src/shared/protocol.js';
 import { Threads } from './threads.js';
 
 export interface CeilingPoint {
@@ -37,7 +36,7 @@ export async function runCeilingPoint(workers: number, windowMs: number): Promis
     const start = performance.now();
     const runs = apis.map((api) => api.spin(0));
     await sleep(windowMs);
-    Atomics.store(kernel.layout.header, H.stop, 1);
+    setStop(kernel.layout, true);
     const elapsedMs = performance.now() - start;
     const each = (await threads.guard(Promise.all(runs))).map((r) => r.iterations);
     if (each.some((n) => n === 0)) throw new Error(`${label}: a thread never ran`);

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { packageRoot } from '../src/main/cli/run_command.js';
+import { packageRoot } from '../src/main/runtime/run_scenario.js';
 
 export interface BenchEnvironment {
   node: string;

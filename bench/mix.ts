@@ -7,7 +7,7 @@
  * violation or a failed actor is not.
  */
 import type { LockingPolicy } from '../src/shared/config.js';
-import { runScenario } from '../src/main/cli/run_command.js';
+import { runScenario } from '../src/main/runtime/run_scenario.js';
 import type { LockFigures, ScalingPoint } from './scaling.js';
 
 export interface MixPointOptions {

@@ -8,7 +8,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeFileAtomic } from '../src/main/cli/atomic_write.js';
+import { writeFileAtomic } from '../src/shared/atomic_write.js';
 import { runControlled } from '../src/main/controlled/controlled.js';
 import { Hunt } from '../src/main/controlled/hunt.js';
 import { RandomScheduler } from '../src/main/controlled/schedulers/random.js';

@@ -11,8 +11,8 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { writeFileAtomic } from '../src/main/cli/atomic_write.js';
-import { packageRoot } from '../src/main/cli/run_command.js';
+import { writeFileAtomic } from '../src/shared/atomic_write.js';
+import { packageRoot } from '../src/main/runtime/run_scenario.js';
 import type { LockingPolicy } from '../src/shared/config.js';
 import { runBaseline, type BaselinePoint } from './baseline.js';
 import type { BenchFlags, Group } from './options.js';

@@ -9,14 +9,14 @@ import type * as Comlink from 'comlink';
 import { availableParallelism } from 'node:os';
 import type { LockingPolicy } from '../src/shared/config.js';
 import type { Kernel } from '../src/shared/kernel.js';
-import { AC, ACTOR_WORDS, H } from '../src/shared/layout.js';
+import { actorLoad } from '../src/shared/actor_record.js';
 import { lockStats } from '../src/shared/lock.js';
 import {
   bootChainMachine,
   type ChainPlan,
   type ChainResult,
 } from '../src/workers/chain_workload.js';
-import type { StressWorkerApi } from '../src/workers/stress_worker.js';
+import { setStop, type StressWorkerApi } from '../src/shared/protocol.js';
 import { cpuSample, foreignLoad } from './env.js';
 import { runMixPoint } from './mix.js';
 import { Threads } from './threads.js';
@@ -94,11 +94,11 @@ async function chainWindow(
   plans: ChainPlan[],
   ms: number,
 ): Promise<{ results: ChainResult[]; elapsedMs: number }> {
-  Atomics.store(kernel.layout.header, H.stop, ms === 0 ? 1 : 0);
+  setStop(kernel.layout, ms === 0);
   const start = performance.now();
   const runs = apis.map((api, i) => api.chains(plans[i]!));
   await sleep(ms);
-  Atomics.store(kernel.layout.header, H.stop, 1);
+  setStop(kernel.layout, true);
   const elapsedMs = performance.now() - start;
   const results = await threads.guard(Promise.all(runs));
   return { results, elapsedMs };
@@ -117,7 +117,7 @@ async function warmUp(
   o: ChainPointOptions,
 ): Promise<ChainResult[]> {
   const ready = await chainWindow(threads, kernel, apis, plans, 0);
-  Atomics.store(kernel.layout.header, H.stop, 0);
+  setStop(kernel.layout, false);
   for (let i = 0; i < apis.length; i++)
     await threads.guard(apis[i]!.chains({ ...plans[i]!, callsMax: o.warmupCalls }));
   await chainWindow(threads, kernel, apis, plans, o.warmupMs);
@@ -136,7 +136,7 @@ function verifyChains(
   results.forEach((r, i) => {
     if (r.refusals > 0) throw new Error(`${label}: ${r.name} was refused: ${r.firstRefusal}`);
     if (r.calls === 0) throw new Error(`${label}: ${r.name} made no call in the window`);
-    const word = kernel.layout.actors[r.actor * ACTOR_WORDS + AC.calls]! - actorCallsBefore[i]!;
+    const word = actorLoad(kernel.layout, r.actor, 'calls') - actorCallsBefore[i]!;
     if (word !== r.calls)
       throw new Error(`${label}: ${r.name} counted ${r.calls} calls, the buffer ${word}`);
   });
@@ -173,7 +173,7 @@ export async function runChainPoint(o: ChainPointOptions): Promise<ScalingPoint>
     });
     const ready = await warmUp(threads, kernel, apis, plans, o);
     const actors = ready.map((r) => r.actor);
-    const callsBefore = actors.map((a) => kernel.layout.actors[a * ACTOR_WORDS + AC.calls]!);
+    const callsBefore = actors.map((a) => actorLoad(kernel.layout, a, 'calls'));
     const locksBefore = lockTotals(kernel);
     const { results, elapsedMs } = await chainWindow(threads, kernel, apis, plans, o.windowMs);
     const locks = lockDelta(lockTotals(kernel), locksBefore);

@@ -53,7 +53,7 @@ export {
   type ActorHost,
   type ScenarioCallback,
 } from './shared/scenario/scenario.js';
-export { runScenario, type ScenarioRunOptions } from './main/cli/run_command.js';
+export { runScenario, type ScenarioRunOptions } from './main/runtime/run_scenario.js';
 export type { RunReport } from './main/runtime/coordinator.js';
 export type { ActorReport, ActorFailure } from './shared/protocol.js';
 export { ScenarioError } from './shared/scenario/load.js';

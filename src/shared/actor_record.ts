@@ -5,13 +5,16 @@
  * through Atomics. `actorSlot` is for futex waits and wakes on a word (protocol.ts names
  * each such handshake).
  */
-import { AC, ACTOR_WORDS, type Layout } from './layout.js';
+import { AC, ACTOR_FREE, ACTOR_LIVE, ACTOR_WORDS, type Layout } from './layout.js';
 import { assert } from './assert.js';
 
 /** A word of the actor record, by name. */
 export type ActorField = keyof typeof AC;
 
-/** The index in `l.actors` of `actor`'s word `field`: for futex waits and wakes only. */
+/**
+ * The index in `l.actors` of `actor`'s word `field`: for futex waits and wakes (protocol.ts),
+ * and for a hot path that computes once where its own actor's word lies (context.ts).
+ */
 export function actorSlot(l: Layout, actor: number, field: ActorField): number {
   assert(actor >= 0 && actor < l.options.actorMax, `actor ${actor} is not a slot`);
   return actor * ACTOR_WORDS + AC[field];
@@ -52,4 +55,26 @@ export function actorWrite(l: Layout, actor: number, field: ActorField, value: n
 export function clearActor(l: Layout, actor: number): void {
   assert(actor >= 0 && actor < l.options.actorMax, `actor ${actor} is not a slot`);
   for (let w = 0; w < ACTOR_WORDS; w++) Atomics.store(l.actors, actor * ACTOR_WORDS + w, 0);
+}
+
+/**
+ * Claims `actor`'s slot when it is free: live, the rest of the record zeroed (what an actor
+ * before left in it), then its kind, VM and init order. False when another thread has it.
+ */
+export function claimActor(
+  l: Layout,
+  actor: number,
+  kind: number,
+  vm: number,
+  initOrder: number,
+): boolean {
+  assert(actor >= 0 && actor < l.options.actorMax, `actor ${actor} is not a slot`);
+  const base = actor * ACTOR_WORDS;
+  if (Atomics.compareExchange(l.actors, base + AC.state, ACTOR_FREE, ACTOR_LIVE) !== ACTOR_FREE)
+    return false;
+  l.actors.fill(0, base + 1, base + ACTOR_WORDS);
+  l.actors[base + AC.kind] = kind;
+  l.actors[base + AC.vm] = vm;
+  l.actors[base + AC.initOrder] = initOrder;
+  return true;
 }

@@ -7,17 +7,9 @@
  * (page_table.ts). Every lookup costs the same on an empty machine and a full one.
  */
 import { assert } from './assert.js';
-import {
-  BK,
-  BLOCK_WORDS,
-  BlockKind,
-  type BlockKindValue,
-  H,
-  type Layout,
-  VM,
-  VM_WORDS,
-} from './layout.js';
+import { BK, BLOCK_WORDS, BlockKind, type BlockKindValue, H, type Layout } from './layout.js';
 import { blockStartAtOrBefore, markBlockStart } from './linear.js';
+import { vmLoad, vmSlot } from './vm_record.js';
 
 export const BLOCK_FREE = 0;
 export const BLOCK_LIVE = 1;
@@ -49,6 +41,24 @@ export const blockState = (l: Layout, index: number): number =>
 export const setBlockWord = (l: Layout, index: number, word: number, value: number): void => {
   l.blocks[index * BLOCK_WORDS + word] = value;
 };
+
+/**
+ * Claims a live block for destruction: it is DYING from now on (lookups of live blocks no
+ * longer find it) until destroyBlock frees it. Caller holds the block-table lock.
+ */
+export function markBlockDying(l: Layout, index: number): void {
+  assert(blockState(l, index) === BLOCK_LIVE, 'markBlockDying: the block is not live', index);
+  Atomics.store(l.blocks, index * BLOCK_WORDS + BK.state, BLOCK_DYING);
+}
+
+/** Adds `delta` to a live block's reference count; returns the new count, never below 1. */
+export function addBlockRefs(l: Layout, index: number, delta: number): number {
+  assert(blockState(l, index) === BLOCK_LIVE, 'addBlockRefs: the block is not live', index);
+  const count = l.blocks[index * BLOCK_WORDS + BK.refCount]! + delta;
+  assert(count >= 1, 'addBlockRefs: the last reference is dropped by markBlockDying', index);
+  l.blocks[index * BLOCK_WORDS + BK.refCount] = count;
+  return count;
+}
 
 /** Makes a live record; -1 when the table is full. Caller holds the block-table lock. */
 export function createBlock(l: Layout, f: BlockFields): number {
@@ -92,6 +102,7 @@ export function destroyBlock(l: Layout, index: number): void {
   giveSlot(l, index);
   l.header[H.blockCount] = l.header[H.blockCount]! - 1;
   assert(l.header[H.blockCount]! >= 0, 'destroyBlock: block count below zero');
+  assert(findBlock(l, space, basePage) < 0, 'destroyBlock: still found by its handle', index);
 }
 
 /** A free slot: the last one freed, else the next never used; -1 when all are live. */
@@ -105,11 +116,14 @@ function takeSlot(l: Layout): number {
   }
   const highWater = l.header[H.blockHighWater]!;
   if (highWater >= l.options.blockMax) return -1;
+  assert(blockState(l, highWater) === BLOCK_FREE, 'takeSlot: a never-used slot is in use');
   l.header[H.blockHighWater] = highWater + 1;
   return highWater;
 }
 
 function giveSlot(l: Layout, index: number): void {
+  assert(blockState(l, index) === BLOCK_FREE, 'giveSlot: the slot is in use', index);
+  assert(index < l.header[H.blockHighWater]!, 'giveSlot: a slot never taken', index);
   l.blocks[index * BLOCK_WORDS + BK.next] = l.header[H.blockFreeHead]!;
   l.header[H.blockFreeHead] = index + 1;
 }
@@ -124,15 +138,18 @@ function listHeadWord(l: Layout, kind: number, space: number): [Int32Array, numb
   if (kind === BlockKind.PHYS_MAP) return [l.header, H.physMapHead];
   if (kind !== BlockKind.DPMI_MAPPING) return undefined;
   assert(space >= 0 && space < l.options.vmMax, 'listHeadWord: a mapping lives in a VM', space);
-  return [l.vms, space * VM_WORDS + VM.mappingHead];
+  const { view, index } = vmSlot(l, space, 'mappingHead');
+  return [view, index];
 }
 
 /** Puts a block at the head of its kind's list, if its kind has one. */
 function link(l: Layout, index: number, kind: number, space: number): void {
   const head = listHeadWord(l, kind, space);
   if (head === undefined) return;
+  assert(blockState(l, index) === BLOCK_LIVE, 'link: only a live block is listed', index);
   const [view, word] = head;
   const first = view[word]!;
+  assert(first !== index + 1, 'link: the block is on its list already', index);
   l.blocks[index * BLOCK_WORDS + BK.next] = first;
   l.blocks[index * BLOCK_WORDS + BK.prev] = 0;
   if (first !== 0) l.blocks[(first - 1) * BLOCK_WORDS + BK.prev] = index + 1;
@@ -152,6 +169,7 @@ function unlink(l: Layout, index: number, kind: number, space: number): void {
     l.blocks[(prev - 1) * BLOCK_WORDS + BK.next] = next;
   }
   if (next !== 0) l.blocks[(next - 1) * BLOCK_WORDS + BK.prev] = prev;
+  assert(view[word] !== index + 1, 'unlink: the block is still the head of its list', index);
 }
 
 /**
@@ -177,7 +195,7 @@ export function findMappingCovering(
   firstPhys: number,
   count: number,
 ): number {
-  for (let entry = l.vms[vm * VM_WORDS + VM.mappingHead]!; entry !== 0;) {
+  for (let entry = vmLoad(l, vm, 'mappingHead'); entry !== 0;) {
     const index = entry - 1;
     const phys = blockWord(l, index, BK.physPage);
     const live = blockState(l, index) === BLOCK_LIVE;

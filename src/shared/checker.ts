@@ -5,22 +5,27 @@
  */
 import { BLOCK_LIVE, blockState, blockWord } from './blocks.js';
 import { P_PCD, P_USER, SHARED_ARENA_FIRST_PAGE } from './constants.js';
-import { frameFixed, isRamFrame } from './frames.js';
+import { actorLoad } from './actor_record.js';
 import {
-  AC,
+  frameFixed,
+  frameFreePos,
+  frameLockCount,
+  frameLockedPage,
+  frameLockedSpace,
+  frameOwner,
+  frameState,
+  frameWhere,
+  freeCount,
+  freeStackAt,
+  isRamFrame,
+} from './frames.js';
+import {
   ACTOR_LIVE,
-  ACTOR_WORDS,
   BK,
   BlockKind,
-  FR,
-  FRAME_WORDS,
   FrameState,
-  H,
   type Layout,
   PTES_PER_TABLE,
-  VM,
-  VM_LIVE,
-  VM_WORDS,
   LOCKDEP_ORDER,
 } from './layout.js';
 import { inSystemArena, userMappingRefusal } from './isolation.js';
@@ -28,6 +33,7 @@ import { heldLocks, lockdepEntries, lockName, lockOwnerDead, lockRank } from './
 import { pageDirOf, pteIndex, SYSTEM_VM } from './page_table.js';
 import { pteFrame, ptePresent } from './pte.js';
 import { serviceNameOf, serviceTable } from './services/index.js';
+import { VM_FREE, vmLive, vmState } from './vm_record.js';
 
 export type ViolationKind =
   | 'lock-held'
@@ -122,10 +128,9 @@ function checkLockdep(l: Layout, out: Violation[]): void {
 /** Synchronous services called at interrupt time: one violation per actor and service. */
 function checkInterruptTime(l: Layout, out: Violation[]): void {
   for (let actor = 0; actor < l.options.actorMax; actor++) {
-    const base = actor * ACTOR_WORDS;
-    if (Atomics.load(l.actors, base + AC.violations) === 0) continue;
-    const low = Atomics.load(l.actors, base + AC.violationSlotsLow);
-    const high = Atomics.load(l.actors, base + AC.violationSlotsHigh);
+    if (actorLoad(l, actor, 'violations') === 0) continue;
+    const low = actorLoad(l, actor, 'violationSlotsLow');
+    const high = actorLoad(l, actor, 'violationSlotsHigh');
     for (let slot = 0; slot < 64; slot++) {
       const bits = slot < 32 ? low : high;
       if ((bits & (1 << (slot % 32))) === 0) continue;
@@ -140,15 +145,15 @@ function checkInterruptTime(l: Layout, out: Violation[]): void {
 }
 
 function checkFreeList(l: Layout, out: Violation[]): void {
-  const count = l.header[H.freeCount]!;
+  const count = freeCount(l);
   let freeStates = 0;
   for (let frame = 0; frame < l.options.ramPages; frame++) {
-    if (l.frames[frame * FRAME_WORDS + FR.state] === FrameState.FREE) freeStates++;
+    if (frameState(l, frame) === FrameState.FREE) freeStates++;
   }
   for (let i = 0; i < count; i++) {
-    const frame = l.freeStack[i]!;
-    const state = l.frames[frame * FRAME_WORDS + FR.state];
-    if (state !== FrameState.FREE || l.frames[frame * FRAME_WORDS + FR.freePos] !== i) {
+    const frame = freeStackAt(l, i);
+    const state = frameState(l, frame);
+    if (state !== FrameState.FREE || frameFreePos(l, frame) !== i) {
       out.push({
         kind: 'doubled-frame',
         message: `frame ${hex(frame)} is on the free list but in state ${state}`,
@@ -179,8 +184,8 @@ function checkBlocks(l: Layout, out: Violation[]): Int32Array {
       const pte = index < 0 ? 0 : l.ramWords[index]!;
       const frame = pteFrame(pte);
       if (!ptePresent(pte) || !isRamFrame(l, frame)) continue;
-      const state = l.frames[frame * FRAME_WORDS + FR.state]!;
-      const owner = l.frames[frame * FRAME_WORDS + FR.owner]!;
+      const state = frameState(l, frame);
+      const owner = frameOwner(l, frame);
       const own = owner === block && (state === FrameState.BLOCK || state === FrameState.REGION);
       if (own || (kind === BlockKind.NUL && state === FrameState.NUL)) claims[frame]! += 1;
       else if (kind !== BlockKind.V86 && state !== FrameState.FREE) {
@@ -202,11 +207,10 @@ function checkBlocks(l: Layout, out: Violation[]): Int32Array {
 function checkFrames(l: Layout, claims: Int32Array, options: CheckOptions, out: Violation[]): void {
   for (let frame = 0; frame < l.options.ramPages; frame++) {
     if (!isRamFrame(l, frame)) continue;
-    const base = frame * FRAME_WORDS;
-    const state = l.frames[base + FR.state]!;
-    const owner = l.frames[base + FR.owner]!;
-    const where = l.frames[base + FR.where]!;
-    const lockCount = l.frames[base + FR.lockCount]!;
+    const state = frameState(l, frame);
+    const owner = frameOwner(l, frame);
+    const where = frameWhere(l, frame);
+    const lockCount = frameLockCount(l, frame);
     if (state === FrameState.BLOCK || state === FrameState.REGION || state === FrameState.NUL) {
       const n = claims[frame]!;
       if (n === 0)
@@ -258,7 +262,7 @@ function checkHeld(
   options: CheckOptions,
   out: Violation[],
 ): void {
-  const live = Atomics.load(l.actors, actor * ACTOR_WORDS + AC.state) === ACTOR_LIVE;
+  const live = actorLoad(l, actor, 'state') === ACTOR_LIVE;
   if (live && !options.final) return;
   out.push({
     kind: 'lost-frame',
@@ -273,18 +277,17 @@ function checkHeld(
 
 function pageTableReachable(l: Layout, frame: number, owner: number, pde: number): boolean {
   const vm = owner < 0 ? SYSTEM_VM : owner;
-  if (Atomics.load(l.vms, vm * VM_WORDS + VM.state) === 0) return false;
+  if (vmState(l, vm) === VM_FREE) return false;
   if (pde < 0) return pageDirOf(l, vm) === frame;
   const entry = l.ramWords[pageDirOf(l, vm) * PTES_PER_TABLE + pde]!;
   return ptePresent(entry) && pteFrame(entry) === frame;
 }
 
 function checkLocked(l: Layout, frame: number, out: Violation[]): void {
-  const page = l.frames[frame * FRAME_WORDS + FR.lockedPage]!;
-  const space = l.frames[frame * FRAME_WORDS + FR.lockedSpace]!;
+  const page = frameLockedPage(l, frame);
+  const space = frameLockedSpace(l, frame);
   const vm = space < 0 ? SYSTEM_VM : space;
-  const vmLive = Atomics.load(l.vms, vm * VM_WORDS + VM.state) === VM_LIVE;
-  const index = vmLive ? pteIndex(l, vm, page) : -1;
+  const index = vmLive(l, vm) ? pteIndex(l, vm, page) : -1;
   const pte = index < 0 ? 0 : l.ramWords[index]!;
   if (ptePresent(pte) && pteFrame(pte) === frame) return;
   const now = ptePresent(pte) ? `frame ${hex(pteFrame(pte))}` : 'not present';
@@ -303,7 +306,7 @@ function checkLocked(l: Layout, frame: number, out: Violation[]): void {
 function checkAllPtes(l: Layout, out: Violation[]): void {
   const seen = new Set<number>();
   for (let vm = 0; vm < l.options.vmMax; vm++) {
-    if (Atomics.load(l.vms, vm * VM_WORDS + VM.state) !== VM_LIVE) continue;
+    if (!vmLive(l, vm)) continue;
     const dir = pageDirOf(l, vm) * PTES_PER_TABLE;
     for (let pde = 0; pde < PTES_PER_TABLE; pde++) {
       const entry = l.ramWords[dir + pde]!;
@@ -333,7 +336,7 @@ function checkTable(l: Layout, table: number, pde: number, vm: number, out: Viol
         });
       continue;
     }
-    if (l.frames[frame * FRAME_WORDS + FR.state] === FrameState.FREE) {
+    if (frameState(l, frame) === FrameState.FREE) {
       out.push({
         kind: 'pte-free-frame',
         frame,

@@ -6,15 +6,17 @@
  */
 import { assert } from './assert.js';
 import { ControlMessage } from './constants.js';
-import { AC, ACTOR_WORDS, H, type Layout } from './layout.js';
+import { actorSlot, actorStore } from './actor_record.js';
+import type { Layout } from './layout.js';
 import { Locker } from './lock.js';
+import { systemPhase, takeTicket } from './protocol.js';
 import type { ServiceDef } from './services/service.js';
 
 export type ActorKind = 'device' | 'vm';
 
 /** The system phase words during which init-only services may be called. */
 export function inInitialization(l: Layout): boolean {
-  const phase = Atomics.load(l.header, H.phase);
+  const phase = systemPhase(l);
   return (
     phase === ControlMessage.Sys_Critical_Init ||
     phase === ControlMessage.Device_Init ||
@@ -68,8 +70,10 @@ export class Context {
   /** The free physical region this caller used last: a hint for services/region.ts. */
   regionHint = -1;
   private reenter = 0;
-  /** Index of this actor's record in the actor words (its calls, its last service). */
-  private readonly actorBase: number;
+  /** Where this actor's words `calls`, `lastService` and `page` lie: every call writes them. */
+  private readonly callsSlot: number;
+  private readonly lastServiceSlot: number;
+  private readonly pageSlot: number;
 
   constructor(
     readonly l: Layout,
@@ -81,7 +85,9 @@ export class Context {
     readonly homeVm: number,
   ) {
     this.locker = new Locker(l, actor);
-    this.actorBase = actor * ACTOR_WORDS;
+    this.callsSlot = actorSlot(l, actor, 'calls');
+    this.lastServiceSlot = actorSlot(l, actor, 'lastService');
+    this.pageSlot = actorSlot(l, actor, 'page');
     this.vm = homeVm;
   }
 
@@ -93,7 +99,7 @@ export class Context {
 
   /** Publishes the first linear page the current service works on (the wait-for graph). */
   notePage(page: number): void {
-    this.l.actors[this.actorBase + AC.page] = page;
+    this.l.actors[this.pageSlot] = page;
   }
 
   /** Records why the current service failed and returns its failure value. */
@@ -153,7 +159,7 @@ export class Context {
     assert(count >= 0, 'atInterrupt: reenter count below zero');
     this.reenter = count;
     this.locker.atInterrupt = count > 0;
-    Atomics.store(this.l.actors, this.actor * ACTOR_WORDS + AC.reenterCount, count);
+    actorStore(this.l, this.actor, 'reenterCount', count);
   }
 
   /**
@@ -176,7 +182,7 @@ export class Context {
     // one is again the current service, for its refusals and for the wait-for graph.
     const nested = this.depth > 0;
     const outer = this.service;
-    const lastService = this.actorBase + AC.lastService;
+    const lastService = this.lastServiceSlot;
     const outerOrdinal = this.l.actors[lastService]!;
     this.depth += 1;
     try {
@@ -239,8 +245,8 @@ export class Context {
     this.callCounts[def.slot]! += 1;
     this.calls += 1;
     const actors = this.l.actors;
-    actors[this.actorBase + AC.calls]! += 1;
-    actors[this.actorBase + AC.lastService] = def.ordinal;
+    actors[this.callsSlot]! += 1;
+    actors[this.lastServiceSlot] = def.ordinal;
     if (this.slotNames[def.slot] === undefined) this.slotNames[def.slot] = def.name;
     if (!def.async && this.reenter !== 0) {
       this.hooks.violation(this, def.slot);
@@ -250,7 +256,7 @@ export class Context {
       return this.refuse(def.failure(), 'only available during initialization');
     }
     if (this.recording !== undefined && this.reenter === 0) {
-      this.recording.push(Atomics.add(this.l.header, H.ticket, 1));
+      this.recording.push(takeTicket(this.l));
     }
     const impl = def.impl as (ctx: Context, ...rest: unknown[]) => unknown;
     let result: unknown;

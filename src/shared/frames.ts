@@ -25,6 +25,19 @@ export const frameOwner = (l: Layout, frame: number): number =>
   l.frames[frame * FRAME_WORDS + FR.owner]!;
 export const frameLockCount = (l: Layout, frame: number): number =>
   l.frames[frame * FRAME_WORDS + FR.lockCount]!;
+/** The linear page the frame is mapped at, or was taken from (HELD); -1 when none. */
+export const frameWhere = (l: Layout, frame: number): number =>
+  l.frames[frame * FRAME_WORDS + FR.where]!;
+/** Where the frame's lock count went 0 → 1: the linear page and its space (-1 common). */
+export const frameLockedPage = (l: Layout, frame: number): number =>
+  l.frames[frame * FRAME_WORDS + FR.lockedPage]!;
+export const frameLockedSpace = (l: Layout, frame: number): number =>
+  l.frames[frame * FRAME_WORDS + FR.lockedSpace]!;
+/** The frame's position in the free stack while FREE, else -1. */
+export const frameFreePos = (l: Layout, frame: number): number =>
+  l.frames[frame * FRAME_WORDS + FR.freePos]!;
+/** The frame at `position` of the free stack (below freeCount). */
+export const freeStackAt = (l: Layout, position: number): number => l.freeStack[position]!;
 export const frameFixed = (l: Layout, frame: number): boolean =>
   (l.frames[frame * FRAME_WORDS + FR.flags]! & FRAME_FIXED) !== 0;
 export const isRamFrame = (l: Layout, frame: number): boolean =>
@@ -54,15 +67,20 @@ export function setFrame(
   l.frames[base + FR.where] = where;
 }
 
+/** Marks a frame that is not free fixed (PageFixed) or not. */
 export function setFrameFixed(l: Layout, frame: number, fixed: boolean): void {
+  assert(isRamFrame(l, frame), 'setFrameFixed: not a RAM frame', frame);
   const base = frame * FRAME_WORDS;
+  assert(l.frames[base + FR.state] !== FrameState.FREE, 'setFrameFixed: frame is free', frame);
   const flags = l.frames[base + FR.flags]!;
   l.frames[base + FR.flags] = fixed ? flags | FRAME_FIXED : flags & ~FRAME_FIXED;
 }
 
 /** Adds one to a frame's lock count; remembers where it was locked when it goes 0 → 1. */
 export function lockFrame(l: Layout, frame: number, page: number, space: number): void {
+  assert(isRamFrame(l, frame), 'lockFrame: not a RAM frame', frame);
   const base = frame * FRAME_WORDS;
+  assert(l.frames[base + FR.state] !== FrameState.FREE, 'lockFrame: frame is free', frame);
   const count = l.frames[base + FR.lockCount]!;
   assert(count >= 0, 'lockFrame: negative lock count', frame);
   if (count === 0) {
@@ -74,7 +92,9 @@ export function lockFrame(l: Layout, frame: number, page: number, space: number)
 
 /** Takes one from a frame's lock count; false (and no change) if it is not locked. */
 export function unlockFrame(l: Layout, frame: number): boolean {
+  assert(isRamFrame(l, frame), 'unlockFrame: not a RAM frame', frame);
   const base = frame * FRAME_WORDS;
+  assert(l.frames[base + FR.state] !== FrameState.FREE, 'unlockFrame: frame is free', frame);
   const count = l.frames[base + FR.lockCount]!;
   if (count <= 0) return false;
   l.frames[base + FR.lockCount] = count - 1;
@@ -106,8 +126,11 @@ export function removeFree(l: Layout, frame: number): void {
   assert(l.frames[base + FR.state] === FrameState.FREE, 'removeFree: frame not free', frame);
   const position = l.frames[base + FR.freePos]!;
   const last = l.header[H.freeCount]! - 1;
+  assert(position >= 0 && position <= last, 'removeFree: position off the free list', frame);
   assert(l.freeStack[position] === frame, 'removeFree: free list does not hold the frame', frame);
   const moved = l.freeStack[last]!;
+  const movedFree = moved === frame || l.frames[moved * FRAME_WORDS + FR.state] === FrameState.FREE;
+  assert(movedFree, 'removeFree: the top of the free list is not a free frame', moved);
   l.freeStack[position] = moved;
   l.frames[moved * FRAME_WORDS + FR.freePos] = position;
   l.frames[base + FR.state] = FrameState.BLOCK; // the caller's setFrame says where it goes
@@ -118,9 +141,11 @@ export function removeFree(l: Layout, frame: number): void {
 /** Pops any free frame, or -1 when the list is empty. Caller holds the free-list lock. */
 export function popFree(l: Layout): number {
   const count = l.header[H.freeCount]!;
+  assert(count >= 0 && count <= l.options.ramPages, 'popFree: free count out of range', count);
   if (count === 0) return -1;
   const frame = l.freeStack[count - 1]!;
   removeFree(l, frame);
+  assert(l.header[H.freeCount] === count - 1, 'popFree: the free count did not drop by one');
   return frame;
 }
 

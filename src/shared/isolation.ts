@@ -7,8 +7,8 @@
  */
 import { blockWord } from './blocks.js';
 import { SYSTEM_ARENA_END_PAGE, SYSTEM_ARENA_FIRST_PAGE } from './constants.js';
-import { isRamFrame } from './frames.js';
-import { BK, BlockKind, FR, FRAME_WORDS, FrameState, type Layout } from './layout.js';
+import { frameOwner, frameState, isRamFrame } from './frames.js';
+import { BK, BlockKind, FrameState, type Layout } from './layout.js';
 
 /** True for a linear page of the system arena (3 GiB to 4 GiB − 4 MiB): ring 0 only. */
 export const inSystemArena = (page: number): boolean =>
@@ -25,10 +25,10 @@ export const overlapsSystemArena = (page: number, count: number): boolean =>
  */
 export function userMappingRefusal(l: Layout, frame: number, vm: number): string | undefined {
   if (!isRamFrame(l, frame)) return undefined;
-  const state = l.frames[frame * FRAME_WORDS + FR.state]!;
+  const state = frameState(l, frame);
   if (state === FrameState.PAGE_TABLE) return 'a page table (system data)';
   if (state !== FrameState.BLOCK) return undefined;
-  const block = l.frames[frame * FRAME_WORDS + FR.owner]!;
+  const block = frameOwner(l, frame);
   if (block < 0) return undefined;
   if (blockWord(l, block, BK.kind) === BlockKind.SNAPSHOT)
     return 'the instance data snapshot (system data)';

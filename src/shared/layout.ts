@@ -1,25 +1,44 @@
 /**
  * The shared memory map. Every region and every word of the SharedArrayBuffer is named here,
- * and this is the only file that does offset arithmetic on the raw buffer or creates it.
+ * and this is the only file that creates the buffer or computes where a region lies in it
+ * (byte offsets). Inside a region, where a record's word lies is computed by the region's
+ * owner only (the right-hand column): everyone else goes through the owner's accessors, and
+ * the tidy test keeps it so. Words that cross threads are handshakes of protocol.ts.
  *
- *   header        HEADER_WORDS x i32     magic, version, options, phase, counters, V86 state
- *   locks         lockCount x LOCK_WORDS  futex words with holder, epoch, rank and statistics
- *   actors        actorMax x ACTOR_WORDS  one per device or VM context: reenter count, …
- *   vms           vmMax x VM_WORDS        page-directory frame and handle of each VM
- *   frames        ramPages x FRAME_WORDS  the frame database: state, owner, lock count, …
- *   freeStack     ramPages x i32          free frames; header.freeCount is the top
- *   blocks        blockMax x BLOCK_WORDS  memory blocks: allocations, regions, mappings
- *   blockHash     blockHashSize x i32     (space, base page) → block index + 1, open addressing
- *   regions       REGION_MAX x i32        block indexes of free physical regions
- *   instances     INSTANCE_MAX x 2 i32    instance data ranges (linear address, size)
- *   callbacks     CALLBACK_MAX x 4 i32    free-physical-region callbacks (actor, local id)
- *   lockdep       LOCKDEP_MAX x 8 i32     lock-order and interrupt-time violations seen
- *   scenario      SCENARIO_WORDS x i32    words a scenario's devices share (their agreements)
- *   linearBits    bit per linear page     taken linear pages: shared+system arenas, then a
- *                                         private window per VM (linear.ts)
- *   blockStarts   bit per linear page     the first page of each block there (blocks.ts)
- *   deviceMemory  DEVICE_PAGES x 4 KiB    bytes of device memory above RAM
- *   ram           ramPages x 4 KiB        bytes of physical memory; PTEs live here too
+ *   header        HEADER_WORDS x i32     magic, version, options,     this file; the words
+ *                                         phase, counters, V86 state   by use (see H)
+ *   locks         lockCount x LOCK_WORDS  futex words with holder,     lock.ts
+ *                                         epoch, rank and statistics
+ *   actors        actorMax x ACTOR_WORDS  one per device or VM         actor_record.ts
+ *                                         context: reenter count, …
+ *   vms           vmMax x VM_WORDS        page-directory frame and     vm_record.ts
+ *                                         handle of each VM
+ *   frames        ramPages x FRAME_WORDS  the frame database: state,   frames.ts
+ *                                         owner, lock count, …
+ *   freeStack     ramPages x i32          free frames; H.freeCount is   frames.ts
+ *                                         the top
+ *   blocks        blockMax x BLOCK_WORDS  memory blocks: allocations,  blocks.ts
+ *                                         regions, mappings
+ *   blockHash     blockHashSize x i32     (space, base page) → block   blocks.ts
+ *                                         index + 1, open addressing
+ *   regions       REGION_MAX x i32        block indexes of free        services/region.ts
+ *                                         physical regions
+ *   instances     INSTANCE_MAX x 2 i32    instance data ranges         the instance-data service
+ *   callbacks     CALLBACK_MAX x 4 i32    free-physical-region         kernel.ts
+ *                                         callbacks (actor, local id)
+ *   lockdep       LOCKDEP_MAX x 8 i32     lock-order and interrupt-    lock.ts
+ *                                         time violations seen
+ *   scenario      SCENARIO_WORDS x i32    words a scenario's devices   the scenario's models
+ *                                         share (their agreements)
+ *   linearBits    bit per linear page     taken linear pages: shared+  linear.ts
+ *                                         system arenas, then a
+ *                                         private window per VM
+ *   blockStarts   bit per linear page     the first page of each block linear.ts (for blocks.ts)
+ *   deviceMemory  DEVICE_PAGES x 4 KiB    bytes of device memory above this file (physicalBytes)
+ *                                         RAM
+ *   ram           ramPages x 4 KiB        bytes of physical memory;    frames.ts (whole frames),
+ *                                         PTEs live here too           memory_access.ts (bytes),
+ *                                                                      page_table.ts (PTEs)
  *
  * It is not a place for policy: which lock guards what is lock.ts, what a PTE means is pte.ts.
  */

@@ -12,9 +12,8 @@ import {
   PRIVATE_BIT_WORDS,
   PRIVATE_LINEAR_FIRST_PAGE,
   PRIVATE_WINDOW_PAGES,
-  VM,
-  VM_WORDS,
 } from './layout.js';
+import { vmSlot } from './vm_record.js';
 import {
   SHARED_ARENA_FIRST_PAGE,
   SYSTEM_ARENA_END_PAGE,
@@ -60,7 +59,7 @@ function span(l: Layout, arena: ArenaValue, vm: number): Span {
 function hintSlot(l: Layout, arena: ArenaValue, vm: number): { view: Int32Array; index: number } {
   if (arena === Arena.shared) return { view: l.header, index: H.linearHintShared };
   if (arena === Arena.system) return { view: l.header, index: H.linearHintSystem };
-  return { view: l.vms, index: vm * VM_WORDS + VM.privateHint };
+  return vmSlot(l, vm, 'privateHint');
 }
 
 function bit(bits: Int32Array, s: Span, page: number): boolean {

@@ -7,10 +7,9 @@
  */
 import { isMainThread } from 'node:worker_threads';
 import { AssertionError, assert } from './assert.js';
+import { actorLoad, actorRead, actorStore } from './actor_record.js';
 import {
-  AC,
   ACTOR_CRASHED,
-  ACTOR_WORDS,
   COMMON_PDE_FIRST,
   LD,
   LK,
@@ -170,7 +169,6 @@ export class Locker {
   private readonly held: number[] = [];
   private depthGlobal = 0;
   private readonly me: number;
-  private readonly actorBase: number;
   /** Set while the actor runs at interrupt time: only interrupt-safe locks may be taken. */
   atInterrupt = false;
   /** The armed fault (fault injection), fired when the machine-wide countdown reaches 0. */
@@ -184,12 +182,12 @@ export class Locker {
     this.global = layout.options.locking === 'global';
     this.report = layout.options.lockOrder === 'report';
     this.me = actorId + 1;
-    this.actorBase = actorId * ACTOR_WORDS;
     this.ranks = rankTable(layout.lockCount);
   }
 
   /** Takes `lockId` (through the policy), waiting at most lockWaitMsMax. */
   acquire(lockId: number): void {
+    assert(this.ranks[lockId]! > 0 || lockId === LOCK_GLOBAL, 'acquire: not a lock id', lockId);
     const held = this.held;
     const depth = held.length;
     if (depth > 0 && this.ranks[held[depth - 1]!]! >= this.ranks[lockId]!)
@@ -200,6 +198,7 @@ export class Locker {
       const base = (this.global ? LOCK_GLOBAL : lockId) * LOCK_WORDS;
       if (Atomics.compareExchange(this.words, base, 0, this.me) !== 0)
         this.acquireSlowOrForget(base / LOCK_WORDS);
+      assert(this.words[base] === this.me, 'acquire: the lock word does not name this actor', base);
       // We hold the lock, so a plain write is safe; the release's exchange publishes it.
       this.words[base + LK.epoch] = (this.words[base + LK.epoch]! + 1) | 0;
     }
@@ -211,6 +210,7 @@ export class Locker {
   release(lockId: number): void {
     if (this.held.pop() !== lockId) this.releaseViolation(lockId);
     if (this.global && --this.depthGlobal > 0) return;
+    assert(this.depthGlobal >= 0, 'release: more releases than acquisitions', lockId);
     const base = (this.global ? LOCK_GLOBAL : lockId) * LOCK_WORDS;
     // Store 0 before reading the waiter count: a waiter increments the count before it
     // re-checks the word, so either it sees 0 and does not sleep, or we see it and wake it.
@@ -236,7 +236,7 @@ export class Locker {
       held: top,
       taken: lockId,
       actor: this.me - 1,
-      service: this.layout.actors[this.actorBase + AC.lastService]!,
+      service: actorRead(this.layout, this.me - 1, 'lastService'),
     });
     if (this.report) return;
     throw new AssertionError(
@@ -294,13 +294,12 @@ export class Locker {
       if (pause < PAUSE_MAX) pause *= 2;
     }
     Atomics.add(this.words, base + LK.contended, 1);
-    const waiting = this.actorBase + AC.waitingLock;
-    Atomics.store(this.layout.actors, waiting, lockId + 1);
+    actorStore(this.layout, this.me - 1, 'waitingLock', lockId + 1);
     const start = performance.now();
     try {
       this.waitFree(lockId, start);
     } finally {
-      Atomics.store(this.layout.actors, waiting, 0);
+      actorStore(this.layout, this.me - 1, 'waitingLock', 0);
     }
     const waitedUs = Math.round((performance.now() - start) * 1000);
     Atomics.add(this.words, base + LK.waitUsTotal, waitedUs);
@@ -340,7 +339,7 @@ export class Locker {
 }
 
 function actorCrashed(layout: Layout, actor: number): boolean {
-  return Atomics.load(layout.actors, actor * ACTOR_WORDS + AC.state) === ACTOR_CRASHED;
+  return actorLoad(layout, actor, 'state') === ACTOR_CRASHED;
 }
 
 /** Marks `lockId` owner-dead for `actor`, unless it is marked already. */
@@ -354,7 +353,7 @@ function markLockOwnerDead(layout: Layout, lockId: number, actor: number): void 
  * waiting out its bound. Returns the ids of those locks. Called by whoever saw it die.
  */
 export function declareCrashed(layout: Layout, actor: number): number[] {
-  Atomics.store(layout.actors, actor * ACTOR_WORDS + AC.state, ACTOR_CRASHED);
+  actorStore(layout, actor, 'state', ACTOR_CRASHED);
   const locks = heldLocks(layout)
     .filter((h) => h.holderActor === actor)
     .map((h) => h.lockId);
@@ -365,6 +364,14 @@ export function declareCrashed(layout: Layout, actor: number): number[] {
   }
   return locks;
 }
+
+/** The actor that holds the lock word `lockId` right now, or -1 when it is free. */
+export const lockHolder = (layout: Layout, lockId: number): number =>
+  Atomics.load(layout.locks, lockId * LOCK_WORDS + LK.state) - 1;
+
+/** The acquisitions of the lock word `lockId` so far, wrapping: unchanged, nobody took it. */
+export const lockEpoch = (layout: Layout, lockId: number): number =>
+  Atomics.load(layout.locks, lockId * LOCK_WORDS + LK.epoch);
 
 /** The owner-dead mark of a lock: the actor that died holding it, or -1. */
 export function lockOwnerDead(layout: Layout, lockId: number): number {
@@ -383,7 +390,7 @@ export function lockStats(layout: Layout): {
   const stats = [];
   for (let lockId = 0; lockId < layout.lockCount; lockId++) {
     const base = lockId * LOCK_WORDS;
-    const epoch = Atomics.load(layout.locks, base + LK.epoch);
+    const epoch = lockEpoch(layout, lockId);
     if (epoch === 0) continue;
     stats.push({
       lockId,
@@ -401,8 +408,8 @@ export function lockStats(layout: Layout): {
 export function heldLocks(layout: Layout): { lockId: number; holderActor: number }[] {
   const held = [];
   for (let lockId = 0; lockId < layout.lockCount; lockId++) {
-    const holder = Atomics.load(layout.locks, lockId * LOCK_WORDS + LK.state);
-    if (holder !== 0) held.push({ lockId, holderActor: holder - 1 });
+    const holder = lockHolder(layout, lockId);
+    if (holder >= 0) held.push({ lockId, holderActor: holder });
   }
   return held;
 }

@@ -1,9 +1,20 @@
 /**
- * The control plane between the coordinator and its actor workers: everything that crosses
- * a thread boundary is declared here. Service calls never cross it: they run in the worker,
- * on the shared buffer.
+ * Every crossing between threads, in one file (README, "Architecture"): the messages of the
+ * actor worker, the stress worker's API, the input and output of the hunt and explore pool
+ * tasks, the raw TERMINATE_ME message, and the handshakes on words of the shared buffer, each
+ * with its writer, its reader and what wakes whom (HANDSHAKES), and the functions both sides
+ * call. Service calls never cross: they run in the caller's thread, on the shared buffer; the
+ * lock words' own protocol is lock.ts. The task and worker types above this layer are named
+ * here with type-only imports: nothing of src/main or src/workers is loaded by this file.
  */
+import type { ChainPlan, ChainResult } from '../workers/chain_workload.js';
+import type { StressPlan, StressResult } from '../workers/stress_workload.js';
+import type { ControlledOptions, ControlledResult } from '../main/controlled/controlled.js';
+import type { ExploreCount, ExploreItem, ExploreRunOptions } from '../main/controlled/explore.js';
+import { actorAdd, actorLoad, actorSlot, actorStore } from './actor_record.js';
 import type { ControlMessageName } from './constants.js';
+import { H, type Layout } from './layout.js';
+import { futexWait, futexWaitAsync, futexWake } from './lock.js';
 import type { TraceEvent } from './trace.js';
 
 /**
@@ -101,3 +112,240 @@ export interface ActorWorkerApi {
 }
 
 export const CONTROL_TIMEOUT_MS = 5_000;
+
+/** The message a worker posts (parentPort, outside comlink) to have its host terminate() it. */
+export const TERMINATE_ME = 'vmmsim-fault-terminate';
+
+/** The comlink API of the stress worker (src/workers/stress_worker.ts). */
+export interface StressWorkerApi {
+  /** One stress workload as writer `writer` (stress_workload.ts). */
+  run(plan: StressPlan, writer: number): StressResult;
+  /** _XchgFreePhysReg chains until the stop word is set (the benchmark's timed window). */
+  chains(plan: ChainPlan): ChainResult;
+  /** Integer work on nothing shared until the stop word is set or `iterationsMax` is done. */
+  spin(iterationsMax: number): { iterations: number; elapsedMs: number };
+}
+
+/** A task of the hunt pool (main/controlled/hunt_task.ts): seeds of one scenario. */
+export interface HuntTask {
+  source: ScenarioSource;
+  seeds: number[];
+  scheduler: 'pct' | 'random';
+  depth: number;
+  options: Omit<ControlledOptions, 'seed'>;
+}
+
+/** What a hunt task returns for each of its seeds. */
+export interface HuntRunResult {
+  seed: number;
+  steps: number;
+  /** Only for failing runs: enough to replay them. */
+  found?: ControlledResult;
+}
+
+/** A task of the explore pool (main/controlled/explore_task.ts). */
+export interface ExploreTask {
+  source: ScenarioSource;
+  options: ExploreRunOptions;
+  items: ExploreItem[];
+  /** States the first run claimed (their subtrees are other chunks' work). */
+  claims: [string, number][];
+}
+/** What an explore task returns: the counts of its chunk and its first failure. */
+export type ExploreTaskResult = ExploreCount;
+
+/** A handshake on words of the shared buffer: who writes, who reads, what wakes whom. */
+export interface Handshake {
+  /** The words, as layout.ts names them. */
+  words: readonly string[];
+  writer: string;
+  reader: string;
+  wake: string;
+}
+
+/** The handshakes on buffer words; each one's functions follow, in this order. */
+export const HANDSHAKES = {
+  stop: {
+    words: ['H.stop'],
+    writer: 'the coordinator, the bench (setStop)',
+    reader: 'every run loop of a worker, between steps (stopRequested)',
+    wake: 'none: polled',
+  },
+  phase: {
+    words: ['H.phase'],
+    writer: 'the kernel that drives the phases (publishPhase)',
+    reader: 'services in every thread: init-only rules (systemPhase)',
+    wake: 'none: read on each call',
+  },
+  ticket: {
+    words: ['H.ticket'],
+    writer: 'every actor, at each task-time call of a recorded run (takeTicket)',
+    reader: 'the same: the tickets order the calls across threads',
+    wake: 'none',
+  },
+  mail: {
+    words: ['AC.mail'],
+    writer: 'the worker host, before each control-plane call (postMail)',
+    reader: "the actor worker's run loop, which yields to take it (mailSent)",
+    wake: 'none: polled between steps',
+  },
+  interrupt: {
+    words: ['AC.pendingIrq'],
+    writer: 'the coordinator, every interruptEveryMs (raiseIrq)',
+    reader: 'the device worker at its next safe point (takeIrq)',
+    wake: 'none: polled at safe points',
+  },
+  freeListGrew: {
+    words: ['H.callbackPending'],
+    writer: 'whoever grew the free list outside a callback (noteFreeListGrew)',
+    reader: "the coordinator's poll: one Request 0 chain per change (freeListNotices)",
+    wake: 'none: polled every 2 ms',
+  },
+  pressure: {
+    words: ['AC.pressure', 'AC.pressureSeq', 'H.pressureRequests'],
+    writer:
+      'a worker short of pages posts a Request 1 wait (requestPages); the coordinator ' +
+      'answers it when the chain has run (pressureServed)',
+    reader: 'the coordinator (pressureWanted), then the waiting worker (requestPages)',
+    wake:
+      'the worker wakes the coordinator on H.pressureRequests (awaitPressureRequests); ' +
+      'the coordinator wakes the worker on its AC.pressureSeq',
+  },
+  fault: {
+    words: ['AC.faultFired', 'AC.faultAtMs', 'H.faultCountdown'],
+    writer:
+      'the coordinator arms the countdown (armFaultCountdown); the actor whose acquisition ' +
+      'fires the fault stamps it (markFaultFired), or re-arms it (refireFault)',
+    reader: "the coordinator's diagnosis (faultFiredAt); every armed Locker (the countdown)",
+    wake: 'none: the diagnosis reads them after a failure',
+  },
+} as const satisfies Record<string, Handshake>;
+
+// ---- stop
+
+/** Sets (or, for the bench's next window, clears) the word every run loop polls. */
+export function setStop(l: Layout, stop: boolean): void {
+  Atomics.store(l.header, H.stop, stop ? 1 : 0);
+}
+
+/** Whether the run was asked to stop. */
+export const stopRequested = (l: Layout): boolean => Atomics.load(l.header, H.stop) !== 0;
+
+// ---- phase
+
+/** Publishes the system phase (a ControlMessage value; -1 before the first). */
+export function publishPhase(l: Layout, phase: number): void {
+  Atomics.store(l.header, H.phase, phase);
+}
+
+/** The system phase: the ControlMessage value of the last phase message, -1 before any. */
+export const systemPhase = (l: Layout): number => Atomics.load(l.header, H.phase);
+
+// ---- ticket
+
+/** The next recording ticket, machine-wide. */
+export const takeTicket = (l: Layout): number => Atomics.add(l.header, H.ticket, 1);
+
+// ---- mail
+
+/** Tells `actor`'s worker that a control-plane call is on its way. */
+export function postMail(l: Layout, actor: number): void {
+  actorAdd(l, actor, 'mail', 1);
+}
+
+/** The control-plane calls sent to `actor`'s worker so far. */
+export const mailSent = (l: Layout, actor: number): number => actorLoad(l, actor, 'mail');
+
+// ---- interrupt
+
+/** Raises one simulated interrupt for the device `actor`. */
+export function raiseIrq(l: Layout, actor: number): void {
+  actorAdd(l, actor, 'pendingIrq', 1);
+}
+
+/** Takes one pending interrupt of `actor`: false when none is pending. */
+export function takeIrq(l: Layout, actor: number): boolean {
+  if (actorLoad(l, actor, 'pendingIrq') <= 0) return false;
+  actorAdd(l, actor, 'pendingIrq', -1);
+  return true;
+}
+
+// ---- Request 0: the free list grew
+
+/** Notes that the free list grew (a Request 0 notice for the coordinator). */
+export function noteFreeListGrew(l: Layout): void {
+  Atomics.add(l.header, H.callbackPending, 1);
+}
+
+/** The notices so far: a change since the last poll asks for one Request 0 chain. */
+export const freeListNotices = (l: Layout): number => Atomics.load(l.header, H.callbackPending);
+
+// ---- Request 1: a worker waits for pages
+
+/**
+ * Posts a Request 1 wait for `count` pages in `actor`'s slot, wakes the coordinator and
+ * sleeps until it answers or `waitMs` passes; the slot is empty again when it returns.
+ * Worker threads only (a futex wait).
+ */
+export function requestPages(l: Layout, actor: number, count: number, waitMs: number): void {
+  const seq = actorLoad(l, actor, 'pressureSeq');
+  actorStore(l, actor, 'pressure', count);
+  Atomics.add(l.header, H.pressureRequests, 1);
+  futexWake(l.header, H.pressureRequests);
+  const deadline = performance.now() + waitMs;
+  const seqSlot = actorSlot(l, actor, 'pressureSeq');
+  while (actorLoad(l, actor, 'pressureSeq') === seq) {
+    const left = deadline - performance.now();
+    if (left <= 0) break;
+    futexWait(l.actors, seqSlot, seq, left);
+  }
+  actorStore(l, actor, 'pressure', 0);
+}
+
+/** The Request 1 waits posted so far (the coordinator sleeps on this count). */
+export const pressureRequests = (l: Layout): number => Atomics.load(l.header, H.pressureRequests);
+
+/** The coordinator's sleep until a wait is posted after `seen`, or `timeoutMs` passes. */
+export const awaitPressureRequests = (l: Layout, seen: number, timeoutMs: number): Promise<void> =>
+  futexWaitAsync(l.header, H.pressureRequests, seen, timeoutMs);
+
+/** The pages `actor` waits for (0: it does not wait). */
+export const pressureWanted = (l: Layout, actor: number): number => actorLoad(l, actor, 'pressure');
+
+/** Tells `actor` that the chain for its wait has run, and wakes it. */
+export function pressureServed(l: Layout, actor: number): void {
+  actorAdd(l, actor, 'pressureSeq', 1);
+  futexWake(l.actors, actorSlot(l, actor, 'pressureSeq'));
+}
+
+// ---- fault injection
+
+/** Wall-clock milliseconds modulo 2^30, the same on every thread (see faultAgeMs). */
+export const wallMs = (): number =>
+  Math.round(performance.timeOrigin + performance.now()) % 2 ** 30;
+
+/** Milliseconds since the fault fired, from its stamp. */
+export const faultAgeMs = (stamp: number): number => (wallMs() - stamp + 2 ** 30) % 2 ** 30;
+
+/** Arms the machine-wide countdown: the fault fires at the `acquisitions`-th acquisition. */
+export function armFaultCountdown(l: Layout, acquisitions: number): void {
+  Atomics.store(l.header, H.faultCountdown, acquisitions);
+}
+
+/** Stamps the fault as fired in `actor`, now. */
+export function markFaultFired(l: Layout, actor: number): void {
+  actorStore(l, actor, 'faultAtMs', wallMs());
+  actorStore(l, actor, 'faultFired', 1);
+}
+
+/** Takes the fault back in `actor` and re-arms it for the next acquisition, machine-wide. */
+export function refireFault(l: Layout, actor: number): void {
+  actorStore(l, actor, 'faultFired', 0);
+  armFaultCountdown(l, 1);
+}
+
+/** The stamp (wallMs) of the fault fired in `actor`, or -1 when none fired there. */
+export function faultFiredAt(l: Layout, actor: number): number {
+  if (actorLoad(l, actor, 'faultFired') === 0) return -1;
+  return actorLoad(l, actor, 'faultAtMs');
+}

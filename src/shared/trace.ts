@@ -2,7 +2,7 @@
  * Chrome trace event JSON (what Perfetto and chrome://tracing open): one track per device
  * and VM, a slice per service call with its arguments and result, interrupts and callbacks,
  * violations as instant events, and a counter of free pages. Collects events and turns them
- * into JSON; the command line writes that atomically (main/atomic_write.ts). Timestamps are
+ * into JSON; the command line writes that atomically (atomic_write.ts). Timestamps are
  * microseconds: wall clock on real threads, steps in controlled mode (10 µs per scheduling
  * step, so the order is what the picture shows).
  */

@@ -9,12 +9,14 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import type { ControlMessageName } from '../shared/constants.js';
 import { attachKernel, type Kernel } from '../shared/kernel.js';
-import { AC, ACTOR_WORDS, H } from '../shared/layout.js';
-import type {
-  ActorReport,
-  ActorStartup,
-  ActorViolation,
-  ActorWorkerApi,
+import {
+  type ActorReport,
+  type ActorStartup,
+  type ActorViolation,
+  type ActorWorkerApi,
+  mailSent,
+  stopRequested,
+  takeIrq,
 } from '../shared/protocol.js';
 import {
   type ActorHost,
@@ -34,7 +36,6 @@ import { type Prng, stepSeed } from '../shared/prng.js';
 
 const startup = workerData as ActorStartup;
 const kernel: Kernel = attachKernel(startup.sab, { hostSlot: false });
-const actors = kernel.layout.actors;
 let ctx: DeviceContext | VmCore | undefined;
 let program: DeviceProgram & VmProgram = {};
 let remote: RemoteCallbacks | undefined;
@@ -53,9 +54,7 @@ const now = (): number =>
 const host: ActorHost = {
   async safePoint(): Promise<void> {
     if (ctx === undefined || ctx.reenterCount !== 0 || program.interrupt === undefined) return;
-    const slot = ctx.actor * ACTOR_WORDS + AC.pendingIrq;
-    while (Atomics.load(actors, slot) > 0) {
-      Atomics.sub(actors, slot, 1);
+    while (takeIrq(kernel.layout, ctx.actor)) {
       interruptsTaken += 1;
       const handler = program.interrupt.bind(program);
       const from = now();
@@ -145,7 +144,7 @@ function report(): ActorReport {
 /** Lets the event loop run: comlink messages (callbacks) are handled between steps. */
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-/** Control-plane calls this worker has taken since start (the coordinator counts in AC.mail). */
+/** Control-plane calls this worker has taken since start (the host counts them: postMail). */
 let callsTaken = 0;
 /** The longest a running actor goes without a turn of its event loop, whatever the mail says. */
 const YIELD_EVERY_MS = 10;
@@ -156,7 +155,7 @@ const YIELD_EVERY_MS = 10;
  * turn of the event loop, several microseconds: once per step, it was most of a step's cost.
  */
 function mailWaiting(c: DeviceContext | VmCore, yieldAt: number): boolean {
-  const sent = Atomics.load(actors, c.actor * ACTOR_WORDS + AC.mail);
+  const sent = mailSent(kernel.layout, c.actor);
   return sent !== callsTaken || performance.now() >= yieldAt;
 }
 
@@ -170,11 +169,10 @@ const api: ActorWorkerApi = {
   async run(calls: number): Promise<ActorReport> {
     callsTaken += 1;
     const c = ctx!;
-    const stopWord = H.stop;
     if (startup.record === true) c.recording = [];
     if (startup.fault !== undefined) armFault(c, startup.fault);
     let yieldAt = performance.now() + YIELD_EVERY_MS;
-    while (c.callTotal < calls && Atomics.load(kernel.layout.header, stopWord) === 0) {
+    while (c.callTotal < calls && !stopRequested(kernel.layout)) {
       await host.safePoint();
       random?.reseed(stepSeed(startup.seed, steps + 1));
       await program.step?.();

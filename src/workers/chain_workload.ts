@@ -8,9 +8,10 @@
 import type { LockingPolicy } from '../shared/config.js';
 import { ERROR_DWORD, PageMapFreePhysReg, PG_SYS } from '../shared/constants.js';
 import { createKernel, type Kernel } from '../shared/kernel.js';
-import { H, PTES_PER_TABLE } from '../shared/layout.js';
+import { PTES_PER_TABLE } from '../shared/layout.js';
 import { spaceLockOf, SYSTEM_VM } from '../shared/page_table.js';
 import { Prng } from '../shared/prng.js';
+import { stopRequested } from '../shared/protocol.js';
 import type { DeviceContext } from '../shared/services/index.js';
 
 export interface ChainPlan {
@@ -115,14 +116,13 @@ export class ChainCursor {
  * it held would be lost, and the checker says so. Counts this run's calls only.
  */
 export function runChains(dev: DeviceContext, plan: ChainPlan): ChainResult {
-  const header = dev.l.header;
   const cursor = new ChainCursor(plan.windowFirstPage, plan.windowPageCount, plan.seed);
   const callsBefore = dev.callTotal;
   let chains = 0;
   let refusals = 0;
   const start = performance.now();
   const callsEnd = plan.callsMax === 0 ? Infinity : callsBefore + plan.callsMax;
-  while (refusals === 0 && Atomics.load(header, H.stop) === 0 && dev.callTotal < callsEnd) {
+  while (refusals === 0 && !stopRequested(dev.l) && dev.callTotal < callsEnd) {
     let held = dev._XchgFreePhysReg(cursor.next(), 0, 0);
     while (held !== 0 && held !== ERROR_DWORD) held = dev._XchgFreePhysReg(cursor.next(), held, 0);
     if (held === ERROR_DWORD) refusals += 1;

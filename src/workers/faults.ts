@@ -7,18 +7,15 @@
  * scheduler and never fires outside a worker.
  */
 import { parentPort } from 'node:worker_threads';
-import { AC, ACTOR_WORDS, H, LOCK_MISC } from '../shared/layout.js';
+import { LOCK_MISC } from '../shared/layout.js';
 import { heldLocks, interruptSafe, lockName, lockRank } from '../shared/lock.js';
 import type { Context } from '../shared/context.js';
-import type { FaultPlan } from '../shared/protocol.js';
+import { type FaultPlan, markFaultFired, refireFault, TERMINATE_ME } from '../shared/protocol.js';
 
 /** What a thrown fault looks like to the coordinator: a bug inside a critical section. */
 export class InjectedFault extends Error {
   override name = 'InjectedFault';
 }
-
-/** The message a worker posts to have its coordinator terminate() it. */
-export const TERMINATE_ME = 'vmmsim-fault-terminate';
 
 /** Exit code of a worker that an injected `exit` fault ended. */
 export const FAULT_EXIT_CODE = 70;
@@ -32,9 +29,7 @@ const SPIN_BOUND_MS = 60_000;
  */
 export function armFault(ctx: Context, plan: FaultPlan): void {
   const fire = (lockId: number): void => {
-    const base = ctx.actor * ACTOR_WORDS;
-    Atomics.store(ctx.l.actors, base + AC.faultAtMs, wallMs());
-    Atomics.store(ctx.l.actors, base + AC.faultFired, 1);
+    markFaultFired(ctx.l, ctx.actor);
     switch (plan.kind) {
       case 'throw':
         throw new InjectedFault(`injected fault: threw holding ${lockName(lockId)}`);
@@ -52,12 +47,8 @@ export function armFault(ctx: Context, plan: FaultPlan): void {
   ctx.locker.armFault(fire);
 }
 
-/** Wall-clock milliseconds modulo 2^30, the same on every thread (see faultAgeMs). */
-export const wallMs = (): number =>
-  Math.round(performance.timeOrigin + performance.now()) % 2 ** 30;
-
-/** Milliseconds since the fault fired, from its stamp. */
-export const faultAgeMs = (stamp: number): number => (wallMs() - stamp + 2 ** 30) % 2 ** 30;
+/** Kept here for diagnosis.ts until it imports it from protocol.ts (the stamp's format). */
+export { faultAgeMs } from '../shared/protocol.js';
 
 /** Busy-waits holding the lock, so that only terminate() ends it; bounded all the same. */
 function spin(why: string): void {
@@ -85,8 +76,7 @@ function invert(ctx: Context, lockId: number): void {
     .sort((a, b) => lockRank(a.lockId) - lockRank(b.lockId));
   const target = lower[0]?.lockId ?? (allowed(LOCK_MISC) ? LOCK_MISC : -1);
   if (target < 0) {
-    Atomics.store(ctx.l.actors, ctx.actor * ACTOR_WORDS + AC.faultFired, 0);
-    Atomics.store(ctx.l.header, H.faultCountdown, 1); // fire again at the next acquisition
+    refireFault(ctx.l, ctx.actor); // fire again at the next acquisition
     return;
   }
   ctx.locker.acquire(target);

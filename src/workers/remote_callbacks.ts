@@ -7,8 +7,9 @@
  */
 import { isMainThread } from 'node:worker_threads';
 import type { CallbackDispatcher } from '../shared/kernel.js';
-import { AC, ACTOR_WORDS, H, type Layout } from '../shared/layout.js';
-import { futexWait, futexWake } from '../shared/lock.js';
+import { freeCount } from '../shared/frames.js';
+import { H, type Layout } from '../shared/layout.js';
+import { noteFreeListGrew, requestPages } from '../shared/protocol.js';
 
 export class RemoteCallbacks implements CallbackDispatcher {
   /**
@@ -25,27 +26,15 @@ export class RemoteCallbacks implements CallbackDispatcher {
 
   freeListGrew(): void {
     if (this.inCallback > 0) return;
-    Atomics.add(this.l.header, H.callbackPending, 1);
+    noteFreeListGrew(this.l);
   }
 
   pagesNeeded(count: number): boolean {
     if (isMainThread) return false;
     // No callback registered: the chain would call nobody and free nothing.
     if (Atomics.load(this.l.header, H.calbkCount) === 0) return false;
-    const base = this.actor * ACTOR_WORDS;
-    const before = Atomics.load(this.l.header, H.freeCount);
-    const seq = Atomics.load(this.l.actors, base + AC.pressureSeq);
-    Atomics.store(this.l.actors, base + AC.pressure, count);
-    // Wakes the coordinator, which sleeps on this word (Atomics.waitAsync) between polls.
-    Atomics.add(this.l.header, H.pressureRequests, 1);
-    futexWake(this.l.header, H.pressureRequests);
-    const deadline = performance.now() + this.waitMs;
-    while (Atomics.load(this.l.actors, base + AC.pressureSeq) === seq) {
-      const left = deadline - performance.now();
-      if (left <= 0) break;
-      futexWait(this.l.actors, base + AC.pressureSeq, seq, left);
-    }
-    Atomics.store(this.l.actors, base + AC.pressure, 0);
-    return Atomics.load(this.l.header, H.freeCount) > before;
+    const before = freeCount(this.l);
+    requestPages(this.l, this.actor, count, this.waitMs);
+    return freeCount(this.l) > before;
   }
 }

@@ -7,7 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { attachKernel } from '../shared/kernel.js';
-import { H } from '../shared/layout.js';
+import { stopRequested, type StressWorkerApi } from '../shared/protocol.js';
 import type { DeviceContext } from '../shared/services/index.js';
 import { runChains, type ChainPlan, type ChainResult } from './chain_workload.js';
 import { nodeEndpoint } from './endpoint.js';
@@ -17,7 +17,7 @@ const kernel = attachKernel((workerData as { sab: SharedArrayBuffer }).sab);
 /** Chain devices by name: a warm-up run and the timed run are the same device. */
 const chainDevices = new Map<string, DeviceContext>();
 
-const api = {
+const api: StressWorkerApi = {
   run(plan: StressPlan, writer: number): StressResult {
     return runStress(kernel, plan, writer);
   },
@@ -36,18 +36,20 @@ const api = {
    * get done is what N threads can get done here.
    */
   spin(iterationsMax: number): { iterations: number; elapsedMs: number } {
-    const header = kernel.layout.header;
+    const l = kernel.layout;
     const end = iterationsMax === 0 ? Infinity : iterationsMax;
     let x = 1;
     let iterations = 0;
     const start = performance.now();
-    while (Atomics.load(header, H.stop) === 0 && iterations < end) {
+    while (!stopRequested(l) && iterations < end) {
       for (let i = 0; i < 4096; i++) x = (Math.imul(x, 1664525) + 1013904223) | 0;
       iterations += 4096;
     }
     return { iterations: iterations + (x & 0), elapsedMs: performance.now() - start };
   },
 };
-export type StressWorkerApi = typeof api;
+
+/** Declared in protocol.ts with every other crossing; named here for the tests that spawn it. */
+export type { StressWorkerApi };
 
 Comlink.expose(api, nodeEndpoint(parentPort!));

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Hunt, type HuntOptions } from '../../src/main/controlled/hunt.js';
 import { readReplayFile, ReplayFileError } from '../../src/main/controlled/replay_file.js';
 import { replayFile, shrinkFile } from '../../src/main/cli/replay_command.js';
-import { scenarioSource } from '../../src/main/cli/run_command.js';
+import { scenarioSource } from '../../src/main/runtime/run_scenario.js';
 import { loadScenario } from '../../src/shared/scenario/load.js';
 
 const races = join(import.meta.dirname, '..', '..', 'scenarios', 'races');

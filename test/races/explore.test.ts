@@ -12,7 +12,7 @@ import { readPte, SYSTEM_VM } from '../../src/shared/page_table.js';
 import { Explore, type ExploreOptions } from '../../src/main/controlled/explore_run.js';
 import { mergeReports } from '../../src/main/controlled/merge.js';
 import { replayFile } from '../../src/main/cli/replay_command.js';
-import { scenarioSource } from '../../src/main/cli/run_command.js';
+import { scenarioSource } from '../../src/main/runtime/run_scenario.js';
 import { loadScenario } from '../../src/shared/scenario/load.js';
 
 const races = join(import.meta.dirname, '..', '..', 'scenarios', 'races');

@@ -10,7 +10,7 @@ import { defineDevice, defineScenario, PG_SYS } from '../../src/index.js';
 import { runControlled } from '../../src/main/controlled/controlled.js';
 import { Hunt, type HuntOptions } from '../../src/main/controlled/hunt.js';
 import { mergeReports } from '../../src/main/controlled/merge.js';
-import { scenarioSource } from '../../src/main/cli/run_command.js';
+import { scenarioSource } from '../../src/main/runtime/run_scenario.js';
 import { RandomScheduler } from '../../src/main/controlled/schedulers/random.js';
 import { loadScenario } from '../../src/shared/scenario/load.js';
 

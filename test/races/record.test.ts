@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { runScenario } from '../../src/index.js';
 import { bridgeRecorded } from '../../src/main/controlled/record.js';
 import { replayFile } from '../../src/main/cli/replay_command.js';
-import { scenarioSource } from '../../src/main/cli/run_command.js';
+import { scenarioSource } from '../../src/main/runtime/run_scenario.js';
 import { loadScenario } from '../../src/shared/scenario/load.js';
 
 const out = mkdtempSync(join(tmpdir(), 'vmmsim-record-'));

@@ -10,7 +10,7 @@ import type { ControlledView } from '../../src/main/controlled/controlled.js';
 import { Explore } from '../../src/main/controlled/explore_run.js';
 import { replayFile, shrinkFile } from '../../src/main/cli/replay_command.js';
 import { scheduleLines, stateLines } from '../../src/main/cli/replay_print.js';
-import { scenarioSource } from '../../src/main/cli/run_command.js';
+import { scenarioSource } from '../../src/main/runtime/run_scenario.js';
 import { Trace } from '../../src/shared/trace.js';
 import { loadScenario } from '../../src/shared/scenario/load.js';
 

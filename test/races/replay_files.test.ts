@@ -11,7 +11,7 @@ import { runControlled } from '../../src/main/controlled/controlled.js';
 import { writeFailureReplay } from '../../src/main/controlled/hunt.js';
 import { replayFile } from '../../src/main/cli/replay_command.js';
 import { readReplayFile, ReplayFileError } from '../../src/main/controlled/replay_file.js';
-import { scenarioSource } from '../../src/main/cli/run_command.js';
+import { scenarioSource } from '../../src/main/runtime/run_scenario.js';
 import { RandomScheduler } from '../../src/main/controlled/schedulers/random.js';
 import { loadScenario } from '../../src/shared/scenario/load.js';
 

@@ -12,7 +12,7 @@ import { runControlled } from '../../src/main/controlled/controlled.js';
 import { signature, writeFailureReplay } from '../../src/main/controlled/hunt.js';
 import { replayFile, shrinkFile } from '../../src/main/cli/replay_command.js';
 import { readReplayFile, ReplayFileError } from '../../src/main/controlled/replay_file.js';
-import { scenarioSource } from '../../src/main/cli/run_command.js';
+import { scenarioSource } from '../../src/main/runtime/run_scenario.js';
 import { RandomScheduler } from '../../src/main/controlled/schedulers/random.js';
 import { loadScenario } from '../../src/shared/scenario/load.js';
 

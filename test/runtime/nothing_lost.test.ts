@@ -14,7 +14,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { writeFileAtomic } from '../../src/main/cli/atomic_write.js';
+import { writeFileAtomic } from '../../src/shared/atomic_write.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const cli = join(root, 'dist', 'src', 'main', 'cli', 'cli.js');

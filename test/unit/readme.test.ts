@@ -2,7 +2,7 @@
 // README with Node against the built package (import ... from 'vmmsim' resolves to dist/,
 // as for a user) and expects the output block printed under it.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -31,5 +31,14 @@ describe('README', () => {
     const first = /```sh\n([\s\S]*?)```/.exec(readme)![1]!;
     expect(first).toMatch(/^npm ci && npm start/m);
     expect(first).toMatch(/^npm test/m);
+  });
+
+  it('links only to files and folders of the repository that exist', () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const targets = [...readme.matchAll(/\]\(([^)\s#]+)(#[^)]*)?\)/g)]
+      .map((m) => m[1]!)
+      .filter((t) => !/^[a-z]+:/.test(t));
+    expect(targets.length).toBeGreaterThan(20);
+    expect(targets.filter((t) => !existsSync(join(root, t)))).toEqual([]);
   });
 });

@@ -4,8 +4,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AssertionError, LockTimeoutError, presets } from '../../src/index.js';
+import { actorLoad, actorStore, claimActor } from '../../src/shared/actor_record.js';
 import {
+  addBlockRefs,
+  BLOCK_DYING,
   BLOCK_LIVE,
+  markBlockDying,
   blockState,
   createBlock,
   destroyBlock,
@@ -23,8 +27,15 @@ import {
   pushFree,
   ramFrameCount,
   removeFree,
+  lockFrame,
+  setFrame,
+  setFrameFixed,
+  unlockFrame,
 } from '../../src/shared/frames.js';
 import {
+  ACTOR_DEVICE,
+  ACTOR_LIVE,
+  ACTOR_VM,
   BlockKind,
   FR,
   FRAME_WORDS,
@@ -141,6 +152,25 @@ describe('blocks.ts: the (space, base page) hash', () => {
     expect(createBlock(l, block(0, 0x500))).toBe(findBlock(l, 0, 0x500));
     expect(findBlock(l, 0, 0x500)).toBeGreaterThanOrEqual(0);
     expect(createBlock(l, block(0, 0x501))).toBe(-1);
+  });
+
+  it('marks a live block dying once, and keeps a reference count of at least one', () => {
+    const l = bare({ blockMax: 16 });
+    const index = createBlock(l, block(0, 0x400));
+    expect(addBlockRefs(l, index, 1)).toBe(2);
+    expect(addBlockRefs(l, index, -1)).toBe(1);
+    expect(() => addBlockRefs(l, index, -1)).toThrow(/addBlockRefs: the last reference/);
+    markBlockDying(l, index);
+    expect(blockState(l, index)).toBe(BLOCK_DYING);
+    expect(() => markBlockDying(l, index)).toThrow(/markBlockDying: the block is not live/);
+    destroyBlock(l, index);
+  });
+
+  it('asserts its free-slot stack: a slot taken twice is an assertion, not a shared record', () => {
+    const l = bare({ blockMax: 16 });
+    createBlock(l, block(0, 0x400));
+    l.header[H.blockHighWater] = 0; // as if slot 0 had never been used
+    expect(() => createBlock(l, block(0, 0x401))).toThrow(/takeSlot: a never-used slot is in use/);
   });
 
   it('findBlockContaining and findMappingCovering agree with a scan over random blocks', () => {
@@ -358,6 +388,29 @@ describe('frames.ts: the free list and the frame database', () => {
     expectConsistent(l, new Set());
   });
 
+  it('asserts frame state transitions: no lock, unlock or fixing of a free or hole frame', () => {
+    const l = booted();
+    const free = l.freeStack[0]!;
+    expect(() => lockFrame(l, free, 0x400, 0)).toThrow(/lockFrame: frame is free/);
+    expect(() => unlockFrame(l, free)).toThrow(/unlockFrame: frame is free/);
+    expect(() => setFrameFixed(l, free, true)).toThrow(/setFrameFixed: frame is free/);
+    expect(() => lockFrame(l, 0xa0, 0x400, 0)).toThrow(/lockFrame: not a RAM frame/);
+    const frame = popFree(l);
+    setFrame(l, frame, FrameState.BLOCK, 0, 0x400);
+    lockFrame(l, frame, 0x400, 0);
+    expect(unlockFrame(l, frame)).toBe(true);
+    expect(unlockFrame(l, frame)).toBe(false);
+  });
+
+  it('asserts the free stack: a top entry that is not free, a free count out of range', () => {
+    const l = booted();
+    const top = l.freeStack[freeCount(l) - 1]!;
+    setFrame(l, top, FrameState.BLOCK, 0, 0x400); // changed without leaving the list
+    expect(() => removeFree(l, l.freeStack[0]!)).toThrow(/removeFree: the top of the free list/);
+    l.header[H.freeCount] = l.options.ramPages + 1;
+    expect(() => popFree(l)).toThrow(/popFree: free count out of range/);
+  });
+
   it('findContiguousFree finds the first aligned run of free frames inside [min, max)', () => {
     const input = fc.record({
       taken: fc.uniqueArray(fc.integer({ min: 0x100, max: 447 }), { maxLength: 200 }),
@@ -389,6 +442,18 @@ describe('frames.ts: the free list and the frame database', () => {
   });
 });
 
+describe('actor_record.ts: the actor records', () => {
+  it('claimActor takes a free slot only, zeroing what the actor before left in it', () => {
+    const l = bare();
+    actorStore(l, 2, 'calls', 99);
+    expect(claimActor(l, 2, ACTOR_VM, 1, 5)).toBe(true);
+    expect(claimActor(l, 2, ACTOR_DEVICE, 0, 1)).toBe(false);
+    expect(
+      ['state', 'kind', 'vm', 'initOrder', 'calls'].map((f) => actorLoad(l, 2, f as never)),
+    ).toEqual([ACTOR_LIVE, ACTOR_VM, 1, 5, 0]);
+  });
+});
+
 describe('lock.ts: futex words with ranks and policies', () => {
   it('acquires and releases, records the holder, refuses rank inversions', () => {
     const l = bare({ locking: 'fine' });
@@ -408,6 +473,14 @@ describe('lock.ts: futex words with ranks and policies', () => {
     locker.acquire(LOCK_BLOCKS);
     locker.acquire(LOCK_FREE_LIST);
     expect(() => locker.release(LOCK_BLOCKS)).toThrow(AssertionError); // release in reverse order
+  });
+
+  it('acquire asserts a lock id: out of range or an unused id between the fixed locks', () => {
+    const l = bare({ locking: 'fine' });
+    const locker = new Locker(l, 1);
+    for (const id of [-1, 5, l.lockCount])
+      expect(() => locker.acquire(id)).toThrow(/acquire: not a lock id/);
+    expect(locker.heldCount()).toBe(0);
   });
 
   it('global policy: every lock is the one VMM lock, and it nests', () => {

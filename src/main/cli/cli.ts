@@ -27,7 +27,8 @@ import { initCommand } from './init_command.js';
 import { addRaceCommands } from './race_commands.js';
 import { addSoakCommand } from './soak_command.js';
 import { formatStressReport } from './stress_report.js';
-import { INJECT_AT_MAX, packageRoot, runCommand, type RunFlags } from './run_command.js';
+import { runCommand, type RunFlags } from './run_command.js';
+import { INJECT_AT_MAX, packageRoot } from '../runtime/run_scenario.js';
 import { runStressWorkers } from '../runtime/stress_run.js';
 
 interface StressFlags {

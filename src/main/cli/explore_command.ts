@@ -10,9 +10,17 @@ import { loadScenario, printable } from '../../shared/scenario/load.js';
 import { intOption, outputFolder, reportOptions, shard, checkEveryOption } from './cli_options.js';
 import { Explore, type ExploreReport } from '../controlled/explore_run.js';
 import { interruptOnSignals } from '../runtime/interrupt.js';
-import { mergeReports, printMerged } from '../controlled/merge.js';
-import { failureWhere, guarded, reproduce, stackText, writeOut } from './race_output.js';
-import { saveOutput, scenarioSource } from './run_command.js';
+import { mergeReports } from '../controlled/merge.js';
+import {
+  failureWhere,
+  guarded,
+  printMerged,
+  reproduce,
+  stackText,
+  writeOut,
+} from './race_output.js';
+import { saveOutput } from './run_command.js';
+import { scenarioSource } from '../runtime/run_scenario.js';
 
 interface ExploreFlags {
   preemptions: number;

@@ -7,9 +7,9 @@
 import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
-import { writeFileAtomic } from './atomic_write.js';
+import { writeFileAtomic } from '../../shared/atomic_write.js';
 import { shown } from './cli_help.js';
-import { packageRoot } from './run_command.js';
+import { packageRoot } from '../runtime/run_scenario.js';
 
 /**
  * What init writes besides package.json: the templates, by name (`gitignore` is written as

@@ -24,7 +24,8 @@ import { scheduleLines, stateLines } from './replay_print.js';
 import { addExploreCommands } from './explore_command.js';
 import { interruptOnSignals } from '../runtime/interrupt.js';
 import { replayFile, shrinkFile } from './replay_command.js';
-import { saveOutput, scenarioSource } from './run_command.js';
+import { saveOutput } from './run_command.js';
+import { scenarioSource } from '../runtime/run_scenario.js';
 import { Trace } from '../../shared/trace.js';
 import type { ControlledView } from '../controlled/controlled.js';
 

@@ -1,11 +1,13 @@
 /**
  * What the race commands print alike: where a failure happened, a throw's stack, the command
- * that reproduces a replay file, and the guard that turns bad input into exit code 2.
+ * that reproduces a replay file, the guard that turns bad input into exit code 2, and the
+ * summary of `vmmsim merge`.
  */
 import { relative } from 'node:path';
 import { OptionError } from '../../shared/config.js';
 import { printable, ScenarioError } from '../../shared/scenario/load.js';
 import type { ControlledFailure } from '../controlled/controlled.js';
+import type { Merged } from '../controlled/merge.js';
 import { ReplayFileError, scenarioNamedBy } from '../controlled/replay_file.js';
 import { terminalText } from '../../shared/printable.js';
 
@@ -56,3 +58,33 @@ export async function guarded(fn: () => Promise<number>): Promise<void> {
  * visible ('?'): names and messages in it come from scenario files (printable.ts).
  */
 export const writeOut = (text: string): boolean => process.stdout.write(terminalText(text));
+
+/** The merged summary as text. */
+export function printMerged(m: Merged): void {
+  const out: string[] = [];
+  const shards = `${m.shards.present.length} of ${m.shards.count} shards`;
+  const missing = m.shards.missing.length === 0 ? '' : ` (missing: ${m.shards.missing.join(', ')})`;
+  const seconds = (m.elapsedMs / 1000).toFixed(2);
+  const what =
+    m.kind === 'hunt'
+      ? `${m.runs} of ${m.runsPlanned ?? 0} runs`
+      : `${m.runs} schedules explored, ${m.pruned ?? 0} pruned`;
+  out.push(`merge: ${m.kind} of ${printable(m.scenario)} (${m.search}): ${shards}${missing}`);
+  out.push(
+    `  ${what}; the longest shard took ${seconds} s; ${m.failures.length} distinct failure(s)`,
+  );
+  if (m.interrupted) out.push('  INTERRUPTED: at least one shard was stopped early');
+  for (const f of m.failures) {
+    const hits = m.kind === 'hunt' ? `${f.hits} run(s)` : `${f.shards.length} shard(s)`;
+    out.push(``, `FAILURE: ${f.kind}: ${printable(f.message)}`);
+    out.push(
+      `  hit by ${hits}, in shard(s) ${f.shards.join(', ')}`,
+      `  replay file: ${f.replayPath}`,
+    );
+  }
+  const whole = m.shards.missing.length === 0 && !m.interrupted;
+  if (m.kind === 'explore' && m.failures.length === 0 && whole) {
+    out.push(`no failure in ${m.runs + (m.pruned ?? 0)} schedules: ${m.search}`);
+  }
+  writeOut(`${out.join('\n')}\n`);
+}

@@ -23,7 +23,7 @@ import {
   readReplayFile,
   writeReplayFile,
 } from '../controlled/replay_file.js';
-import { scenarioSource } from './run_command.js';
+import { scenarioSource } from '../runtime/run_scenario.js';
 import { ReplayScheduler } from '../controlled/schedulers/replay.js';
 
 export interface Replayed {

@@ -3,23 +3,14 @@
  * tree in controlled mode on this thread (main/explore.ts) and returns the counts and the
  * first failure. The scenario is loaded once per thread. Piscina owns the thread.
  */
-import { type ExploreCount, type ExploreItem, exploreItems } from './explore.js';
-import type { ExploreRunOptions } from './explore.js';
-import type { ScenarioSource } from '../../shared/protocol.js';
+import { exploreItems } from './explore.js';
+import type { ExploreTask, ExploreTaskResult } from '../../shared/protocol.js';
 import type { ScenarioDefinition } from '../../shared/scenario/scenario.js';
 import { loadScenario } from '../../shared/scenario/load.js';
 
-export interface ExploreTask {
-  source: ScenarioSource;
-  options: ExploreRunOptions;
-  items: ExploreItem[];
-  /** States the first run claimed (their subtrees are other chunks' work). */
-  claims: [string, number][];
-}
-
 const loaded = new Map<string, Promise<ScenarioDefinition>>();
 
-export default async function exploreChunk(task: ExploreTask): Promise<ExploreCount> {
+export default async function exploreChunk(task: ExploreTask): Promise<ExploreTaskResult> {
   const key = JSON.stringify(task.source);
   if (!loaded.has(key)) loaded.set(key, loadScenario(task.source));
   const scenario = await loaded.get(key)!;

@@ -3,28 +3,13 @@
  * this thread and returns what each run found. The scenario is loaded once per thread.
  * Piscina owns the thread; this module only answers tasks.
  */
-import { type ControlledOptions, type ControlledResult, runControlled } from './controlled.js';
+import { runControlled } from './controlled.js';
 import { PctScheduler } from './schedulers/pct.js';
 import { RandomScheduler } from './schedulers/random.js';
 import type { Scheduler } from './schedulers/scheduler.js';
-import type { ScenarioSource } from '../../shared/protocol.js';
+import type { HuntRunResult, HuntTask } from '../../shared/protocol.js';
 import type { ScenarioDefinition } from '../../shared/scenario/scenario.js';
 import { loadScenario } from '../../shared/scenario/load.js';
-
-export interface HuntTask {
-  source: ScenarioSource;
-  seeds: number[];
-  scheduler: 'pct' | 'random';
-  depth: number;
-  options: Omit<ControlledOptions, 'seed'>;
-}
-
-export interface HuntRunResult {
-  seed: number;
-  steps: number;
-  /** Only for failing runs: enough to replay them. */
-  found?: ControlledResult;
-}
 
 const loaded = new Map<string, Promise<ScenarioDefinition>>();
 

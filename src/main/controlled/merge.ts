@@ -9,7 +9,6 @@ import { z } from 'zod';
 import { OptionError } from '../../shared/config.js';
 import { printable } from '../../shared/scenario/load.js';
 import { signature } from './hunt.js';
-import { writeOut } from '../cli/race_output.js';
 
 const REPORT_BYTES_MAX = 16 << 20;
 
@@ -200,34 +199,4 @@ class Failures {
       .sort((a, b) => a.order - b.order)
       .map(({ order: _order, ...f }) => ({ ...f, shards: f.shards.sort((a, b) => a - b) }));
   }
-}
-
-/** The merged summary as text. */
-export function printMerged(m: Merged): void {
-  const out: string[] = [];
-  const shards = `${m.shards.present.length} of ${m.shards.count} shards`;
-  const missing = m.shards.missing.length === 0 ? '' : ` (missing: ${m.shards.missing.join(', ')})`;
-  const seconds = (m.elapsedMs / 1000).toFixed(2);
-  const what =
-    m.kind === 'hunt'
-      ? `${m.runs} of ${m.runsPlanned ?? 0} runs`
-      : `${m.runs} schedules explored, ${m.pruned ?? 0} pruned`;
-  out.push(`merge: ${m.kind} of ${printable(m.scenario)} (${m.search}): ${shards}${missing}`);
-  out.push(
-    `  ${what}; the longest shard took ${seconds} s; ${m.failures.length} distinct failure(s)`,
-  );
-  if (m.interrupted) out.push('  INTERRUPTED: at least one shard was stopped early');
-  for (const f of m.failures) {
-    const hits = m.kind === 'hunt' ? `${f.hits} run(s)` : `${f.shards.length} shard(s)`;
-    out.push(``, `FAILURE: ${f.kind}: ${printable(f.message)}`);
-    out.push(
-      `  hit by ${hits}, in shard(s) ${f.shards.join(', ')}`,
-      `  replay file: ${f.replayPath}`,
-    );
-  }
-  const whole = m.shards.missing.length === 0 && !m.interrupted;
-  if (m.kind === 'explore' && m.failures.length === 0 && whole) {
-    out.push(`no failure in ${m.runs + (m.pruned ?? 0)} schedules: ${m.search}`);
-  }
-  writeOut(`${out.join('\n')}\n`);
 }

@@ -11,7 +11,7 @@ import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { formatBytes } from '../../shared/machine_size.js';
 import { printable } from '../../shared/scenario/load.js';
-import { writeFileAtomic } from '../cli/atomic_write.js';
+import { writeFileAtomic } from '../../shared/atomic_write.js';
 
 export const REPLAY_FORMAT = 'vmmsim-replay';
 export const REPLAY_VERSION = 2;

@@ -10,7 +10,7 @@
 import type { FaultKind } from '../../shared/protocol.js';
 import { FaultKinds } from '../../shared/protocol.js';
 import type { RunReport } from './coordinator.js';
-import { runScenario } from '../cli/run_command.js';
+import { runScenario } from './run_scenario.js';
 
 export interface SoakOptions {
   /** Stop starting runs after this long. */

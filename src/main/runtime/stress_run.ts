@@ -13,7 +13,7 @@ import { createKernel, type Kernel } from '../../shared/kernel.js';
 import { lockStats } from '../../shared/lock.js';
 import { nodeEndpoint } from '../../workers/endpoint.js';
 import { spawnWorker } from '../../workers/spawn.js';
-import type { StressWorkerApi } from '../../workers/stress_worker.js';
+import type { StressWorkerApi } from '../../shared/protocol.js';
 import type { StressResult } from '../../workers/stress_workload.js';
 
 export interface StressRunOptions {

@@ -6,18 +6,16 @@
  * words are read one by one, so a deadlock is only declared when two snapshots some
  * milliseconds apart show the same cycle with none of its locks taken in between.
  */
+import { actorLoad } from '../../shared/actor_record.js';
 import {
-  AC,
   ACTOR_CRASHED,
   ACTOR_DEAD,
   ACTOR_FREE,
   ACTOR_HOST,
-  ACTOR_WORDS,
-  LK,
-  LOCK_WORDS,
   type Layout,
 } from '../../shared/layout.js';
-import { heldLocks, lockName, lockOwnerDead } from '../../shared/lock.js';
+import { heldLocks, lockEpoch, lockHolder, lockName, lockOwnerDead } from '../../shared/lock.js';
+import { pressureWanted } from '../../shared/protocol.js';
 import { serviceNameOf } from '../../shared/services/index.js';
 
 export interface WaitForNode {
@@ -53,30 +51,29 @@ export function waitForGraph(
 ): WaitForGraph {
   const held = heldLocks(layout);
   const nameOf = (actor: number): string => {
-    const kind = Atomics.load(layout.actors, actor * ACTOR_WORDS + AC.kind);
+    const kind = actorLoad(layout, actor, 'kind');
     return names.get(actor) ?? (kind === ACTOR_HOST ? `VMM host ${actor}` : `actor ${actor}`);
   };
   const nodes: WaitForNode[] = [];
   for (let actor = 0; actor < layout.options.actorMax; actor++) {
-    const base = actor * ACTOR_WORDS;
-    const state = Atomics.load(layout.actors, base + AC.state);
+    const state = actorLoad(layout, actor, 'state');
     if (state === ACTOR_FREE) continue;
-    const waiting = Atomics.load(layout.actors, base + AC.waitingLock) - 1;
+    const waiting = actorLoad(layout, actor, 'waitingLock') - 1;
     const holds = held.filter((h) => h.holderActor === actor).map((h) => lockName(h.lockId));
     if (!names.has(actor) && holds.length === 0 && waiting < 0) continue;
-    const page = Atomics.load(layout.actors, base + AC.page);
-    const pressure = Atomics.load(layout.actors, base + AC.pressure);
+    const page = actorLoad(layout, actor, 'page');
+    const pressure = pressureWanted(layout, actor);
     const node: WaitForNode = {
       actor: nameOf(actor),
       actorId: actor,
       state: stateName(state, waiting),
-      service: serviceNameOf(Atomics.load(layout.actors, base + AC.lastService)),
+      service: serviceNameOf(actorLoad(layout, actor, 'lastService')),
       ...(page > 0 ? { page: hexPage(page) } : {}),
       ...(pressure > 0 ? { waitsForCallbacks: pressure } : {}),
       holds,
     };
     if (waiting >= 0) {
-      const holder = Atomics.load(layout.locks, waiting * LOCK_WORDS + LK.state) - 1;
+      const holder = lockHolder(layout, waiting);
       if (holder >= 0) {
         const lock = lockName(waiting);
         node.waitsFor = { lock, lockId: waiting, holder: nameOf(holder), holderId: holder };
@@ -135,8 +132,7 @@ export function rootHolder(graph: WaitForGraph, from: number): WaitForNode | und
 /** The epochs of the locks a cycle waits for: unchanged epochs mean nobody took them. */
 export function cycleEpochs(layout: Layout, graph: WaitForGraph): string | undefined {
   if (graph.cycle === undefined) return undefined;
-  const epoch = (lockId: number): number =>
-    Atomics.load(layout.locks, lockId * LOCK_WORDS + LK.epoch);
+  const epoch = (lockId: number): number => lockEpoch(layout, lockId);
   const locks = graph.nodes
     .filter((n) => graph.cycle!.includes(n.actor) && n.waitsFor !== undefined)
     .map((n) => `${n.waitsFor!.lockId}:${epoch(n.waitsFor!.lockId)}`);

@@ -6,11 +6,18 @@
  */
 import * as Comlink from 'comlink';
 import type { Worker } from 'node:worker_threads';
-import { AC, ACTOR_WORDS, type Layout } from '../../shared/layout.js';
-import type { ActorFailure, ActorStartup, ActorWorkerApi } from '../../shared/protocol.js';
+import { actorLoad } from '../../shared/actor_record.js';
+import type { Layout } from '../../shared/layout.js';
+import {
+  type ActorFailure,
+  type ActorStartup,
+  type ActorWorkerApi,
+  postMail,
+  TERMINATE_ME,
+} from '../../shared/protocol.js';
 import { serviceNameOf } from '../../shared/services/index.js';
 import { nodeEndpoint } from '../../workers/endpoint.js';
-import { TERMINATE_ME } from '../../workers/faults.js';
+
 import { spawnWorker } from '../../workers/spawn.js';
 
 export class ActorFailureError extends Error {
@@ -81,7 +88,7 @@ export class ActorHandle {
         : new Promise<never>(() => undefined);
     // Tells a running worker that a call is on its way: it yields to its event loop until it
     // has taken as many calls as were sent (actor_worker.ts), and otherwise keeps stepping.
-    if (this.actor >= 0) Atomics.add(this.layout.actors, this.actor * ACTOR_WORDS + AC.mail, 1);
+    if (this.actor >= 0) postMail(this.layout, this.actor);
     try {
       return await Promise.race([fn(this.api), this.exited, bound]);
     } catch (error) {
@@ -96,7 +103,7 @@ export class ActorHandle {
   /** The service this actor last called, from its slot in the buffer. */
   lastService(): string {
     if (this.actor < 0) return '(none)';
-    return serviceNameOf(this.layout.actors[this.actor * ACTOR_WORDS + AC.lastService]!);
+    return serviceNameOf(actorLoad(this.layout, this.actor, 'lastService'));
   }
 
   failure(

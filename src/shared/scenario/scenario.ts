@@ -9,8 +9,8 @@ import type { MachineOptions } from '../config.js';
 import type { ControlMessageName } from '../constants.js';
 import type { Refusal } from '../context.js';
 import type { AccessWho, Kernel } from '../kernel.js';
-import { H } from '../layout.js';
 import { Prng } from '../prng.js';
+import { takeTicket } from '../protocol.js';
 import {
   type DeviceContext,
   type DeviceInVm,
@@ -187,7 +187,7 @@ export function makeActor<T extends DeviceActor | VmActor>(
   // (run --record) keeps their order too.
   const record = (): void => {
     if (ctx.recording !== undefined && ctx.reenterCount === 0)
-      ctx.recording.push(Atomics.add(kernel.layout.header, H.ticket, 1));
+      ctx.recording.push(takeTicket(kernel.layout));
   };
   Object.defineProperty(actor, 'lastError', { get: () => ctx.lastError, enumerable: true });
   if (ctx.kind === 'vm' && 'handle' in ctx) {
