@@ -4,7 +4,15 @@
  * (boot) or calls createVM/destroyVM; the services are in services/, not here.
  */
 import { assert } from './assert.js';
-import { createBlock, destroyBlock, findBlockContaining, type BlockFields } from './blocks.js';
+import {
+  BLOCK_LIVE,
+  blockState,
+  blockWord,
+  createBlock,
+  destroyBlock,
+  findBlockContaining,
+  type BlockFields,
+} from './blocks.js';
 import { P_PCD, P_USER, P_WRITE, PG_SYS, PG_TYPE_SHIFT, PG_VM, PG_INSTANCE } from './constants.js';
 import {
   copyFrame,
@@ -20,7 +28,6 @@ import {
 } from './frames.js';
 import {
   BK,
-  BLOCK_WORDS,
   BlockKind,
   FrameState,
   H,
@@ -31,10 +38,6 @@ import {
   LOCK_VM_TABLE,
   VGA_END_PAGE,
   VGA_FIRST_PAGE,
-  VM,
-  VM_FREE,
-  VM_LIVE,
-  VM_WORDS,
   INSTANCE_MAX,
   PAGE_SIZE,
 } from './layout.js';
@@ -49,10 +52,21 @@ import {
   readPte,
   SYSTEM_VM,
   spaceLockOf,
-  writePteAt,
+  clearPte,
+  copyPte,
+  mapPage,
   pteIndex,
 } from './page_table.js';
-import { makePresent, pteFrame, ptePresent } from './pte.js';
+import { pteFrame, ptePresent } from './pte.js';
+import {
+  clearVm,
+  VM_CREATING,
+  VM_DESTROYING,
+  VM_FREE,
+  VM_LIVE,
+  vmState,
+  vmStore,
+} from './vm_record.js';
 
 /** The first V86 page at boot: below it is the global V86 data area (IVT, BIOS, DOS). */
 export const FIRST_V86_PAGE_AT_BOOT = 0x10;
@@ -72,7 +86,7 @@ export function vmOfHandle(l: Layout, handle: number): number {
   const offset = (handle >>> 0) - VM_HANDLE_BASE;
   if (offset < 0 || offset % VM_HANDLE_STRIDE !== 0) return -1;
   const vm = offset / VM_HANDLE_STRIDE;
-  if (vm >= l.options.vmMax || Atomics.load(l.vms, vm * VM_WORDS + VM.state) !== VM_LIVE) return -1;
+  if (vm >= l.options.vmMax || vmState(l, vm) !== VM_LIVE) return -1;
   return vm;
 }
 
@@ -95,7 +109,7 @@ function mapBootPage(
 ): boolean {
   locker.acquire(spaceLockOf(page, vm));
   const index = ensureTable(l, locker, vm, page);
-  if (index >= 0) writePteAt(l, index, makePresent(physPage, perms));
+  if (index >= 0) mapPage(l, locker, index, physPage, perms);
   locker.release(spaceLockOf(page, vm));
   return index >= 0;
 }
@@ -107,7 +121,6 @@ export function bootMachine(l: Layout, locker: Locker): void {
   l.header[H.snapshotBlock] = -1;
   l.header[H.firstV86Page] = FIRST_V86_PAGE_AT_BOOT;
   l.header[H.gvdaNextByte] = FIRST_V86_PAGE_AT_BOOT * PAGE_SIZE;
-  const sys = SYSTEM_VM * VM_WORDS;
   locker.acquire(LOCK_FREE_LIST);
   for (let frame = 0; frame < V86_RAM_END_PAGE; frame++) removeFree(l, frame);
   for (let frame = HMA_FIRST_PAGE; frame < HMA_END_PAGE; frame++) removeFree(l, frame);
@@ -116,9 +129,9 @@ export function bootMachine(l: Layout, locker: Locker): void {
   setFrame(l, dir, FrameState.PAGE_TABLE, SYSTEM_VM, -1);
   locker.release(LOCK_FREE_LIST);
   zeroFrame(l, dir);
-  l.vms[sys + VM.pageDirFrame] = dir;
-  l.vms[sys + VM.handle] = vmHandleOf(SYSTEM_VM) | 0;
-  Atomics.store(l.vms, sys + VM.state, VM_LIVE);
+  vmStore(l, SYSTEM_VM, 'pageDirFrame', dir);
+  vmStore(l, SYSTEM_VM, 'handle', vmHandleOf(SYSTEM_VM) | 0);
+  vmStore(l, SYSTEM_VM, 'state', VM_LIVE);
   const v86 = newBlock(l, locker, {
     basePage: 0,
     pageCount: HMA_END_PAGE,
@@ -192,7 +205,7 @@ export function createVmSpace(l: Layout, locker: Locker, actor: number): number 
   locker.acquire(LOCK_VM_TABLE);
   let vm = -1;
   for (let v = 1; v < l.options.vmMax; v++) {
-    if (l.vms[v * VM_WORDS + VM.state] === VM_FREE) {
+    if (vmState(l, v) === VM_FREE) {
       vm = v;
       break;
     }
@@ -201,7 +214,7 @@ export function createVmSpace(l: Layout, locker: Locker, actor: number): number 
     locker.release(LOCK_VM_TABLE);
     return 'no free VM slot (vmMax reached)';
   }
-  l.vms[vm * VM_WORDS + VM.state] = 2; // being created: not yet given common PDEs by others
+  vmStore(l, vm, 'state', VM_CREATING); // not yet given common PDEs by others
   locker.release(LOCK_VM_TABLE);
   locker.acquire(LOCK_VM_FIRST + vm);
   const result = buildVmSpace(l, locker, vm, actor);
@@ -220,12 +233,12 @@ function buildVmSpace(l: Layout, locker: Locker, vm: number, actor: number): num
   locker.release(LOCK_FREE_LIST);
   if (dir < 0) return 'insufficient memory for the page directory';
   zeroFrame(l, dir);
-  l.vms[vm * VM_WORDS + VM.pageDirFrame] = dir;
-  l.vms[vm * VM_WORDS + VM.handle] = vmHandleOf(vm) | 0;
-  l.vms[vm * VM_WORDS + VM.privateHint] = 0;
+  vmStore(l, vm, 'pageDirFrame', dir);
+  vmStore(l, vm, 'handle', vmHandleOf(vm) | 0);
+  vmStore(l, vm, 'privateHint', 0);
   locker.acquire(LOCK_VM_TABLE);
   copyCommonPdes(l, locker, dir);
-  Atomics.store(l.vms, vm * VM_WORDS + VM.state, VM_LIVE);
+  vmStore(l, vm, 'state', VM_LIVE);
   locker.release(LOCK_VM_TABLE);
   const first = l.header[H.firstV86Page]!;
   const count = l.options.vmV86Pages;
@@ -266,7 +279,7 @@ function mapVmV86Page(
   if (index < 0) return 'insufficient memory for a V86 page table';
   const instance = global && page < first && isInstancePage(l, page);
   if (global && !instance) {
-    writePteAt(l, index, sysPte); // the global V86 data area: same frames in every VM
+    copyPte(l, locker, index, sysPte); // the global V86 data area: same frames in every VM
     return undefined;
   }
   locker.acquire(LOCK_FREE_LIST);
@@ -276,7 +289,7 @@ function mapVmV86Page(
   if (frame < 0) return 'insufficient memory for V86 pages';
   if (instance) copyFrame(l, snapshotFrameOf(l, page), frame);
   else zeroFrame(l, frame);
-  writePteAt(l, index, makePresent(frame, instance ? INSTANCE_PERMS : V86_PERMS));
+  mapPage(l, locker, index, frame, instance ? INSTANCE_PERMS : V86_PERMS);
   return undefined;
 }
 
@@ -284,7 +297,7 @@ function mapVmV86Page(
 function snapshotFrameOf(l: Layout, page: number): number {
   const block = l.header[H.snapshotBlock]!;
   assert(block >= 0, 'snapshotFrameOf: no instance snapshot was taken');
-  const base = l.blocks[block * BLOCK_WORDS + BK.basePage]!;
+  const base = blockWord(l, block, BK.basePage);
   const pte = readPte(l, SYSTEM_VM, base + page);
   assert(ptePresent(pte), 'snapshotFrameOf: snapshot page not present');
   return pteFrame(pte);
@@ -301,7 +314,7 @@ export function teardownVmSpace(
   dropAliases: (vm: number) => void,
 ): number[] {
   locker.acquire(LOCK_VM_TABLE);
-  l.vms[vm * VM_WORDS + VM.state] = 3; // being destroyed: no more common PDE updates
+  vmStore(l, vm, 'state', VM_DESTROYING); // no more common PDE updates
   locker.release(LOCK_VM_TABLE);
   const freed: number[] = [];
   dropAliases(vm); // before the VM lock: deleting an alias takes page-table locks of lower rank
@@ -323,31 +336,29 @@ export function teardownVmSpace(
   locker.release(LOCK_FREE_LIST);
   locker.release(LOCK_VM_FIRST + vm);
   locker.acquire(LOCK_VM_TABLE);
-  l.vms.fill(0, vm * VM_WORDS, (vm + 1) * VM_WORDS);
+  clearVm(l, vm);
   locker.release(LOCK_VM_TABLE);
   return freed;
 }
 
 function findOwnedBlock(l: Layout, vm: number): number {
   for (let i = 0; i < l.options.blockMax; i++) {
-    const base = i * BLOCK_WORDS;
-    if (Atomics.load(l.blocks, base + BK.state) !== 1) continue;
-    if (l.blocks[base + BK.space] === vm) return i;
+    if (blockState(l, i) !== BLOCK_LIVE) continue;
+    if (blockWord(l, i, BK.space) === vm) return i;
   }
   return -1;
 }
 
 /** Frees a private-space block of `vm` and its frames. Caller holds the VM space lock. */
 function releasePrivateBlock(l: Layout, locker: Locker, vm: number, block: number): number[] {
-  const base = l.blocks[block * BLOCK_WORDS + BK.basePage]!;
-  const count = l.blocks[block * BLOCK_WORDS + BK.pageCount]!;
+  const base = blockWord(l, block, BK.basePage);
+  const count = blockWord(l, block, BK.pageCount);
   const freed: number[] = [];
   locker.acquire(LOCK_FREE_LIST);
   for (let page = base; page < base + count; page++) {
     const index = pteIndex(l, vm, page);
     if (index < 0) continue;
-    const pte = l.ramWords[index]!;
-    writePteAt(l, index, 0);
+    const pte = clearPte(l, locker, index);
     const frame = pteFrame(pte);
     if (!ptePresent(pte) || !isRamFrame(l, frame)) continue;
     if (frameState(l, frame) === FrameState.BLOCK && frameOwner(l, frame) === block) {
@@ -357,7 +368,7 @@ function releasePrivateBlock(l: Layout, locker: Locker, vm: number, block: numbe
   }
   locker.release(LOCK_FREE_LIST);
   locker.acquire(LOCK_BLOCKS);
-  if (l.blocks[block * BLOCK_WORDS + BK.kind] !== BlockKind.V86) releaseLinear(l, vm, base, count);
+  if (blockWord(l, block, BK.kind) !== BlockKind.V86) releaseLinear(l, vm, base, count);
   destroyBlock(l, block);
   locker.release(LOCK_BLOCKS);
   return freed;

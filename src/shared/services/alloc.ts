@@ -25,20 +25,19 @@ import {
   setFrameFixed,
   zeroFrame,
 } from '../frames.js';
-import {
-  BK,
-  BLOCK_WORDS,
-  type BlockKindValue,
-  FrameState,
-  H,
-  LOCK_BLOCKS,
-  LOCK_FREE_LIST,
-} from '../layout.js';
+import { BK, type BlockKindValue, FrameState, H, LOCK_BLOCKS, LOCK_FREE_LIST } from '../layout.js';
 import { type ArenaValue, releaseLinear, reserveLinear, reserveLinearAt } from '../linear.js';
-import { ensureTable, pteIndex, writePteAt } from '../page_table.js';
-import { makePresent, makeReserved, pteFrame, ptePresent } from '../pte.js';
+import { clearPte, ensureTable, mapPage, pteIndex, reservePage } from '../page_table.js';
+import { pteFrame, ptePresent } from '../pte.js';
 import { dropAliasesOf } from './lin_page_lock.js';
-import { lockRange, ownsFrame, returnFrames, takeFrames, unlockRange } from './service.js';
+import {
+  claimLiveBlock,
+  lockRange,
+  ownsFrame,
+  returnFrames,
+  takeFrames,
+  unlockRange,
+} from './service.js';
 
 export interface PhysConstraint {
   alignPages: number;
@@ -183,13 +182,13 @@ function mapBlockPages(
     }
     const frame = frames[i];
     if (frame === undefined) {
-      writePteAt(l, index, makeReserved(r.perms));
+      reservePage(l, ctx.locker, index, r.perms);
       continue;
     }
     setFrame(l, frame, FrameState.BLOCK, block, page);
     if (r.fixed) setFrameFixed(l, frame, true);
     if (r.locked) lockFrame(l, frame, page, r.space);
-    writePteAt(l, index, makePresent(frame, r.perms));
+    mapPage(l, ctx.locker, index, frame, r.perms);
   }
   if (!ok) clearPtes(ctx, r.spaceVm, base, r.pageCount);
   unlockRange(ctx, locks);
@@ -200,7 +199,7 @@ function mapBlockPages(
 function clearPtes(ctx: Context, vm: number, base: number, count: number): void {
   for (let page = base; page < base + count; page++) {
     const index = pteIndex(ctx.l, vm, page);
-    if (index >= 0) writePteAt(ctx.l, index, 0);
+    if (index >= 0) clearPte(ctx.l, ctx.locker, index);
   }
 }
 
@@ -220,7 +219,7 @@ function discardBlock(ctx: Context, block: number, spaceVm: number): void {
 export function claimBlock(ctx: Context, block: number): boolean {
   ctx.locker.acquire(LOCK_BLOCKS);
   const live = blockState(ctx.l, block) === BLOCK_LIVE;
-  if (live) Atomics.store(ctx.l.blocks, block * BLOCK_WORDS + BK.state, BLOCK_DYING);
+  if (live) claimLiveBlock(ctx, block);
   ctx.locker.release(LOCK_BLOCKS);
   return live;
 }
@@ -240,8 +239,7 @@ export function freeClaimedBlock(ctx: Context, block: number, spaceVm: number): 
   for (let page = base; page < base + count; page++) {
     const index = pteIndex(l, spaceVm, page);
     if (index < 0) continue;
-    const pte = l.ramWords[index]!;
-    writePteAt(l, index, 0);
+    const pte = clearPte(l, ctx.locker, index);
     if (ptePresent(pte) && ownsFrame(ctx, block, pteFrame(pte), FrameState.BLOCK))
       frames.push(pteFrame(pte));
   }

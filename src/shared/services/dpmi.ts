@@ -16,13 +16,13 @@
  */
 import { assert } from '../assert.js';
 import {
-  BLOCK_DYING,
   BLOCK_LIVE,
   blockState,
   blockWord,
   findBlock,
   findBlockContaining,
   findMappingCovering,
+  setBlockWord,
 } from '../blocks.js';
 import {
   DPMI_INVALID_HANDLE,
@@ -40,12 +40,12 @@ import {
   P_WRITE,
 } from '../constants.js';
 import type { Context } from '../context.js';
-import { BK, BLOCK_WORDS, BlockKind, HOLE_END_PAGE, LOCK_BLOCKS, PAGE_SIZE } from '../layout.js';
+import { BK, BlockKind, HOLE_END_PAGE, LOCK_BLOCKS, PAGE_SIZE } from '../layout.js';
 import { Arena, arenaOf } from '../linear.js';
 import { allocateBlock, claimBlock, freeClaimedBlock } from './alloc.js';
 import { lockPages, unlockPages } from './lin_page_lock.js';
 import { mapPhysPages, removeMapping, reserveMapping } from './mapping.js';
-import { type ServiceDef } from './service.js';
+import { claimLiveBlock, type ServiceDef } from './service.js';
 
 export interface Registers {
   ax: number;
@@ -111,7 +111,7 @@ function mapPhysical(ctx: Context, regs: Registers): Registers {
     return dpmiError(ctx, regs, DPMI_SYSTEM_INTEGRITY, 'range is host RAM');
   ctx.locker.acquire(LOCK_BLOCKS);
   let block = findMappingCovering(ctx.l, ctx.vm, firstPhys, count);
-  if (block >= 0) ctx.l.blocks[block * BLOCK_WORDS + BK.refCount]! += 1;
+  if (block >= 0) setBlockWord(ctx.l, block, BK.refCount, blockWord(ctx.l, block, BK.refCount) + 1);
   ctx.locker.release(LOCK_BLOCKS);
   if (block < 0) block = makeMapping(ctx, firstPhys, count);
   if (block < 0)
@@ -161,8 +161,9 @@ function unmapPhysical(ctx: Context, regs: Registers): Registers {
   const found = arenaOf(page) === Arena.private ? findBlockContaining(l, ctx.vm, page) : -1;
   const block = found >= 0 && blockWord(l, found, BK.kind) === BlockKind.DPMI_MAPPING ? found : -1;
   const last = block >= 0 && blockWord(l, block, BK.refCount) === 1;
-  if (block >= 0 && !last) l.blocks[block * BLOCK_WORDS + BK.refCount]! -= 1;
-  if (last) Atomics.store(l.blocks, block * BLOCK_WORDS + BK.state, BLOCK_DYING);
+  if (block >= 0 && !last)
+    setBlockWord(l, block, BK.refCount, blockWord(l, block, BK.refCount) - 1);
+  if (last) claimLiveBlock(ctx, block);
   ctx.locker.release(LOCK_BLOCKS);
   if (block < 0)
     return dpmiError(ctx, regs, DPMI_INVALID_LINEAR_ADDRESS, 'not an address 0800h returned');

@@ -16,15 +16,7 @@
  * move: like PageFixed blocks they are always locked [I], so both calls do nothing to them
  * and succeed (reference §2.4).
  */
-import { assert } from '../assert.js';
-import {
-  BLOCK_DYING,
-  BLOCK_LIVE,
-  blockState,
-  blockWord,
-  findBlock,
-  listedBlocks,
-} from '../blocks.js';
+import { BLOCK_LIVE, blockState, blockWord, findBlock, listedBlocks } from '../blocks.js';
 import {
   P_ACC,
   P_DIRTY,
@@ -46,22 +38,22 @@ import {
   lockFrame,
   unlockFrame,
 } from '../frames.js';
-import {
-  BK,
-  BLOCK_WORDS,
-  BlockKind,
-  FR,
-  FRAME_WORDS,
-  FrameState,
-  H,
-  type Layout,
-  LOCK_BLOCKS,
-} from '../layout.js';
+import { BK, BlockKind, FrameState, H, type Layout, LOCK_BLOCKS } from '../layout.js';
 import { Arena } from '../linear.js';
-import { COMMON_SPACE, pteIndex, spaceOf, SYSTEM_VM, writePteAt } from '../page_table.js';
+import {
+  clearPteBits,
+  COMMON_SPACE,
+  frameWhere,
+  pteAt,
+  pteIndex,
+  setPteBits,
+  spaceOf,
+  SYSTEM_VM,
+} from '../page_table.js';
 import { pteFrame, ptePresent } from '../pte.js';
 import { mapPhysPages, removeMapping, reserveMapping } from './mapping.js';
 import {
+  claimLiveBlock,
   fail0,
   lockRange,
   unlockRange,
@@ -82,7 +74,7 @@ const lockable = (ctx: Context, frame: number): boolean => {
  * a V86 mapping or a global alias may go (the VM destroyed) while the frame stays locked.
  */
 function homeOf(l: Layout, frame: number, page: number, space: number): [number, number] {
-  const where = l.frames[frame * FRAME_WORDS + FR.where]!;
+  const where = frameWhere(l, frame);
   if (where < 0) return [page, space];
   return [where, blockWord(l, frameOwner(l, frame), BK.space)];
 }
@@ -100,15 +92,14 @@ export function lockPages(
   let reason: string | undefined;
   for (let page = first; page < first + count && reason === undefined; page++) {
     const index = pteIndex(l, vm, page);
-    if (index < 0 || !ptePresent(l.ramWords[index]!))
+    if (index < 0 || !ptePresent(pteAt(l, index)))
       reason = 'invalid address range: page not committed';
   }
   for (let page = first; page < first + count && reason === undefined; page++) {
     const index = pteIndex(l, vm, page);
-    const pte = l.ramWords[index]!;
-    const frame = pteFrame(pte);
+    const frame = pteFrame(pteAt(l, index));
     if (lockable(ctx, frame)) lockFrame(l, frame, ...homeOf(l, frame, page, spaceOf(page, vm)));
-    if (markDirty) writePteAt(l, index, (pte | P_DIRTY) >>> 0);
+    if (markDirty) setPteBits(l, ctx.locker, index, P_DIRTY);
   }
   unlockRange(ctx, locks);
   return reason;
@@ -127,18 +118,17 @@ export function unlockPages(
   let reason: string | undefined;
   for (let page = first; page < first + count && reason === undefined; page++) {
     const index = pteIndex(l, vm, page);
-    const pte = index < 0 ? 0 : l.ramWords[index]!;
+    const pte = index < 0 ? 0 : pteAt(l, index);
     if (!ptePresent(pte)) reason = 'invalid address range: page not committed';
     else if (lockable(ctx, pteFrame(pte)) && frameLockCount(l, pteFrame(pte)) <= 0)
       reason = 'pages are not locked';
   }
   for (let page = first; page < first + count && reason === undefined; page++) {
     const index = pteIndex(l, vm, page);
-    const pte = l.ramWords[index]!;
-    if (!lockable(ctx, pteFrame(pte))) continue;
-    unlockFrame(l, pteFrame(pte));
-    if (markPageOut && frameLockCount(l, pteFrame(pte)) === 0)
-      writePteAt(l, index, (pte & ~P_ACC) >>> 0);
+    const frame = pteFrame(pteAt(l, index));
+    if (!lockable(ctx, frame)) continue;
+    unlockFrame(l, frame);
+    if (markPageOut && frameLockCount(l, frame) === 0) clearPteBits(l, ctx.locker, index, P_ACC);
   }
   unlockRange(ctx, locks);
   return reason;
@@ -187,7 +177,7 @@ function makeGlobalAlias(ctx: Context, first: number, count: number): number {
   if (made === undefined) return -1;
   Atomics.add(l.header, H.aliasCount, 1);
   // The source pages' locks are held while their frames are read: they cannot move meanwhile.
-  const source = (i: number): number => pteFrame(l.ramWords[pteIndex(l, ctx.vm, first + i)]!);
+  const source = (i: number): number => pteFrame(pteAt(l, pteIndex(l, ctx.vm, first + i)));
   // Device memory behind the pages (a VGA window, a frame buffer) is mapped uncached, as always.
   const permsOf = (frame: number): number => (isRamFrame(l, frame) ? perms : perms | P_PCD);
   if (!mapPhysPages(ctx, SYSTEM_VM, made.base, source, count, permsOf, [first, count])) {
@@ -210,18 +200,12 @@ export function dropAliasesOf(ctx: Context, space: number, first: number, count:
     if (blockState(l, block) !== BLOCK_LIVE || blockWord(l, block, BK.vm) !== space) continue;
     const source = blockWord(l, block, BK.physPage);
     if (source < first + count && first < source + blockWord(l, block, BK.pageCount)) {
-      claimAlias(l, block); // claimed here, so that an unlock of it cannot delete it too
+      claimLiveBlock(ctx, block); // claimed here, so that an unlock of it cannot delete it too
       doomed.push(block);
     }
   }
   ctx.locker.release(LOCK_BLOCKS);
   for (const block of doomed) deleteAlias(ctx, block);
-}
-
-/** Marks a live alias dying: whoever marks it deletes it. Caller holds the block-table lock. */
-function claimAlias(l: Layout, block: number): void {
-  assert(blockState(l, block) === BLOCK_LIVE, 'claimAlias: the alias is not live');
-  Atomics.store(l.blocks, block * BLOCK_WORDS + BK.state, BLOCK_DYING);
 }
 
 function deleteAlias(ctx: Context, block: number): void {
@@ -268,7 +252,7 @@ export function linPageUnLock(
       findBlock(ctx.l, COMMON_SPACE, hLinPgNum) === alias &&
       blockState(ctx.l, alias) === BLOCK_LIVE &&
       blockWord(ctx.l, alias, BK.kind) === BlockKind.GLOBAL_ALIAS;
-    if (live) claimAlias(ctx.l, alias);
+    if (live) claimLiveBlock(ctx, alias);
     ctx.locker.release(LOCK_BLOCKS);
     if (live) deleteAlias(ctx, alias);
   }

@@ -15,8 +15,8 @@ import { PageFixed } from '../constants.js';
 import type { Context } from '../context.js';
 import { setFrame, setFrameFixed } from '../frames.js';
 import { BK, FrameState } from '../layout.js';
-import { pteIndex, SYSTEM_VM, writePteAt } from '../page_table.js';
-import { makePresent, ptePerms, pteReserved } from '../pte.js';
+import { commitPage, pteAt, pteIndex, SYSTEM_VM } from '../page_table.js';
+import { ptePerms, pteReserved } from '../pte.js';
 import { mayUseRegions, regionForRange } from './region.js';
 import {
   fail0,
@@ -58,7 +58,7 @@ function mapLocked(
   for (let page = first; page < first + count; page++) {
     const index = pteIndex(l, SYSTEM_VM, page);
     assert(index >= 0, '_MapFreePhysReg: region page has no page table');
-    if (!pteReserved(l.ramWords[index]!)) return 'part of the page range already present';
+    if (!pteReserved(pteAt(l, index))) return 'part of the page range already present';
   }
   const frames = takeFrames(ctx, count, FrameState.REGION, region, false);
   if (frames === undefined) return 'insufficient pages on the free list';
@@ -68,7 +68,8 @@ function mapLocked(
     const index = pteIndex(l, SYSTEM_VM, page);
     setFrame(l, frame, FrameState.REGION, region, page);
     setFrameFixed(l, frame, fixed);
-    writePteAt(l, index, makePresent(frame, ptePerms(l.ramWords[index]!)));
+    // the region's permissions and type live in the reserved entry
+    commitPage(l, ctx.locker, index, frame, ptePerms(pteAt(l, index)));
   }
   return undefined;
 }

@@ -27,15 +27,14 @@ import {
   P_PCD,
   P_USER,
   P_WRITE,
-  PG_TYPE,
 } from '../constants.js';
 import type { Context } from '../context.js';
 import { isRamFrame } from '../frames.js';
 import { BK, BlockKind, H, type Layout } from '../layout.js';
 import { userMappingRefusal } from '../isolation.js';
 import { vmOfHandle } from '../machine.js';
-import { pteIndex, readPte, SYSTEM_VM, writePteAt } from '../page_table.js';
-import { makePresent, pteFrame, ptePresent } from '../pte.js';
+import { pteIndex, readPte, replacePage, SYSTEM_VM } from '../page_table.js';
+import { pteFrame, ptePresent, pteTypeBits } from '../pte.js';
 import { regionOf } from './region.js';
 import {
   blockOfHandle,
@@ -93,11 +92,8 @@ function mapV86(
   for (let i = 0; i < physPages.length; i++) {
     const phys = physPages[i]!;
     const cache = isRamFrame(l, phys) ? 0 : P_PCD;
-    writePteAt(
-      l,
-      pteIndex(l, vm, page + i),
-      makePresent(phys, P_USER | P_WRITE | cache | typeBits),
-    );
+    const perms = P_USER | P_WRITE | cache | typeBits;
+    replacePage(l, ctx.locker, pteIndex(l, vm, page + i), phys, perms);
   }
   unlockRange(ctx, locks);
 }
@@ -154,9 +150,10 @@ export function mapIntoV86(
   const space = blockWord(l, block, BK.space) < 0 ? SYSTEM_VM : blockWord(l, block, BK.space);
   const pages: number[] = [];
   for (let i = 0; i < nPages; i++) {
-    const pte = nul ? makePresent(l.header[H.nulFrame]!, 0) : readPte(l, space, base + pageOff + i);
-    if (!ptePresent(pte)) return ctx.refuse(0, 'insufficient memory: block page not present');
-    pages.push(pteFrame(pte));
+    const pte = nul ? 0 : readPte(l, space, base + pageOff + i);
+    if (!nul && !ptePresent(pte))
+      return ctx.refuse(0, 'insufficient memory: block page not present');
+    pages.push(nul ? l.header[H.nulFrame]! : pteFrame(pte));
   }
   const why = nul ? undefined : isolationRefusal(l, pages, vm);
   if (why !== undefined) return ctx.refuse(0, why);
@@ -189,7 +186,7 @@ export function linMapIntoV86(
   for (let i = 0; i < nPages && pages.length === i; i++) {
     const pte = readPte(l, ctx.vm, hLinPgNum + i);
     if (ptePresent(pte)) pages.push(pteFrame(pte));
-    if (i === 0 && regionOf(l, hLinPgNum) < 0) typeBits = pte & PG_TYPE;
+    if (i === 0 && regionOf(l, hLinPgNum) < 0) typeBits = pteTypeBits(pte);
   }
   unlockRange(ctx, locks);
   if (pages.length !== nPages) return ctx.refuse(failPair(), 'linear page not present');

@@ -7,8 +7,7 @@ import { blockWord, createBlock, destroyBlock, type BlockFields } from '../block
 import type { Context } from '../context.js';
 import { BK, LOCK_BLOCKS } from '../layout.js';
 import { type ArenaValue, releaseLinear, reserveLinear } from '../linear.js';
-import { ensureTable, pteIndex, writePteAt } from '../page_table.js';
-import { makePresent } from '../pte.js';
+import { clearPte, ensureTable, mapPage, pteIndex } from '../page_table.js';
 import { lockRange, unlockRange } from './service.js';
 
 /** Reserves `pageCount` linear pages in `arena` and makes the block; undefined if either fails. */
@@ -65,7 +64,7 @@ export function mapPhysPages(
     const page = base + i;
     index = i === 0 || (page & 0x3ff) === 0 ? ensureTable(l, ctx.locker, vm, page) : index + 1;
     ok = index >= 0;
-    if (ok) writePteAt(l, index, makePresent(phys, perms(phys)));
+    if (ok) mapPage(l, ctx.locker, index, phys, perms(phys));
   }
   unlockRange(ctx, locks);
   return ok;
@@ -82,7 +81,7 @@ export function removeMapping(ctx: Context, block: number, vm: number): void {
     // once per page table, as in mapPhysPages; a missing table leaves nothing to clear
     if (page === base || (page & 0x3ff) === 0) index = pteIndex(l, vm, page);
     else if (index >= 0) index += 1;
-    if (index >= 0) writePteAt(l, index, 0);
+    if (index >= 0) clearPte(l, ctx.locker, index);
   }
   unlockRange(ctx, locks);
   ctx.locker.acquire(LOCK_BLOCKS);

@@ -48,8 +48,16 @@ import { overlapsSystemArena } from '../isolation.js';
 import { frameFixed, frameLockCount, lockFrame, setFrame, setFrameFixed } from '../frames.js';
 import { BK, BlockKind, FrameState, LOCK_BLOCKS } from '../layout.js';
 import { Arena, arenaOf, type ArenaValue } from '../linear.js';
-import { COMMON_SPACE, pteIndex, spaceOf, SYSTEM_VM, writePteAt } from '../page_table.js';
-import { makePresent, makeReserved, pteFrame, ptePresent, pteReserved } from '../pte.js';
+import {
+  commitPage,
+  COMMON_SPACE,
+  pteAt,
+  pteIndex,
+  spaceOf,
+  SYSTEM_VM,
+  unmapPage,
+} from '../page_table.js';
+import { pteFrame, ptePresent, pteReserved } from '../pte.js';
 import { allocateBlock } from './alloc.js';
 import {
   fail0,
@@ -167,15 +175,14 @@ export function pageCommit(
   const locks = lockRange(ctx, vm, page, npages);
   let ok = true;
   for (let p = page; p < page + npages; p++)
-    ok &&= pteReserved(ctx.l.ramWords[pteIndex(ctx.l, vm, p)]!);
+    ok &&= pteReserved(pteAt(ctx.l, pteIndex(ctx.l, vm, p)));
   for (let i = 0; i < npages && ok; i++) {
     const index = pteIndex(ctx.l, vm, page + i);
     const frame = frames[i]!;
     setFrame(ctx.l, frame, FrameState.BLOCK, block, page + i);
     if (fixed) setFrameFixed(ctx.l, frame, true);
     if ((flags & PC_LOCKED) !== 0) lockFrame(ctx.l, frame, page + i, spaceOf(page + i, vm));
-    const typeBits = ctx.l.ramWords[index]! & 0xe00;
-    writePteAt(ctx.l, index, makePresent(frame, perms | typeBits));
+    commitPage(ctx.l, ctx.locker, index, frame, perms); // the reserved page type stays
   }
   unlockRange(ctx, locks);
   if (!ok) {
@@ -194,17 +201,14 @@ export function pageDecommit(ctx: Context, page: number, npages: number, flags: 
   const locks = lockRange(ctx, vm, page, npages);
   let reason: string | undefined;
   for (let p = page; p < page + npages && reason === undefined; p++) {
-    const pte = ctx.l.ramWords[pteIndex(ctx.l, vm, p)]!;
+    const pte = pteAt(ctx.l, pteIndex(ctx.l, vm, p));
     if (!ptePresent(pte)) reason = 'page not committed';
     else if (frameFixed(ctx.l, pteFrame(pte))) reason = 'page is fixed';
     else if (frameLockCount(ctx.l, pteFrame(pte)) > 0) reason = 'page is locked';
   }
   const frames: number[] = [];
   for (let p = page; p < page + npages && reason === undefined; p++) {
-    const index = pteIndex(ctx.l, vm, p);
-    const pte = ctx.l.ramWords[index]!;
-    frames.push(pteFrame(pte));
-    writePteAt(ctx.l, index, makeReserved(pte));
+    frames.push(pteFrame(unmapPage(ctx.l, ctx.locker, pteIndex(ctx.l, vm, p))));
   }
   unlockRange(ctx, locks);
   if (reason !== undefined) return ctx.refuse(0, reason);

@@ -7,15 +7,8 @@
 import { blockWord } from '../blocks.js';
 import { ControlMessage } from '../constants.js';
 import type { Context } from '../context.js';
-import {
-  AC,
-  ACTOR_GOT_INIT_COMPLETE,
-  ACTOR_WORDS,
-  BK,
-  H,
-  type Layout,
-  REGION_MAX,
-} from '../layout.js';
+import { ACTOR_GOT_INIT_COMPLETE, BK, H, type Layout, REGION_MAX } from '../layout.js';
+import { actorLoad } from '../actor_record.js';
 
 /** The region block whose pages contain `page`, or -1. */
 export function regionOf(l: Layout, page: number): number {
@@ -60,7 +53,7 @@ export function addRegion(l: Layout, block: number): boolean {
 export function mayUseRegions(ctx: Context): boolean {
   const phase = Atomics.load(ctx.l.header, H.phase);
   if (phase >= ControlMessage.Sys_VM_Init) return true;
-  const flags = Atomics.load(ctx.l.actors, ctx.actor * ACTOR_WORDS + AC.flags);
+  const flags = actorLoad(ctx.l, ctx.actor, 'flags');
   return (flags & ACTOR_GOT_INIT_COMPLETE) !== 0;
 }
 

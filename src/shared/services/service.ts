@@ -4,7 +4,7 @@
  * No DDK service lives here.
  */
 import { assert } from '../assert.js';
-import { BLOCK_LIVE, blockState, blockWord, findBlock } from '../blocks.js';
+import { BLOCK_DYING, BLOCK_LIVE, blockState, blockWord, findBlock } from '../blocks.js';
 import type { Context } from '../context.js';
 import {
   isRamFrame,
@@ -15,7 +15,15 @@ import {
   frameState,
   frameOwner,
 } from '../frames.js';
-import { BK, type FrameStateValue, H, LOCK_BLOCKS, LOCK_FREE_LIST, PAGE_SIZE } from '../layout.js';
+import {
+  BK,
+  BLOCK_WORDS,
+  type FrameStateValue,
+  H,
+  LOCK_BLOCKS,
+  LOCK_FREE_LIST,
+  PAGE_SIZE,
+} from '../layout.js';
 import { isCommonPage, spaceLockOf, spaceOf } from '../page_table.js';
 
 export interface ServiceDef {
@@ -164,6 +172,16 @@ export function blockOfHandle(ctx: Context, handle: number, vm: number): number 
   const live = block >= 0 && blockState(ctx.l, block) === BLOCK_LIVE;
   ctx.locker.release(LOCK_BLOCKS);
   return live ? block : -1;
+}
+
+/**
+ * Marks live `block` dying: whoever marks it destroys it, and no one else can. Caller holds
+ * the block-table lock. (A local helper: blocks.ts, helper B's, has no state setter yet.)
+ */
+export function claimLiveBlock(ctx: Context, block: number): void {
+  assert(ctx.locker.holding(LOCK_BLOCKS), 'claimLiveBlock: block-table lock not held', block);
+  assert(blockState(ctx.l, block) === BLOCK_LIVE, 'claimLiveBlock: block not live', block);
+  Atomics.store(ctx.l.blocks, block * BLOCK_WORDS + BK.state, BLOCK_DYING);
 }
 
 export const blockBase = (ctx: Context, block: number): number =>

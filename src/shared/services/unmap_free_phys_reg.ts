@@ -11,8 +11,8 @@
 import { assert } from '../assert.js';
 import type { Context } from '../context.js';
 import { frameFixed, frameLockCount } from '../frames.js';
-import { pteIndex, SYSTEM_VM, writePteAt } from '../page_table.js';
-import { makeNotPresent, pteFrame, ptePresent } from '../pte.js';
+import { pteAt, pteIndex, SYSTEM_VM, unmapPage } from '../page_table.js';
+import { pteFrame, ptePresent } from '../pte.js';
 import { mayUseRegions, regionForRange } from './region.js';
 import {
   fail0,
@@ -51,7 +51,7 @@ function unmapLocked(
 ): number[] | string {
   const l = ctx.l;
   for (let page = first; page < first + count; page++) {
-    const pte = l.ramWords[pteIndex(l, SYSTEM_VM, page)]!;
+    const pte = pteAt(l, pteIndex(l, SYSTEM_VM, page));
     if (!ptePresent(pte)) return 'part of the range already not present';
     if (frameFixed(l, pteFrame(pte))) return 'pages mapped with PageFixed must not be unmapped';
     if (frameLockCount(l, pteFrame(pte)) > 0) return 'page is locked';
@@ -59,13 +59,12 @@ function unmapLocked(
   const frames: number[] = [];
   for (let page = first; page < first + count; page++) {
     const index = pteIndex(l, SYSTEM_VM, page);
-    const pte = l.ramWords[index]!;
-    const frame = pteFrame(pte);
+    const frame = pteFrame(pteAt(l, index));
     assert(
       ownsFrame(ctx, region, frame, FrameState.REGION),
       "_UnmapFreePhysReg: frame not the region's",
     );
-    writePteAt(l, index, makeNotPresent(pte));
+    unmapPage(l, ctx.locker, index);
     frames.push(frame);
   }
   return frames;

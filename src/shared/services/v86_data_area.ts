@@ -65,9 +65,11 @@ import {
   readPte,
   spaceLockOf,
   SYSTEM_VM,
-  writePteAt,
+  mapPage,
+  pteAt,
+  remapPage,
 } from '../page_table.js';
-import { makePresent, pteFrame, ptePerms, ptePresent } from '../pte.js';
+import { pteFrame, ptePerms, ptePresent } from '../pte.js';
 import { allocateBlock } from './alloc.js';
 import {
   fail0,
@@ -180,9 +182,10 @@ function reclaimPages(ctx: Context, address: number, end: number): void {
   ctx.locker.acquire(LOCK_FREE_LIST);
   for (let page = first; page < first + count; page++) {
     const index = pteIndex(l, SYSTEM_VM, page);
-    const pte = l.ramWords[index]!;
+    const pte = pteAt(l, index);
     if (ptePresent(pte) && pteFrame(pte) !== nul) pushFree(l, pteFrame(pte));
-    writePteAt(l, index, makePresent(nul, ptePerms(pte)));
+    if (ptePresent(pte)) remapPage(l, ctx.locker, index, nul, ptePerms(pte));
+    else mapPage(l, ctx.locker, index, nul, ptePerms(pte));
   }
   ctx.locker.release(LOCK_FREE_LIST);
   unlockRange(ctx, locks);
@@ -291,11 +294,8 @@ export function takeInstanceSnapshot(ctx: Context): void {
     const lock = spaceLockOf(made.base + page, SYSTEM_VM);
     ctx.locker.acquire(lock);
     setFrame(l, frame, FrameState.BLOCK, made.block, made.base + page);
-    writePteAt(
-      l,
-      ensureTable(l, ctx.locker, SYSTEM_VM, made.base + page),
-      makePresent(frame, P_WRITE | (PG_SYS << PG_TYPE_SHIFT)),
-    );
+    const index = ensureTable(l, ctx.locker, SYSTEM_VM, made.base + page);
+    mapPage(l, ctx.locker, index, frame, P_WRITE | (PG_SYS << PG_TYPE_SHIFT));
     ctx.locker.release(lock);
   }
 }
