@@ -29,7 +29,7 @@ import { BK, type BlockKindValue, FrameState, H, LOCK_BLOCKS, LOCK_FREE_LIST } f
 import { type ArenaValue, releaseLinear, reserveLinear, reserveLinearAt } from '../linear.js';
 import { clearPte, ensureTable, mapPage, pteIndex, reservePage } from '../page_table.js';
 import { pteFrame, ptePresent } from '../pte.js';
-import { dropAliasesOf } from './lin_page_lock.js';
+import { dropAliasesOf } from './global_alias.js';
 import {
   claimLiveBlock,
   lockRange,

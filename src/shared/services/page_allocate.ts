@@ -33,6 +33,7 @@ import { type Context, inInitialization } from '../context.js';
 import { BlockKind, H } from '../layout.js';
 import { Arena } from '../linear.js';
 import { COMMON_SPACE, readPte, SYSTEM_VM } from '../page_table.js';
+import { ptePhysAddr } from '../pte.js';
 import { vmOfHandle } from '../machine.js';
 import { allocateBlock, type PhysConstraint } from './alloc.js';
 import { addRegion } from './region.js';
@@ -190,7 +191,7 @@ export function pageAllocate(
 
 /** The first frame's address; no lock: nobody else knows the new handle yet. */
 function firstFrameAddress(ctx: Context, page: number): number {
-  return (readPte(ctx.l, SYSTEM_VM, page) & ~0xfff) >>> 0;
+  return ptePhysAddr(readPte(ctx.l, SYSTEM_VM, page));
 }
 
 export const _PageAllocate: ServiceDef = {

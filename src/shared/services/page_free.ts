@@ -15,7 +15,7 @@ import type { Context } from '../context.js';
 import { BK, BlockKind } from '../layout.js';
 import { COMMON_SPACE, SYSTEM_VM } from '../page_table.js';
 import { claimBlock, freeClaimedBlock } from './alloc.js';
-import { STATIC_REASON, staticWithoutFlag } from './page_reserve.js';
+import { STATIC_REASON, staticWithoutFlag } from './reserved_block.js';
 import { blockOfHandle, fail0, type ServiceDef } from './service.js';
 
 export function pageFree(ctx: Context, hMem: number, flags: number): number {
