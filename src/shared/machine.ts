@@ -92,8 +92,10 @@ export function vmOfHandle(l: Layout, handle: number): number {
 
 /** Makes a block record under the block-table lock; -1 when the table is full. */
 export function newBlock(l: Layout, locker: Locker, fields: BlockFields): number {
+  assert(fields.pageCount > 0, 'newBlock: no pages', fields.basePage);
   locker.acquire(LOCK_BLOCKS);
   const index = createBlock(l, fields);
+  assert(index < 0 || blockState(l, index) === BLOCK_LIVE, 'newBlock: block not live', index);
   locker.release(LOCK_BLOCKS);
   return index;
 }
@@ -107,10 +109,13 @@ function mapBootPage(
   physPage: number,
   perms: number,
 ): boolean {
+  // only the booting thread runs: nothing may be mapped at a boot page yet
+  assert(readPte(l, vm, page) === 0, 'mapBootPage: page already mapped', page);
   locker.acquire(spaceLockOf(page, vm));
   const index = ensureTable(l, locker, vm, page);
   if (index >= 0) mapPage(l, locker, index, physPage, perms);
   locker.release(spaceLockOf(page, vm));
+  assert(index < 0 || pteFrame(readPte(l, vm, page)) === physPage, 'mapBootPage: not mapped');
   return index >= 0;
 }
 
@@ -223,10 +228,15 @@ export function createVmSpace(l: Layout, locker: Locker, actor: number): number 
     teardownVmSpace(l, locker, vm, () => undefined); // a VM being made has no alias yet
     return result;
   }
+  // the slot was ours from VM_CREATING on: no one else makes or destroys it meanwhile
+  assert(vmState(l, vm) === VM_LIVE, 'createVmSpace: VM not live after it was built', vm);
+  assert(vmOfHandle(l, vmHandleOf(vm)) === vm, 'createVmSpace: handle does not name it', vm);
   return vm;
 }
 
 function buildVmSpace(l: Layout, locker: Locker, vm: number, actor: number): number | string {
+  assert(locker.holding(LOCK_VM_FIRST + vm), 'buildVmSpace: VM lock not held', vm);
+  assert(vmState(l, vm) === VM_CREATING, 'buildVmSpace: VM not being created', vm);
   locker.acquire(LOCK_FREE_LIST);
   const dir = popFree(l);
   if (dir >= 0) setFrame(l, dir, FrameState.PAGE_TABLE, vm, -1);
@@ -272,6 +282,8 @@ function mapVmV86Page(
   count: number,
   v86: number,
 ): string | undefined {
+  assert(locker.holding(LOCK_VM_FIRST + vm), 'mapVmV86Page: VM lock not held', vm);
+  assert(page < HMA_END_PAGE, 'mapVmV86Page: not a V86 page', page);
   const global = page < first || page >= first + count;
   const sysPte = readPte(l, SYSTEM_VM, page);
   if (global && !ptePresent(sysPte)) return undefined;
@@ -313,7 +325,10 @@ export function teardownVmSpace(
   vm: number,
   dropAliases: (vm: number) => void,
 ): number[] {
+  assert(vm !== SYSTEM_VM, 'teardownVmSpace: the system VM is never destroyed');
   locker.acquire(LOCK_VM_TABLE);
+  const was = vmState(l, vm);
+  assert(was === VM_LIVE || was === VM_CREATING, 'teardownVmSpace: VM not live', was);
   vmStore(l, vm, 'state', VM_DESTROYING); // no more common PDE updates
   locker.release(LOCK_VM_TABLE);
   const freed: number[] = [];
@@ -336,7 +351,9 @@ export function teardownVmSpace(
   locker.release(LOCK_FREE_LIST);
   locker.release(LOCK_VM_FIRST + vm);
   locker.acquire(LOCK_VM_TABLE);
+  assert(vmState(l, vm) === VM_DESTROYING, 'teardownVmSpace: state changed under us', vm);
   clearVm(l, vm);
+  assert(vmState(l, vm) === VM_FREE, 'teardownVmSpace: slot not free', vm);
   locker.release(LOCK_VM_TABLE);
   return freed;
 }
@@ -351,6 +368,8 @@ function findOwnedBlock(l: Layout, vm: number): number {
 
 /** Frees a private-space block of `vm` and its frames. Caller holds the VM space lock. */
 function releasePrivateBlock(l: Layout, locker: Locker, vm: number, block: number): number[] {
+  assert(locker.holding(LOCK_VM_FIRST + vm), 'releasePrivateBlock: VM lock not held', vm);
+  assert(blockWord(l, block, BK.space) === vm, 'releasePrivateBlock: not a block of the VM');
   const base = blockWord(l, block, BK.basePage);
   const count = blockWord(l, block, BK.pageCount);
   const freed: number[] = [];

@@ -7,6 +7,7 @@
 import { assert } from '../assert.js';
 import {
   BLOCK_DYING,
+  BLOCK_FREE,
   BLOCK_LIVE,
   blockState,
   blockWord,
@@ -17,6 +18,8 @@ import {
 import type { Context } from '../context.js';
 import {
   findContiguousFree,
+  freeCount,
+  frameOwner,
   frameState,
   isRamFrame,
   lockFrame,
@@ -25,8 +28,14 @@ import {
   setFrameFixed,
   zeroFrame,
 } from '../frames.js';
-import { BK, type BlockKindValue, FrameState, H, LOCK_BLOCKS, LOCK_FREE_LIST } from '../layout.js';
-import { type ArenaValue, releaseLinear, reserveLinear, reserveLinearAt } from '../linear.js';
+import { BK, type BlockKindValue, FrameState, LOCK_BLOCKS, LOCK_FREE_LIST } from '../layout.js';
+import {
+  arenaOf,
+  type ArenaValue,
+  releaseLinear,
+  reserveLinear,
+  reserveLinearAt,
+} from '../linear.js';
 import { clearPte, ensureTable, mapPage, pteIndex, reservePage } from '../page_table.js';
 import { pteFrame, ptePresent } from '../pte.js';
 import { dropAliasesOf } from './global_alias.js';
@@ -74,6 +83,7 @@ export function allocateBlock(
   r: BlockRequest,
 ): { block: number; base: number } | string {
   const l = ctx.l;
+  assert(r.pageCount > 0, 'allocateBlock: no pages asked for', r.pageCount);
   ctx.locker.acquire(LOCK_BLOCKS);
   const base =
     r.atPage === undefined
@@ -111,6 +121,9 @@ export function allocateBlock(
     discardBlock(ctx, block, r.spaceVm);
     return 'insufficient memory for page tables';
   }
+  // the block lies in the arena asked for, whole (a reservation never crosses arenas)
+  assert(arenaOf(base) === r.arena, 'allocateBlock: block outside its arena', base);
+  assert(arenaOf(base + r.pageCount - 1) === r.arena, 'allocateBlock: block crosses arenas', base);
   return { block, base };
 }
 
@@ -123,10 +136,12 @@ function takeFramesWithPressure(
     r.phys === undefined
       ? takeFrames(ctx, r.pageCount, FrameState.BLOCK, block, r.zero)
       : takeConstrained(ctx, r.pageCount, block, r.phys, r.zero);
-  const frames = take();
-  if (frames !== undefined) return frames;
-  const short = r.pageCount - Atomics.load(ctx.l.header, H.freeCount);
-  return ctx.hooks.pagesNeeded(Math.max(short, 1)) ? take() : undefined;
+  const first = take();
+  const frames =
+    first ??
+    (ctx.hooks.pagesNeeded(Math.max(r.pageCount - freeCount(ctx.l), 1)) ? take() : undefined);
+  assert(frames === undefined || frames.length === r.pageCount, 'allocateBlock: frames short');
+  return frames;
 }
 
 /** Frames inside a physical window with alignment (PageUseAlign), contiguous if asked. */
@@ -153,7 +168,10 @@ function takeConstrained(
   }
   const ok = frames.length === count;
   if (ok) {
+    // findContiguousFree's promise: aligned, and (PageContig) one run of frames
+    assert(first % c.alignPages === 0, 'takeConstrained: first frame not aligned', first);
     for (const frame of frames) {
+      assert(frameState(l, frame) === FrameState.FREE, 'takeConstrained: frame not free', frame);
       removeFree(l, frame);
       setFrame(l, frame, FrameState.BLOCK, block, -1);
     }
@@ -171,6 +189,7 @@ function mapBlockPages(
   frames: number[],
 ): boolean {
   const l = ctx.l;
+  assert(frames.length === 0 || frames.length === r.pageCount, 'mapBlockPages: frames short');
   const locks = lockRange(ctx, r.spaceVm, base, r.pageCount);
   let ok = true;
   for (let i = 0; i < r.pageCount && ok; i++) {
@@ -181,6 +200,8 @@ function mapBlockPages(
       break;
     }
     const frame = frames[i];
+    // the frames were taken for this block and no one else knows them yet
+    assert(frame === undefined || frameOwner(l, frame) === block, 'mapBlockPages: frame', frame);
     if (frame === undefined) {
       reservePage(l, ctx.locker, index, r.perms);
       continue;
@@ -197,6 +218,7 @@ function mapBlockPages(
 }
 
 function clearPtes(ctx: Context, vm: number, base: number, count: number): void {
+  assert(count > 0, 'clearPtes: empty range', base);
   for (let page = base; page < base + count; page++) {
     const index = pteIndex(ctx.l, vm, page);
     if (index >= 0) clearPte(ctx.l, ctx.locker, index);
@@ -205,6 +227,7 @@ function clearPtes(ctx: Context, vm: number, base: number, count: number): void 
 
 function discardBlock(ctx: Context, block: number, spaceVm: number): void {
   ctx.locker.acquire(LOCK_BLOCKS);
+  assert(blockState(ctx.l, block) !== BLOCK_FREE, 'discardBlock: block already free', block);
   releaseLinear(
     ctx.l,
     spaceVm,
@@ -212,6 +235,7 @@ function discardBlock(ctx: Context, block: number, spaceVm: number): void {
     blockWord(ctx.l, block, BK.pageCount),
   );
   destroyBlock(ctx.l, block);
+  assert(blockState(ctx.l, block) === BLOCK_FREE, 'discardBlock: block not freed', block);
   ctx.locker.release(LOCK_BLOCKS);
 }
 
@@ -220,6 +244,7 @@ export function claimBlock(ctx: Context, block: number): boolean {
   ctx.locker.acquire(LOCK_BLOCKS);
   const live = blockState(ctx.l, block) === BLOCK_LIVE;
   if (live) claimLiveBlock(ctx, block);
+  assert(!live || blockState(ctx.l, block) === BLOCK_DYING, 'claimBlock: not claimed', block);
   ctx.locker.release(LOCK_BLOCKS);
   return live;
 }
@@ -244,6 +269,7 @@ export function freeClaimedBlock(ctx: Context, block: number, spaceVm: number): 
       frames.push(pteFrame(pte));
   }
   unlockRange(ctx, locks);
+  assert(frames.length <= count, 'freeClaimedBlock: more frames than pages', block);
   returnFrames(ctx, frames);
   discardBlock(ctx, block, spaceVm);
   return frames.length;

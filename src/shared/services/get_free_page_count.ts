@@ -4,12 +4,12 @@
  * be 0 [I].
  */
 import type { Context } from '../context.js';
-import { H } from '../layout.js';
+import { freeCount } from '../frames.js';
 import { failPair, type ServiceDef, type TwoRegisters } from './service.js';
 
 export function getFreePageCount(ctx: Context, flags: number): TwoRegisters {
   if (flags !== 0) return ctx.refuse(failPair(), 'flags must be 0');
-  const free = Atomics.load(ctx.l.header, H.freeCount);
+  const free = freeCount(ctx.l);
   return { eax: free, edx: free };
 }
 

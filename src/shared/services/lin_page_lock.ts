@@ -9,6 +9,8 @@
  * nothing. The locking itself (and the DMA rule) is in lock_pages.ts.
  */
 import { PAGELOCKEDIFDP, PAGEMAPGLOBAL, PAGEMARKDIRTY } from '../constants.js';
+import { assert } from '../assert.js';
+import { Arena, arenaOf } from '../linear.js';
 import type { Context } from '../context.js';
 import { makeGlobalAlias } from './global_alias.js';
 import { lockPages, unlockPages } from './lock_pages.js';
@@ -39,6 +41,7 @@ export function linPageLock(
     unlockPages(ctx, ctx.vm, hLinPgNum, nPages, false);
     return ctx.refuse(0, 'insufficient memory for the global alias');
   }
+  assert(arenaOf(alias) === Arena.system, '_LinPageLock: alias outside the system arena', alias);
   return alias * 4096;
 }
 

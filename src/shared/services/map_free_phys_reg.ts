@@ -41,6 +41,7 @@ export function mapFreePhysReg(
   if (fixed && blockWord(ctx.l, region, BK.actor) !== ctx.actor) {
     return ctx.refuse(0, 'invalid use of PageFixed');
   }
+  assert(ctx.l.regions.includes(region), '_MapFreePhysReg: not a published region', region);
   const locks = lockRange(ctx, SYSTEM_VM, linPgNum, nPages);
   const reason = mapLocked(ctx, region, linPgNum, nPages, fixed);
   unlockRange(ctx, locks);
@@ -62,6 +63,7 @@ function mapLocked(
   }
   const frames = takeFrames(ctx, count, FrameState.REGION, region, false);
   if (frames === undefined) return 'insufficient pages on the free list';
+  assert(frames.length === count, '_MapFreePhysReg: frames short', count);
   for (let i = 0; i < count; i++) {
     const page = first + i;
     const frame = frames[i]!;

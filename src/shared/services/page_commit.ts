@@ -7,6 +7,7 @@
  * arena [I: ring 0 only, DESIGN.md §3], a PR_STATIC block without PC_STATIC). The page type
  * stays the one the reservation chose.
  */
+import { assert } from '../assert.js';
 import { blockWord } from '../blocks.js';
 import {
   PC_DIRTY,
@@ -27,10 +28,10 @@ import {
 } from '../constants.js';
 import type { Context } from '../context.js';
 import { overlapsSystemArena } from '../isolation.js';
-import { lockFrame, setFrame, setFrameFixed } from '../frames.js';
+import { frameOwner, lockFrame, setFrame, setFrameFixed } from '../frames.js';
 import { BK, FrameState } from '../layout.js';
 import { commitPage, pteAt, pteIndex, spaceOf, SYSTEM_VM } from '../page_table.js';
-import { pteReserved } from '../pte.js';
+import { ptePresent, pteReserved } from '../pte.js';
 import {
   fail0,
   lockRange,
@@ -79,26 +80,50 @@ export function pageCommit(
     hpd === PD_ZEROINIT || hpd === PD_FIXEDZERO,
   );
   if (frames === undefined) return ctx.refuse(0, 'insufficient memory');
+  assert(frames.length === npages, '_PageCommit: frames short', npages);
   const perms =
     ((flags & PC_WRITEABLE) !== 0 ? P_WRITE : 0) | ((flags & PC_USER) !== 0 ? P_USER : 0);
-  const locks = lockRange(ctx, vm, page, npages);
-  let ok = true;
-  for (let p = page; p < page + npages; p++)
-    ok &&= pteReserved(pteAt(ctx.l, pteIndex(ctx.l, vm, p)));
-  for (let i = 0; i < npages && ok; i++) {
-    const index = pteIndex(ctx.l, vm, page + i);
-    const frame = frames[i]!;
-    setFrame(ctx.l, frame, FrameState.BLOCK, block, page + i);
-    if (fixed) setFrameFixed(ctx.l, frame, true);
-    if ((flags & PC_LOCKED) !== 0) lockFrame(ctx.l, frame, page + i, spaceOf(page + i, vm));
-    commitPage(ctx.l, ctx.locker, index, frame, perms); // the reserved page type stays
-  }
-  unlockRange(ctx, locks);
+  const ok = commitFrames(ctx, vm, block, page, frames, {
+    perms,
+    fixed,
+    locked: (flags & PC_LOCKED) !== 0,
+  });
   if (!ok) {
     returnFrames(ctx, frames);
     return ctx.refuse(0, 'page already committed');
   }
   return 1;
+}
+
+/**
+ * Gives `frames` to the pages from `page` of reserved `block`, all or none: false (nothing
+ * changed) when a page is committed already.
+ */
+function commitFrames(
+  ctx: Context,
+  vm: number,
+  block: number,
+  page: number,
+  frames: readonly number[],
+  how: { perms: number; fixed: boolean; locked: boolean },
+): boolean {
+  const l = ctx.l;
+  const locks = lockRange(ctx, vm, page, frames.length);
+  let ok = true;
+  for (let p = page; p < page + frames.length; p++)
+    ok &&= pteReserved(pteAt(l, pteIndex(l, vm, p)));
+  for (let i = 0; i < frames.length && ok; i++) {
+    const frame = frames[i]!;
+    // takeFrames gave it to the block; no one else knows it yet
+    assert(frameOwner(l, frame) === block, '_PageCommit: frame not the block', frame);
+    setFrame(l, frame, FrameState.BLOCK, block, page + i);
+    if (how.fixed) setFrameFixed(l, frame, true);
+    if (how.locked) lockFrame(l, frame, page + i, spaceOf(page + i, vm));
+    commitPage(l, ctx.locker, pteIndex(l, vm, page + i), frame, how.perms); // type stays
+  }
+  assert(!ok || ptePresent(pteAt(l, pteIndex(l, vm, page))), '_PageCommit: not committed', page);
+  unlockRange(ctx, locks);
+  return ok;
 }
 
 export const _PageCommit: ServiceDef = {

@@ -5,10 +5,11 @@
  * specified"]. Nonzero, or 0 (a page not committed, not in one reserved block, fixed pages,
  * locked pages [I: the DMA rule], a PR_STATIC block without PC_STATIC).
  */
+import { assert } from '../assert.js';
 import { blockWord } from '../blocks.js';
 import { PC_STATIC } from '../constants.js';
 import type { Context } from '../context.js';
-import { frameFixed, frameLockCount } from '../frames.js';
+import { frameFixed, frameLockCount, frameOwner } from '../frames.js';
 import { BK } from '../layout.js';
 import { pteAt, pteIndex, SYSTEM_VM, unmapPage } from '../page_table.js';
 import { pteFrame, ptePresent } from '../pte.js';
@@ -31,10 +32,14 @@ export function pageDecommit(ctx: Context, page: number, npages: number, flags: 
   }
   const frames: number[] = [];
   for (let p = page; p < page + npages && reason === undefined; p++) {
-    frames.push(pteFrame(unmapPage(ctx.l, ctx.locker, pteIndex(ctx.l, vm, p))));
+    const frame = pteFrame(unmapPage(ctx.l, ctx.locker, pteIndex(ctx.l, vm, p)));
+    // a committed page of a reserved block holds a frame the block owns
+    assert(frameOwner(ctx.l, frame) === block, "_PageDecommit: frame not the block's", frame);
+    frames.push(frame);
   }
   unlockRange(ctx, locks);
   if (reason !== undefined) return ctx.refuse(0, reason);
+  assert(frames.length === npages, '_PageDecommit: frames short', npages);
   returnFrames(ctx, frames);
   ctx.hooks.freeListGrew();
   return 1;

@@ -6,8 +6,9 @@
  */
 import { blockWord } from '../blocks.js';
 import { ControlMessage } from '../constants.js';
+import { assert } from '../assert.js';
 import type { Context } from '../context.js';
-import { ACTOR_GOT_INIT_COMPLETE, BK, H, type Layout, REGION_MAX } from '../layout.js';
+import { ACTOR_GOT_INIT_COMPLETE, BK, BlockKind, H, type Layout, REGION_MAX } from '../layout.js';
 import { actorLoad } from '../actor_record.js';
 
 /** The region block whose pages contain `page`, or -1. */
@@ -40,9 +41,12 @@ export function regionOfHinted(ctx: Context, page: number): number {
 /** Publishes a finished region block; false when the table is full. */
 export function addRegion(l: Layout, block: number): boolean {
   const count = l.header[H.regionCount]!;
+  assert(blockWord(l, block, BK.kind) === BlockKind.REGION, 'addRegion: not a region block', block);
   if (count >= REGION_MAX) return false;
   l.regions[count] = block;
   Atomics.store(l.header, H.regionCount, count + 1);
+  // regions are made during init, one device at a time: no other thread adds one meanwhile
+  assert(regionOf(l, blockWord(l, block, BK.basePage)) === block, 'addRegion: not found after');
   return true;
 }
 

@@ -34,6 +34,7 @@ export function unmapFreePhysReg(
   if (!mayUseRegions(ctx)) return ctx.refuse(0, 'device has not yet received Init_Complete');
   const region = regionForRange(ctx, linPgNum, nPages);
   if (typeof region === 'string') return ctx.refuse(0, region);
+  assert(ctx.l.regions.includes(region), '_UnmapFreePhysReg: not a published region', region);
   const locks = lockRange(ctx, SYSTEM_VM, linPgNum, nPages);
   const result = unmapLocked(ctx, region, linPgNum, nPages);
   unlockRange(ctx, locks);
@@ -67,6 +68,7 @@ function unmapLocked(
     unmapPage(l, ctx.locker, index);
     frames.push(frame);
   }
+  assert(frames.length === count, '_UnmapFreePhysReg: frames short', count);
   return frames;
 }
 

@@ -36,8 +36,11 @@ export const instanceSnapshotTaken = (ctx: Context): boolean =>
 
 export const INSTANCE_TOO_LATE = 'instance data after Init_Complete was processed';
 
+/** Zero-fills `nBytes` of the system VM's V86 memory at `address` (a page not present: skipped). */
 export function zeroLinear(ctx: Context, address: number, nBytes: number): void {
   const l = ctx.l;
+  assert(nBytes > 0, 'zeroLinear: nothing to fill', nBytes);
+  assert(address >= 0 && address + nBytes <= V86_AREA_END, 'zeroLinear: outside V86 RAM', address);
   for (let at = address; at < address + nBytes;) {
     const page = Math.floor(at / PAGE_SIZE);
     const chunkEnd = Math.min((page + 1) * PAGE_SIZE, address + nBytes);
@@ -55,6 +58,8 @@ export function zeroLinear(ctx: Context, address: number, nBytes: number): void 
 /** Records an instance range, merged with one it touches. Caller holds the misc lock. */
 export function addInstanceRange(l: Context['l'], address: number, size: number): boolean {
   const count = l.header[H.instanceCount]!;
+  assert(count >= 0 && count <= INSTANCE_MAX, 'addInstanceRange: instance count', count);
+  assert(size > 0, 'addInstanceRange: empty range', address);
   for (let i = 0; i < count; i++) {
     const a = l.instances[i * 2]!;
     const s = l.instances[i * 2 + 1]!;

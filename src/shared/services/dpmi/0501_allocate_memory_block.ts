@@ -9,8 +9,10 @@ import {
   DPMI_PHYSICAL_MEMORY_UNAVAILABLE,
   PG_VM,
 } from '../../constants.js';
+import { assert } from '../../assert.js';
 import type { Context } from '../../context.js';
-import { BlockKind, PAGE_SIZE } from '../../layout.js';
+import { BK, BlockKind, PAGE_SIZE } from '../../layout.js';
+import { blockWord } from '../../blocks.js';
 import { Arena } from '../../linear.js';
 import { allocateBlock } from '../alloc.js';
 import { dpmiError, hi, lo, pair, type Registers, USER_PERMS, withRegs } from './registers.js';
@@ -40,5 +42,7 @@ export function allocateMemory(ctx: Context, regs: Registers): Registers {
     return dpmiError(ctx, regs, code, made);
   }
   const linear = made.base * PAGE_SIZE;
+  assert(blockWord(ctx.l, made.block, BK.pageCount) * PAGE_SIZE >= size, 'DPMI 0501h: too small');
+  assert(blockWord(ctx.l, made.block, BK.kind) === BlockKind.DPMI_MEMORY, 'DPMI 0501h: kind');
   return withRegs(regs, { bx: hi(linear), cx: lo(linear), si: hi(linear), di: lo(linear) });
 }

@@ -2,8 +2,9 @@
  * DPMI 0502h Free Memory Block — DPMI 1.0. Frees the block whose handle is SI:DI. 8023h an
  * invalid handle.
  */
-import { BLOCK_LIVE, blockState, blockWord, findBlock } from '../../blocks.js';
+import { BLOCK_DYING, BLOCK_LIVE, blockState, blockWord, findBlock } from '../../blocks.js';
 import { DPMI_INVALID_HANDLE } from '../../constants.js';
+import { assert } from '../../assert.js';
 import type { Context } from '../../context.js';
 import { BK, BlockKind, LOCK_BLOCKS, PAGE_SIZE } from '../../layout.js';
 import { claimBlock, freeClaimedBlock } from '../alloc.js';
@@ -20,7 +21,10 @@ export function freeMemory(ctx: Context, regs: Registers): Registers {
   ctx.locker.release(LOCK_BLOCKS);
   if (!valid || !claimBlock(ctx, block))
     return dpmiError(ctx, regs, DPMI_INVALID_HANDLE, 'invalid handle');
-  freeClaimedBlock(ctx, block, ctx.vm);
+  const pages = blockWord(ctx.l, block, BK.pageCount);
+  assert(blockState(ctx.l, block) === BLOCK_DYING, 'DPMI 0502h: block not claimed', block);
+  const freed = freeClaimedBlock(ctx, block, ctx.vm);
+  assert(freed <= pages, 'DPMI 0502h: freed more frames than pages', freed);
   ctx.hooks.freeListGrew();
   return withRegs(regs, {});
 }

@@ -6,7 +6,7 @@
  * reference count [I, reference §4.2]; new PTEs are P|W|U|PCD.
  */
 import { assert } from '../../assert.js';
-import { blockWord, findMappingCovering, setBlockWord } from '../../blocks.js';
+import { blockWord, findMappingCovering } from '../../blocks.js';
 import {
   DPMI_INVALID_VALUE,
   DPMI_LINEAR_MEMORY_UNAVAILABLE,
@@ -16,8 +16,9 @@ import {
 } from '../../constants.js';
 import type { Context } from '../../context.js';
 import { BK, BlockKind, HOLE_END_PAGE, LOCK_BLOCKS, PAGE_SIZE } from '../../layout.js';
-import { Arena } from '../../linear.js';
+import { Arena, arenaOf } from '../../linear.js';
 import { mapPhysPages, removeMapping, reserveMapping } from '../mapping.js';
+import { addBlockRef } from '../service.js';
 import { dpmiError, hi, lo, pair, type Registers, USER_PERMS, withRegs } from './registers.js';
 
 export function mapPhysical(ctx: Context, regs: Registers): Registers {
@@ -35,7 +36,7 @@ export function mapPhysical(ctx: Context, regs: Registers): Registers {
     return dpmiError(ctx, regs, DPMI_SYSTEM_INTEGRITY, 'range is host RAM');
   ctx.locker.acquire(LOCK_BLOCKS);
   let block = findMappingCovering(ctx.l, ctx.vm, firstPhys, count);
-  if (block >= 0) setBlockWord(ctx.l, block, BK.refCount, blockWord(ctx.l, block, BK.refCount) + 1);
+  if (block >= 0) addBlockRef(ctx, block, 1);
   ctx.locker.release(LOCK_BLOCKS);
   if (block < 0) block = makeMapping(ctx, firstPhys, count);
   if (block < 0)
@@ -44,6 +45,14 @@ export function mapPhysical(ctx: Context, regs: Registers): Registers {
     blockWord(ctx.l, block, BK.basePage) * PAGE_SIZE +
     (firstPhys - blockWord(ctx.l, block, BK.physPage)) * PAGE_SIZE +
     (phys % PAGE_SIZE);
+  // the mapping lies in the caller's private arena and covers the whole range
+  assert(arenaOf(linear >>> 12) === Arena.private, 'DPMI 0800h: mapping outside private arena');
+  assert(
+    firstPhys + count <=
+      blockWord(ctx.l, block, BK.physPage) + blockWord(ctx.l, block, BK.pageCount),
+    'DPMI 0800h: mapping does not cover the range',
+    firstPhys,
+  );
   return withRegs(regs, { bx: hi(linear), cx: lo(linear) });
 }
 
@@ -61,6 +70,7 @@ function makeMapping(ctx: Context, firstPhys: number, count: number): number {
     perms,
   });
   if (made === undefined) return -1;
+  assert(arenaOf(made.base + count - 1) === Arena.private, 'DPMI 0800h: past the private arena');
   if (
     !mapPhysPages(
       ctx,
