@@ -159,6 +159,31 @@ function writePresent(l: Layout, index: number, frame: number, pte: number): voi
   assert(pteFrame(l.ramWords[index]!) === frame && ptePresent(pte), 'PTE: frame lost', index);
 }
 
+/** What a mapping verb expects of the entry it writes over. */
+const EXPECT_ABSENT = 0;
+const EXPECT_PRESENT = 1;
+const EXPECT_ANY = 2;
+
+/**
+ * Writes `frame` with `perms` over an entry that is as `expect` says (else `message` is the
+ * assertion); returns the old entry.
+ */
+function writeMapping(
+  l: Layout,
+  locker: Locker,
+  index: number,
+  frame: number,
+  perms: number,
+  expect: number,
+  message: string,
+): number {
+  const old = entryToChange(l, locker, index);
+  assert(expect === EXPECT_ANY || ptePresent(old) === (expect === EXPECT_PRESENT), message, index);
+  assert(fitsEntry(frame), 'PTE: frame out of range', frame);
+  writePresent(l, index, frame, makePresent(frame, perms));
+  return old;
+}
+
 /**
  * Maps `frame` with `perms` where no frame was (a free or reserved entry): xv6's mappages,
  * `*pte = pa | perm | PTE_P`, and like it a remap of a present entry is a bug.
@@ -170,10 +195,7 @@ export function mapPage(
   frame: number,
   perms: number,
 ): void {
-  const old = entryToChange(l, locker, index);
-  assert(!ptePresent(old), 'mapPage: remap of a present entry', index);
-  assert(fitsEntry(frame), 'mapPage: frame out of range', frame);
-  writePresent(l, index, frame, makePresent(frame, perms));
+  writeMapping(l, locker, index, frame, perms, EXPECT_ABSENT, 'mapPage: remap of a present entry');
 }
 
 /**
@@ -187,11 +209,7 @@ export function remapPage(
   frame: number,
   perms: number,
 ): number {
-  const old = entryToChange(l, locker, index);
-  assert(ptePresent(old), 'remapPage: entry not present', index);
-  assert(fitsEntry(frame), 'remapPage: frame out of range', frame);
-  writePresent(l, index, frame, makePresent(frame, perms));
-  return old;
+  return writeMapping(l, locker, index, frame, perms, EXPECT_PRESENT, 'remapPage: not present');
 }
 
 /**
@@ -205,10 +223,7 @@ export function replacePage(
   frame: number,
   perms: number,
 ): number {
-  const old = entryToChange(l, locker, index);
-  assert(fitsEntry(frame), 'replacePage: frame out of range', frame);
-  writePresent(l, index, frame, makePresent(frame, perms));
-  return old;
+  return writeMapping(l, locker, index, frame, perms, EXPECT_ANY, 'replacePage: unreachable');
 }
 
 /** Copies present entry `pte` (frame, bits and all) into a free entry: a shared V86 page. */
@@ -240,7 +255,7 @@ export function commitPage(
 ): void {
   const old = entryToChange(l, locker, index);
   assert(pteReserved(old), 'commitPage: entry not reserved', index);
-  assert(fitsEntry(frame), 'commitPage: frame out of range', frame);
+  assert(fitsEntry(frame), 'PTE: frame out of range', frame);
   writePresent(l, index, frame, makePresent(frame, withTypeOf(old, perms)));
 }
 

@@ -170,6 +170,7 @@ function takeConstrained(
   if (ok) {
     // findContiguousFree's promise: aligned, and (PageContig) one run of frames
     assert(first % c.alignPages === 0, 'takeConstrained: first frame not aligned', first);
+    assert(!c.contiguous || frames[count - 1] === first + count - 1, 'takeConstrained: not a run');
     for (const frame of frames) {
       assert(frameState(l, frame) === FrameState.FREE, 'takeConstrained: frame not free', frame);
       removeFree(l, frame);

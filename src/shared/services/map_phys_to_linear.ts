@@ -96,6 +96,7 @@ export function mapPhysToLinear(
   if (page < 0) page = makeAlias(ctx, firstPhys, count);
   ctx.locker.release(LOCK_MISC);
   if (page < 0) return ctx.refuse(ERROR_DWORD, 'no linear space for the alias');
+  assert(arenaOf(page) === Arena.system, '_MapPhysToLinear: alias outside the system arena', page);
   return page * 4096 + (physAddr % 4096);
 }
 

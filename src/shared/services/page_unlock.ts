@@ -9,8 +9,8 @@ import { PageLockedIfDP, PageMarkPageOut } from '../constants.js';
 import type { Context } from '../context.js';
 import { SYSTEM_VM } from '../page_table.js';
 import { unlockPages } from './lock_pages.js';
-import { fail0, type ServiceDef, hasReservedBits } from './service.js';
-import { ifDPTooEarly, target } from './page_lock_target.js';
+import { fail0, type ServiceDef } from './service.js';
+import { pagesToLock } from './page_lock_target.js';
 
 export function pageUnLock(
   ctx: Context,
@@ -19,14 +19,8 @@ export function pageUnLock(
   pageOff: number,
   flags: number,
 ): number {
-  if (hasReservedBits(flags, PageLockedIfDP | PageMarkPageOut)) {
-    return ctx.refuse(0, 'reserved flag bits');
-  }
-  if (ifDPTooEarly(ctx, flags))
-    return ctx.refuse(0, 'PageLockedIfDP not allowed before Init_Complete');
-  const t = target(ctx, hMem, nPages, pageOff);
-  if (typeof t === 'string') return ctx.refuse(0, t);
-  if (t.fixed || (flags & PageLockedIfDP) !== 0) return 1;
+  const t = pagesToLock(ctx, hMem, nPages, pageOff, flags, PageLockedIfDP | PageMarkPageOut);
+  if (typeof t === 'number') return t;
   const reason = unlockPages(ctx, SYSTEM_VM, t.first, nPages, (flags & PageMarkPageOut) !== 0);
   return reason === undefined ? 1 : ctx.refuse(0, reason);
 }
