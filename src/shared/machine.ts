@@ -4,7 +4,15 @@
  * (boot) or calls createVM/destroyVM; the services are in services/, not here.
  */
 import { assert } from './assert.js';
-import { createBlock, destroyBlock, findBlockContaining, type BlockFields } from './blocks.js';
+import {
+  BLOCK_LIVE,
+  blockState,
+  blockWord,
+  createBlock,
+  destroyBlock,
+  findBlockContaining,
+  type BlockFields,
+} from './blocks.js';
 import { P_PCD, P_USER, P_WRITE, PG_SYS, PG_TYPE_SHIFT, PG_VM, PG_INSTANCE } from './constants.js';
 import {
   copyFrame,
@@ -20,7 +28,6 @@ import {
 } from './frames.js';
 import {
   BK,
-  BLOCK_WORDS,
   BlockKind,
   FrameState,
   H,
@@ -31,10 +38,6 @@ import {
   LOCK_VM_TABLE,
   VGA_END_PAGE,
   VGA_FIRST_PAGE,
-  VM,
-  VM_FREE,
-  VM_LIVE,
-  VM_WORDS,
   INSTANCE_MAX,
   PAGE_SIZE,
 } from './layout.js';
@@ -49,10 +52,21 @@ import {
   readPte,
   SYSTEM_VM,
   spaceLockOf,
-  writePteAt,
+  clearPte,
+  copyPte,
+  mapPage,
   pteIndex,
 } from './page_table.js';
-import { makePresent, pteFrame, ptePresent } from './pte.js';
+import { pteFrame, ptePresent } from './pte.js';
+import {
+  clearVm,
+  VM_CREATING,
+  VM_DESTROYING,
+  VM_FREE,
+  VM_LIVE,
+  vmState,
+  vmStore,
+} from './vm_record.js';
 
 /** The first V86 page at boot: below it is the global V86 data area (IVT, BIOS, DOS). */
 export const FIRST_V86_PAGE_AT_BOOT = 0x10;
@@ -72,14 +86,16 @@ export function vmOfHandle(l: Layout, handle: number): number {
   const offset = (handle >>> 0) - VM_HANDLE_BASE;
   if (offset < 0 || offset % VM_HANDLE_STRIDE !== 0) return -1;
   const vm = offset / VM_HANDLE_STRIDE;
-  if (vm >= l.options.vmMax || Atomics.load(l.vms, vm * VM_WORDS + VM.state) !== VM_LIVE) return -1;
+  if (vm >= l.options.vmMax || vmState(l, vm) !== VM_LIVE) return -1;
   return vm;
 }
 
 /** Makes a block record under the block-table lock; -1 when the table is full. */
 export function newBlock(l: Layout, locker: Locker, fields: BlockFields): number {
+  assert(fields.pageCount > 0, 'newBlock: no pages', fields.basePage);
   locker.acquire(LOCK_BLOCKS);
   const index = createBlock(l, fields);
+  assert(index < 0 || blockState(l, index) === BLOCK_LIVE, 'newBlock: block not live', index);
   locker.release(LOCK_BLOCKS);
   return index;
 }
@@ -93,10 +109,13 @@ function mapBootPage(
   physPage: number,
   perms: number,
 ): boolean {
+  // only the booting thread runs: nothing may be mapped at a boot page yet
+  assert(readPte(l, vm, page) === 0, 'mapBootPage: page already mapped', page);
   locker.acquire(spaceLockOf(page, vm));
   const index = ensureTable(l, locker, vm, page);
-  if (index >= 0) writePteAt(l, index, makePresent(physPage, perms));
+  if (index >= 0) mapPage(l, locker, index, physPage, perms);
   locker.release(spaceLockOf(page, vm));
+  assert(index < 0 || pteFrame(readPte(l, vm, page)) === physPage, 'mapBootPage: not mapped');
   return index >= 0;
 }
 
@@ -107,7 +126,6 @@ export function bootMachine(l: Layout, locker: Locker): void {
   l.header[H.snapshotBlock] = -1;
   l.header[H.firstV86Page] = FIRST_V86_PAGE_AT_BOOT;
   l.header[H.gvdaNextByte] = FIRST_V86_PAGE_AT_BOOT * PAGE_SIZE;
-  const sys = SYSTEM_VM * VM_WORDS;
   locker.acquire(LOCK_FREE_LIST);
   for (let frame = 0; frame < V86_RAM_END_PAGE; frame++) removeFree(l, frame);
   for (let frame = HMA_FIRST_PAGE; frame < HMA_END_PAGE; frame++) removeFree(l, frame);
@@ -116,9 +134,9 @@ export function bootMachine(l: Layout, locker: Locker): void {
   setFrame(l, dir, FrameState.PAGE_TABLE, SYSTEM_VM, -1);
   locker.release(LOCK_FREE_LIST);
   zeroFrame(l, dir);
-  l.vms[sys + VM.pageDirFrame] = dir;
-  l.vms[sys + VM.handle] = vmHandleOf(SYSTEM_VM) | 0;
-  Atomics.store(l.vms, sys + VM.state, VM_LIVE);
+  vmStore(l, SYSTEM_VM, 'pageDirFrame', dir);
+  vmStore(l, SYSTEM_VM, 'handle', vmHandleOf(SYSTEM_VM) | 0);
+  vmStore(l, SYSTEM_VM, 'state', VM_LIVE);
   const v86 = newBlock(l, locker, {
     basePage: 0,
     pageCount: HMA_END_PAGE,
@@ -192,7 +210,7 @@ export function createVmSpace(l: Layout, locker: Locker, actor: number): number 
   locker.acquire(LOCK_VM_TABLE);
   let vm = -1;
   for (let v = 1; v < l.options.vmMax; v++) {
-    if (l.vms[v * VM_WORDS + VM.state] === VM_FREE) {
+    if (vmState(l, v) === VM_FREE) {
       vm = v;
       break;
     }
@@ -201,7 +219,7 @@ export function createVmSpace(l: Layout, locker: Locker, actor: number): number 
     locker.release(LOCK_VM_TABLE);
     return 'no free VM slot (vmMax reached)';
   }
-  l.vms[vm * VM_WORDS + VM.state] = 2; // being created: not yet given common PDEs by others
+  vmStore(l, vm, 'state', VM_CREATING); // not yet given common PDEs by others
   locker.release(LOCK_VM_TABLE);
   locker.acquire(LOCK_VM_FIRST + vm);
   const result = buildVmSpace(l, locker, vm, actor);
@@ -210,22 +228,27 @@ export function createVmSpace(l: Layout, locker: Locker, actor: number): number 
     teardownVmSpace(l, locker, vm, () => undefined); // a VM being made has no alias yet
     return result;
   }
+  // the slot was ours from VM_CREATING on: no one else makes or destroys it meanwhile
+  assert(vmState(l, vm) === VM_LIVE, 'createVmSpace: VM not live after it was built', vm);
+  assert(vmOfHandle(l, vmHandleOf(vm)) === vm, 'createVmSpace: handle does not name it', vm);
   return vm;
 }
 
 function buildVmSpace(l: Layout, locker: Locker, vm: number, actor: number): number | string {
+  assert(locker.holding(LOCK_VM_FIRST + vm), 'buildVmSpace: VM lock not held', vm);
+  assert(vmState(l, vm) === VM_CREATING, 'buildVmSpace: VM not being created', vm);
   locker.acquire(LOCK_FREE_LIST);
   const dir = popFree(l);
   if (dir >= 0) setFrame(l, dir, FrameState.PAGE_TABLE, vm, -1);
   locker.release(LOCK_FREE_LIST);
   if (dir < 0) return 'insufficient memory for the page directory';
   zeroFrame(l, dir);
-  l.vms[vm * VM_WORDS + VM.pageDirFrame] = dir;
-  l.vms[vm * VM_WORDS + VM.handle] = vmHandleOf(vm) | 0;
-  l.vms[vm * VM_WORDS + VM.privateHint] = 0;
+  vmStore(l, vm, 'pageDirFrame', dir);
+  vmStore(l, vm, 'handle', vmHandleOf(vm) | 0);
+  vmStore(l, vm, 'privateHint', 0);
   locker.acquire(LOCK_VM_TABLE);
   copyCommonPdes(l, locker, dir);
-  Atomics.store(l.vms, vm * VM_WORDS + VM.state, VM_LIVE);
+  vmStore(l, vm, 'state', VM_LIVE);
   locker.release(LOCK_VM_TABLE);
   const first = l.header[H.firstV86Page]!;
   const count = l.options.vmV86Pages;
@@ -259,6 +282,8 @@ function mapVmV86Page(
   count: number,
   v86: number,
 ): string | undefined {
+  assert(locker.holding(LOCK_VM_FIRST + vm), 'mapVmV86Page: VM lock not held', vm);
+  assert(page < HMA_END_PAGE, 'mapVmV86Page: not a V86 page', page);
   const global = page < first || page >= first + count;
   const sysPte = readPte(l, SYSTEM_VM, page);
   if (global && !ptePresent(sysPte)) return undefined;
@@ -266,7 +291,7 @@ function mapVmV86Page(
   if (index < 0) return 'insufficient memory for a V86 page table';
   const instance = global && page < first && isInstancePage(l, page);
   if (global && !instance) {
-    writePteAt(l, index, sysPte); // the global V86 data area: same frames in every VM
+    copyPte(l, locker, index, sysPte); // the global V86 data area: same frames in every VM
     return undefined;
   }
   locker.acquire(LOCK_FREE_LIST);
@@ -276,7 +301,7 @@ function mapVmV86Page(
   if (frame < 0) return 'insufficient memory for V86 pages';
   if (instance) copyFrame(l, snapshotFrameOf(l, page), frame);
   else zeroFrame(l, frame);
-  writePteAt(l, index, makePresent(frame, instance ? INSTANCE_PERMS : V86_PERMS));
+  mapPage(l, locker, index, frame, instance ? INSTANCE_PERMS : V86_PERMS);
   return undefined;
 }
 
@@ -284,7 +309,7 @@ function mapVmV86Page(
 function snapshotFrameOf(l: Layout, page: number): number {
   const block = l.header[H.snapshotBlock]!;
   assert(block >= 0, 'snapshotFrameOf: no instance snapshot was taken');
-  const base = l.blocks[block * BLOCK_WORDS + BK.basePage]!;
+  const base = blockWord(l, block, BK.basePage);
   const pte = readPte(l, SYSTEM_VM, base + page);
   assert(ptePresent(pte), 'snapshotFrameOf: snapshot page not present');
   return pteFrame(pte);
@@ -300,8 +325,11 @@ export function teardownVmSpace(
   vm: number,
   dropAliases: (vm: number) => void,
 ): number[] {
+  assert(vm !== SYSTEM_VM, 'teardownVmSpace: the system VM is never destroyed');
   locker.acquire(LOCK_VM_TABLE);
-  l.vms[vm * VM_WORDS + VM.state] = 3; // being destroyed: no more common PDE updates
+  const was = vmState(l, vm);
+  assert(was === VM_LIVE || was === VM_CREATING, 'teardownVmSpace: VM not live', was);
+  vmStore(l, vm, 'state', VM_DESTROYING); // no more common PDE updates
   locker.release(LOCK_VM_TABLE);
   const freed: number[] = [];
   dropAliases(vm); // before the VM lock: deleting an alias takes page-table locks of lower rank
@@ -323,31 +351,33 @@ export function teardownVmSpace(
   locker.release(LOCK_FREE_LIST);
   locker.release(LOCK_VM_FIRST + vm);
   locker.acquire(LOCK_VM_TABLE);
-  l.vms.fill(0, vm * VM_WORDS, (vm + 1) * VM_WORDS);
+  assert(vmState(l, vm) === VM_DESTROYING, 'teardownVmSpace: state changed under us', vm);
+  clearVm(l, vm);
+  assert(vmState(l, vm) === VM_FREE, 'teardownVmSpace: slot not free', vm);
   locker.release(LOCK_VM_TABLE);
   return freed;
 }
 
 function findOwnedBlock(l: Layout, vm: number): number {
   for (let i = 0; i < l.options.blockMax; i++) {
-    const base = i * BLOCK_WORDS;
-    if (Atomics.load(l.blocks, base + BK.state) !== 1) continue;
-    if (l.blocks[base + BK.space] === vm) return i;
+    if (blockState(l, i) !== BLOCK_LIVE) continue;
+    if (blockWord(l, i, BK.space) === vm) return i;
   }
   return -1;
 }
 
 /** Frees a private-space block of `vm` and its frames. Caller holds the VM space lock. */
 function releasePrivateBlock(l: Layout, locker: Locker, vm: number, block: number): number[] {
-  const base = l.blocks[block * BLOCK_WORDS + BK.basePage]!;
-  const count = l.blocks[block * BLOCK_WORDS + BK.pageCount]!;
+  assert(locker.holding(LOCK_VM_FIRST + vm), 'releasePrivateBlock: VM lock not held', vm);
+  assert(blockWord(l, block, BK.space) === vm, 'releasePrivateBlock: not a block of the VM');
+  const base = blockWord(l, block, BK.basePage);
+  const count = blockWord(l, block, BK.pageCount);
   const freed: number[] = [];
   locker.acquire(LOCK_FREE_LIST);
   for (let page = base; page < base + count; page++) {
     const index = pteIndex(l, vm, page);
     if (index < 0) continue;
-    const pte = l.ramWords[index]!;
-    writePteAt(l, index, 0);
+    const pte = clearPte(l, locker, index);
     const frame = pteFrame(pte);
     if (!ptePresent(pte) || !isRamFrame(l, frame)) continue;
     if (frameState(l, frame) === FrameState.BLOCK && frameOwner(l, frame) === block) {
@@ -357,7 +387,7 @@ function releasePrivateBlock(l: Layout, locker: Locker, vm: number, block: numbe
   }
   locker.release(LOCK_FREE_LIST);
   locker.acquire(LOCK_BLOCKS);
-  if (l.blocks[block * BLOCK_WORDS + BK.kind] !== BlockKind.V86) releaseLinear(l, vm, base, count);
+  if (blockWord(l, block, BK.kind) !== BlockKind.V86) releaseLinear(l, vm, base, count);
   destroyBlock(l, block);
   locker.release(LOCK_BLOCKS);
   return freed;

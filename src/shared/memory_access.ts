@@ -4,11 +4,12 @@
  * protection breach (ring 3 on a supervisor page, a write to a read-only page — as with
  * CR0.WP set). Physical reads and writes go straight to frames and device memory.
  */
-import { P_ACC, P_DIRTY, P_USER, P_WRITE } from './constants.js';
+import { assert } from './assert.js';
+import { P_ACC, P_DIRTY } from './constants.js';
 import type { Context } from './context.js';
 import { type Layout, PAGE_SIZE } from './layout.js';
-import { pteIndex, spaceLockOf, writePteAt } from './page_table.js';
-import { pteFrame, ptePresent } from './pte.js';
+import { pteAt, pteIndex, setPteBits, spaceLockOf } from './page_table.js';
+import { pteFrame, ptePresent, pteUser, pteWritable } from './pte.js';
 
 export interface AccessOptions {
   /** 0: ring-0 code (a device); 3: code in the VM. */
@@ -64,12 +65,14 @@ function access(
     ctx.locker.acquire(lock);
     try {
       const index = pteIndex(l, vm, page);
-      const pte = index < 0 ? 0 : l.ramWords[index]!;
+      const pte = index < 0 ? 0 : pteAt(l, index);
       if (!ptePresent(pte)) throw new PageFaultError(linear, write, ring === 3, false);
-      if ((ring === 3 && (pte & P_USER) === 0) || (write && (pte & P_WRITE) === 0)) {
+      if ((ring === 3 && !pteUser(pte)) || (write && !pteWritable(pte))) {
         throw new PageFaultError(linear, write, ring === 3, true);
       }
-      writePteAt(l, index, (pte | P_ACC | (write ? P_DIRTY : 0)) >>> 0);
+      // a present entry lies in a page table, and a chunk never crosses its page
+      assert(index >= 0 && offset + chunk <= PAGE_SIZE, 'access: chunk outside its page', linear);
+      setPteBits(l, ctx.locker, index, write ? P_ACC | P_DIRTY : P_ACC);
       copyPhysical(l, pteFrame(pte), offset, bytes.subarray(done, done + chunk), write);
     } finally {
       ctx.locker.release(lock);

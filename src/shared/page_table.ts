@@ -4,12 +4,18 @@
  * point at the same page tables in every VM's directory. Page tables are RAM frames in state
  * PAGE_TABLE, made on first use and kept for the machine's life (common) or the VM's.
  * Callers hold the space lock of every page they read or write (spaceLockOf).
+ * Entries change only through the verbs below (mapPage, unmapPage, commitPage, ...): each
+ * asserts that the lock of the entry's table is held and that the old entry is what the verb
+ * expects (a map over a present entry is a bug, as in xv6's mappages). pte.ts says what the
+ * bits mean.
  */
 import { assert } from './assert.js';
-import { SHARED_ARENA_FIRST_PAGE } from './constants.js';
-import { popFree, setFrame, zeroFrame } from './frames.js';
+import { P_ACC, P_DIRTY, P_USER, P_WRITE, SHARED_ARENA_FIRST_PAGE } from './constants.js';
+import { frameOwner, frameState, popFree, setFrame, zeroFrame } from './frames.js';
 import {
   COMMON_PDE_FIRST,
+  FR,
+  FRAME_WORDS,
   FrameState,
   type Layout,
   LOCK_COMMON_FIRST,
@@ -17,12 +23,20 @@ import {
   LOCK_VM_FIRST,
   LOCK_VM_TABLE,
   PTES_PER_TABLE,
-  VM,
   VM_LIVE,
-  VM_WORDS,
 } from './layout.js';
 import type { Locker } from './lock.js';
-import { PDE_FLAGS, pteFrame, ptePresent } from './pte.js';
+import {
+  makeNotPresent,
+  makePresent,
+  makeReserved,
+  PDE_FLAGS,
+  pteFrame,
+  ptePresent,
+  pteReserved,
+  withTypeOf,
+} from './pte.js';
+import { vmLoad, vmState } from './vm_record.js';
 
 export const SYSTEM_VM = 0;
 export const COMMON_SPACE = -1;
@@ -38,7 +52,7 @@ export function spaceLockOf(page: number, vm: number): number {
   return LOCK_VM_FIRST + vm;
 }
 
-export const pageDirOf = (l: Layout, vm: number): number => l.vms[vm * VM_WORDS + VM.pageDirFrame]!;
+export const pageDirOf = (l: Layout, vm: number): number => vmLoad(l, vm, 'pageDirFrame');
 
 /** Index in `ramWords` of the PTE of `page` in `vm`, or -1 if its page table does not exist. */
 export function pteIndex(l: Layout, vm: number, page: number): number {
@@ -51,12 +65,6 @@ export function pteIndex(l: Layout, vm: number, page: number): number {
 export function readPte(l: Layout, vm: number, page: number): number {
   const index = pteIndex(l, vm, page);
   return index < 0 ? 0 : l.ramWords[index]!;
-}
-
-/** Writes the PTE at `index` (from pteIndex or ensureTable). */
-export function writePteAt(l: Layout, index: number, pte: number): void {
-  assert(index >= 0 && index < l.ramWords.length, 'writePteAt: index outside RAM');
-  l.ramWords[index] = pte;
 }
 
 /**
@@ -79,7 +87,7 @@ export function ensureTable(l: Layout, locker: Locker, vm: number, page: number)
     // Under the VM table lock so that a VM being created copies either none or all of it.
     locker.acquire(LOCK_VM_TABLE);
     for (let v = 0; v < l.options.vmMax; v++) {
-      if (l.vms[v * VM_WORDS + VM.state] !== VM_LIVE) continue;
+      if (vmState(l, v) !== VM_LIVE) continue;
       l.ramWords[pageDirOf(l, v) * PTES_PER_TABLE + pdeNumber] = pde;
     }
     locker.release(LOCK_VM_TABLE);
@@ -108,4 +116,183 @@ export function privateTables(l: Layout, vm: number): number[] {
     if (ptePresent(entry)) tables.push(pteFrame(entry));
   }
   return tables;
+}
+
+/** The entry at `index` (from pteIndex or ensureTable). Caller holds its table's lock. */
+export const pteAt = (l: Layout, index: number): number => l.ramWords[index]!;
+
+/**
+ * A frame's `where` word: the page it is mapped at, or for a page table its PDE number (-1 for
+ * a page directory). A local accessor: frames.ts (helper B's) has none yet; it belongs there.
+ */
+export const frameWhere = (l: Layout, frame: number): number =>
+  l.frames[frame * FRAME_WORDS + FR.where]!;
+
+/**
+ * The lock that guards the entry at `index`, read from the record of the page table it lies
+ * in (ensureTable records the table's space and PDE number): no caller can name a wrong one.
+ */
+export function tableLockOf(l: Layout, index: number): number {
+  assert(index >= 0 && index < l.ramWords.length, 'PTE: index outside RAM', index);
+  const table = index >>> 10;
+  assert(frameState(l, table) === FrameState.PAGE_TABLE, 'PTE: not in a page table', index);
+  const pde = frameWhere(l, table);
+  assert(pde >= 0, 'PTE: index in a page directory', index);
+  const space = frameOwner(l, table);
+  return space === COMMON_SPACE
+    ? LOCK_COMMON_FIRST + pde - COMMON_PDE_FIRST
+    : LOCK_VM_FIRST + space;
+}
+
+/** The entry at `index` before a verb changes it: its table's lock is held (precondition). */
+function entryToChange(l: Layout, locker: Locker, index: number): number {
+  assert(locker.holding(tableLockOf(l, index)), 'PTE write: table lock not held', index);
+  return l.ramWords[index]!;
+}
+
+/** A frame number that fits a PTE's 20 frame bits (precondition of every mapping verb). */
+const fitsEntry = (frame: number): boolean => frame >= 0 && frame < 0x100000;
+
+/** Writes a present entry and checks it reads back with its frame (postcondition). */
+function writePresent(l: Layout, index: number, frame: number, pte: number): void {
+  l.ramWords[index] = pte;
+  assert(pteFrame(l.ramWords[index]!) === frame && ptePresent(pte), 'PTE: frame lost', index);
+}
+
+/** What a mapping verb expects of the entry it writes over. */
+const EXPECT_ABSENT = 0;
+const EXPECT_PRESENT = 1;
+const EXPECT_ANY = 2;
+
+/**
+ * Writes `frame` with `perms` over an entry that is as `expect` says (else `message` is the
+ * assertion); returns the old entry.
+ */
+function writeMapping(
+  l: Layout,
+  locker: Locker,
+  index: number,
+  frame: number,
+  perms: number,
+  expect: number,
+  message: string,
+): number {
+  const old = entryToChange(l, locker, index);
+  assert(expect === EXPECT_ANY || ptePresent(old) === (expect === EXPECT_PRESENT), message, index);
+  assert(fitsEntry(frame), 'PTE: frame out of range', frame);
+  writePresent(l, index, frame, makePresent(frame, perms));
+  return old;
+}
+
+/**
+ * Maps `frame` with `perms` where no frame was (a free or reserved entry): xv6's mappages,
+ * `*pte = pa | perm | PTE_P`, and like it a remap of a present entry is a bug.
+ */
+export function mapPage(
+  l: Layout,
+  locker: Locker,
+  index: number,
+  frame: number,
+  perms: number,
+): void {
+  writeMapping(l, locker, index, frame, perms, EXPECT_ABSENT, 'mapPage: remap of a present entry');
+}
+
+/**
+ * Puts `frame` with `perms` in place of the frame of a present entry; returns the old entry
+ * (the frame taken out is the caller's to account for).
+ */
+export function remapPage(
+  l: Layout,
+  locker: Locker,
+  index: number,
+  frame: number,
+  perms: number,
+): number {
+  return writeMapping(l, locker, index, frame, perms, EXPECT_PRESENT, 'remapPage: not present');
+}
+
+/**
+ * Maps `frame` over whatever the entry held (the V86 mappings: _PhysIntoV86, _MapIntoV86 and
+ * _LinMapIntoV86 replace what the VM had at those pages). Returns the old entry.
+ */
+export function replacePage(
+  l: Layout,
+  locker: Locker,
+  index: number,
+  frame: number,
+  perms: number,
+): number {
+  return writeMapping(l, locker, index, frame, perms, EXPECT_ANY, 'replacePage: unreachable');
+}
+
+/** Copies present entry `pte` (frame, bits and all) into a free entry: a shared V86 page. */
+export function copyPte(l: Layout, locker: Locker, index: number, pte: number): void {
+  const old = entryToChange(l, locker, index);
+  assert(old === 0, 'copyPte: entry not free', index);
+  assert(ptePresent(pte), 'copyPte: copying a not-present entry', index);
+  writePresent(l, index, pteFrame(pte), pte);
+}
+
+/** Reserves a free entry for a block page with no frame yet (permissions kept for commit). */
+export function reservePage(l: Layout, locker: Locker, index: number, perms: number): void {
+  const old = entryToChange(l, locker, index);
+  assert(old === 0, 'reservePage: entry not free', index);
+  l.ramWords[index] = makeReserved(perms);
+  assert(pteReserved(l.ramWords[index]!), 'reservePage: entry not reserved after', index);
+}
+
+/**
+ * Commits a reserved entry: `frame` with `perms`, the page type the reservation chose kept
+ * (the type bits of `perms` are ignored).
+ */
+export function commitPage(
+  l: Layout,
+  locker: Locker,
+  index: number,
+  frame: number,
+  perms: number,
+): void {
+  const old = entryToChange(l, locker, index);
+  assert(pteReserved(old), 'commitPage: entry not reserved', index);
+  assert(fitsEntry(frame), 'PTE: frame out of range', frame);
+  writePresent(l, index, frame, makePresent(frame, withTypeOf(old, perms)));
+}
+
+/**
+ * Makes a present entry not present, its permissions kept (the page stays reserved: a
+ * decommit, or a region page given up). Returns the old entry: its frame is the caller's.
+ */
+export function unmapPage(l: Layout, locker: Locker, index: number): number {
+  const old = entryToChange(l, locker, index);
+  assert(ptePresent(old), 'unmapPage: entry not present', index);
+  l.ramWords[index] = makeNotPresent(old);
+  assert(pteReserved(l.ramWords[index]!), 'unmapPage: entry not reserved after', index);
+  return old;
+}
+
+/** Frees an entry whatever it held (its linear page leaves the block); returns the old entry. */
+export function clearPte(l: Layout, locker: Locker, index: number): number {
+  const old = entryToChange(l, locker, index);
+  l.ramWords[index] = 0;
+  return old;
+}
+
+/** Bits software changes in a present entry: write, user, accessed, dirty. */
+const CHANGEABLE_BITS = P_WRITE | P_USER | P_ACC | P_DIRTY;
+
+/** Sets `bits` (of write, user, accessed, dirty) in a present entry. */
+export function setPteBits(l: Layout, locker: Locker, index: number, bits: number): void {
+  const old = entryToChange(l, locker, index);
+  assert(ptePresent(old), 'setPteBits: entry not present', index);
+  assert((bits & ~CHANGEABLE_BITS) === 0, 'setPteBits: not a changeable bit', bits);
+  l.ramWords[index] = (old | bits) >>> 0;
+}
+
+/** Clears `bits` (of write, user, accessed, dirty) in a present entry. */
+export function clearPteBits(l: Layout, locker: Locker, index: number, bits: number): void {
+  const old = entryToChange(l, locker, index);
+  assert(ptePresent(old), 'clearPteBits: entry not present', index);
+  assert((bits & ~CHANGEABLE_BITS) === 0, 'clearPteBits: not a changeable bit', bits);
+  l.ramWords[index] = (old & ~bits) >>> 0;
 }

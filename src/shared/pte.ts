@@ -1,7 +1,7 @@
 /**
  * What a 32-bit page-table entry means: x86 bits, the VMM page type in bits 9–11, and the
  * simulator's encoding of not-present entries. Pure functions, one line each; page_table.ts
- * is the only code that writes entries.
+ * is the only code that writes entries (through its verbs: mapPage, unmapPage, ...).
  *
  * Not-present entries (the CPU ignores every bit but P there):
  *   0                          a free linear page
@@ -29,5 +29,11 @@ export const makeReserved = (perms: number): number =>
   ((perms & PTE_PERM_MASK) | PTE_RESERVED) >>> 0;
 /** A present entry made not present keeps its permissions, drops frame, A and D. */
 export const makeNotPresent = (pte: number): number => makeReserved(pte);
+/** `perms` with the page type of `pte` in place of its own (a commit keeps the reserved type). */
+export const withTypeOf = (pte: number, perms: number): number =>
+  ((perms & ~PG_TYPE) | (pte & PG_TYPE)) >>> 0;
+export const pteTypeBits = (pte: number): number => pte & PG_TYPE;
+export const pteUser = (pte: number): boolean => (pte & P_USER) !== 0;
+export const pteWritable = (pte: number): boolean => (pte & P_WRITE) !== 0;
 export const clearAccessDirty = (pte: number): number => (pte & ~(P_ACC | P_DIRTY)) >>> 0;
 export const PDE_FLAGS = P_PRES | P_WRITE | P_USER;

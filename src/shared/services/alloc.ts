@@ -7,6 +7,7 @@
 import { assert } from '../assert.js';
 import {
   BLOCK_DYING,
+  BLOCK_FREE,
   BLOCK_LIVE,
   blockState,
   blockWord,
@@ -17,6 +18,8 @@ import {
 import type { Context } from '../context.js';
 import {
   findContiguousFree,
+  freeCount,
+  frameOwner,
   frameState,
   isRamFrame,
   lockFrame,
@@ -25,20 +28,25 @@ import {
   setFrameFixed,
   zeroFrame,
 } from '../frames.js';
+import { BK, type BlockKindValue, FrameState, LOCK_BLOCKS, LOCK_FREE_LIST } from '../layout.js';
 import {
-  BK,
-  BLOCK_WORDS,
-  type BlockKindValue,
-  FrameState,
-  H,
-  LOCK_BLOCKS,
-  LOCK_FREE_LIST,
-} from '../layout.js';
-import { type ArenaValue, releaseLinear, reserveLinear, reserveLinearAt } from '../linear.js';
-import { ensureTable, pteIndex, writePteAt } from '../page_table.js';
-import { makePresent, makeReserved, pteFrame, ptePresent } from '../pte.js';
-import { dropAliasesOf } from './lin_page_lock.js';
-import { lockRange, ownsFrame, returnFrames, takeFrames, unlockRange } from './service.js';
+  arenaOf,
+  type ArenaValue,
+  releaseLinear,
+  reserveLinear,
+  reserveLinearAt,
+} from '../linear.js';
+import { clearPte, ensureTable, mapPage, pteIndex, reservePage } from '../page_table.js';
+import { pteFrame, ptePresent } from '../pte.js';
+import { dropAliasesOf } from './global_alias.js';
+import {
+  claimLiveBlock,
+  lockRange,
+  ownsFrame,
+  returnFrames,
+  takeFrames,
+  unlockRange,
+} from './service.js';
 
 export interface PhysConstraint {
   alignPages: number;
@@ -75,6 +83,7 @@ export function allocateBlock(
   r: BlockRequest,
 ): { block: number; base: number } | string {
   const l = ctx.l;
+  assert(r.pageCount > 0, 'allocateBlock: no pages asked for', r.pageCount);
   ctx.locker.acquire(LOCK_BLOCKS);
   const base =
     r.atPage === undefined
@@ -112,6 +121,9 @@ export function allocateBlock(
     discardBlock(ctx, block, r.spaceVm);
     return 'insufficient memory for page tables';
   }
+  // the block lies in the arena asked for, whole (a reservation never crosses arenas)
+  assert(arenaOf(base) === r.arena, 'allocateBlock: block outside its arena', base);
+  assert(arenaOf(base + r.pageCount - 1) === r.arena, 'allocateBlock: block crosses arenas', base);
   return { block, base };
 }
 
@@ -124,10 +136,12 @@ function takeFramesWithPressure(
     r.phys === undefined
       ? takeFrames(ctx, r.pageCount, FrameState.BLOCK, block, r.zero)
       : takeConstrained(ctx, r.pageCount, block, r.phys, r.zero);
-  const frames = take();
-  if (frames !== undefined) return frames;
-  const short = r.pageCount - Atomics.load(ctx.l.header, H.freeCount);
-  return ctx.hooks.pagesNeeded(Math.max(short, 1)) ? take() : undefined;
+  const first = take();
+  const frames =
+    first ??
+    (ctx.hooks.pagesNeeded(Math.max(r.pageCount - freeCount(ctx.l), 1)) ? take() : undefined);
+  assert(frames === undefined || frames.length === r.pageCount, 'allocateBlock: frames short');
+  return frames;
 }
 
 /** Frames inside a physical window with alignment (PageUseAlign), contiguous if asked. */
@@ -154,7 +168,11 @@ function takeConstrained(
   }
   const ok = frames.length === count;
   if (ok) {
+    // findContiguousFree's promise: aligned, and (PageContig) one run of frames
+    assert(first % c.alignPages === 0, 'takeConstrained: first frame not aligned', first);
+    assert(!c.contiguous || frames[count - 1] === first + count - 1, 'takeConstrained: not a run');
     for (const frame of frames) {
+      assert(frameState(l, frame) === FrameState.FREE, 'takeConstrained: frame not free', frame);
       removeFree(l, frame);
       setFrame(l, frame, FrameState.BLOCK, block, -1);
     }
@@ -172,6 +190,7 @@ function mapBlockPages(
   frames: number[],
 ): boolean {
   const l = ctx.l;
+  assert(frames.length === 0 || frames.length === r.pageCount, 'mapBlockPages: frames short');
   const locks = lockRange(ctx, r.spaceVm, base, r.pageCount);
   let ok = true;
   for (let i = 0; i < r.pageCount && ok; i++) {
@@ -182,14 +201,16 @@ function mapBlockPages(
       break;
     }
     const frame = frames[i];
+    // the frames were taken for this block and no one else knows them yet
+    assert(frame === undefined || frameOwner(l, frame) === block, 'mapBlockPages: frame', frame);
     if (frame === undefined) {
-      writePteAt(l, index, makeReserved(r.perms));
+      reservePage(l, ctx.locker, index, r.perms);
       continue;
     }
     setFrame(l, frame, FrameState.BLOCK, block, page);
     if (r.fixed) setFrameFixed(l, frame, true);
     if (r.locked) lockFrame(l, frame, page, r.space);
-    writePteAt(l, index, makePresent(frame, r.perms));
+    mapPage(l, ctx.locker, index, frame, r.perms);
   }
   if (!ok) clearPtes(ctx, r.spaceVm, base, r.pageCount);
   unlockRange(ctx, locks);
@@ -198,14 +219,16 @@ function mapBlockPages(
 }
 
 function clearPtes(ctx: Context, vm: number, base: number, count: number): void {
+  assert(count > 0, 'clearPtes: empty range', base);
   for (let page = base; page < base + count; page++) {
     const index = pteIndex(ctx.l, vm, page);
-    if (index >= 0) writePteAt(ctx.l, index, 0);
+    if (index >= 0) clearPte(ctx.l, ctx.locker, index);
   }
 }
 
 function discardBlock(ctx: Context, block: number, spaceVm: number): void {
   ctx.locker.acquire(LOCK_BLOCKS);
+  assert(blockState(ctx.l, block) !== BLOCK_FREE, 'discardBlock: block already free', block);
   releaseLinear(
     ctx.l,
     spaceVm,
@@ -213,6 +236,7 @@ function discardBlock(ctx: Context, block: number, spaceVm: number): void {
     blockWord(ctx.l, block, BK.pageCount),
   );
   destroyBlock(ctx.l, block);
+  assert(blockState(ctx.l, block) === BLOCK_FREE, 'discardBlock: block not freed', block);
   ctx.locker.release(LOCK_BLOCKS);
 }
 
@@ -220,7 +244,8 @@ function discardBlock(ctx: Context, block: number, spaceVm: number): void {
 export function claimBlock(ctx: Context, block: number): boolean {
   ctx.locker.acquire(LOCK_BLOCKS);
   const live = blockState(ctx.l, block) === BLOCK_LIVE;
-  if (live) Atomics.store(ctx.l.blocks, block * BLOCK_WORDS + BK.state, BLOCK_DYING);
+  if (live) claimLiveBlock(ctx, block);
+  assert(!live || blockState(ctx.l, block) === BLOCK_DYING, 'claimBlock: not claimed', block);
   ctx.locker.release(LOCK_BLOCKS);
   return live;
 }
@@ -240,12 +265,12 @@ export function freeClaimedBlock(ctx: Context, block: number, spaceVm: number): 
   for (let page = base; page < base + count; page++) {
     const index = pteIndex(l, spaceVm, page);
     if (index < 0) continue;
-    const pte = l.ramWords[index]!;
-    writePteAt(l, index, 0);
+    const pte = clearPte(l, ctx.locker, index);
     if (ptePresent(pte) && ownsFrame(ctx, block, pteFrame(pte), FrameState.BLOCK))
       frames.push(pteFrame(pte));
   }
   unlockRange(ctx, locks);
+  assert(frames.length <= count, 'freeClaimedBlock: more frames than pages', block);
   returnFrames(ctx, frames);
   discardBlock(ctx, block, spaceVm);
   return frames.length;

@@ -9,7 +9,7 @@
  * under it read 0 and the rest are copied).
  */
 import type { Context } from '../context.js';
-import { pteIndex } from '../page_table.js';
+import { pteAt, pteIndex } from '../page_table.js';
 import { fail0, lockRange, unlockRange, validPageRange, type ServiceDef } from './service.js';
 
 export function copyPageTable(
@@ -34,7 +34,7 @@ export function copyPageTable(
   for (let i = 0; i < nPages; i++) {
     const index = pteIndex(l, ctx.vm, linPgNum + i);
     if (index < 0) complete = false;
-    pageBufPtr[i] = index < 0 ? 0 : l.ramWords[index]!;
+    pageBufPtr[i] = index < 0 ? 0 : pteAt(l, index);
   }
   unlockRange(ctx, locks);
   return complete ? 1 : ctx.refuse(0, 'page directory entry not present');

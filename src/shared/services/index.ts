@@ -8,32 +8,35 @@ import type { Layout } from '../layout.js';
 import { vmOfHandle } from '../machine.js';
 import { readLinear, writeLinear } from '../memory_access.js';
 import { _CopyPageTable } from './copy_page_table.js';
-import { Int31, type Registers, type RegistersIn } from './dpmi.js';
-import { _LinPageLock, _LinPageUnLock } from './lin_page_lock.js';
+import { Int31 } from './dpmi/int31.js';
+import type { Registers, RegistersIn } from './dpmi/registers.js';
+import { _LinPageLock } from './lin_page_lock.js';
+import { _LinPageUnLock } from './lin_page_unlock.js';
 import { _MapFreePhysReg } from './map_free_phys_reg.js';
-import { _LinMapIntoV86, _MapIntoV86, _PhysIntoV86 } from './map_into_v86.js';
+import { _LinMapIntoV86 } from './lin_map_into_v86.js';
+import { _MapIntoV86 } from './map_into_v86.js';
+import { _PhysIntoV86 } from './phys_into_v86.js';
 import { _MapPhysToLinear } from './map_phys_to_linear.js';
-import {
-  _GetFreePageCount,
-  _GetNulPageHandle,
-  _SetFreePhysRegCalBk,
-  Get_VMM_Reenter_Count,
-} from './misc.js';
+import { _GetFreePageCount } from './get_free_page_count.js';
+import { _GetNulPageHandle } from './get_nul_page_handle.js';
+import { Get_VMM_Reenter_Count } from './get_vmm_reenter_count.js';
+import { _SetFreePhysRegCalBk } from './set_free_phys_reg_cal_bk.js';
 import { _PageAllocate } from './page_allocate.js';
 import { _PageFree } from './page_free.js';
-import { _PageLock, _PageUnLock } from './page_lock.js';
+import { _PageLock } from './page_lock.js';
+import { _PageUnLock } from './page_unlock.js';
 import { _PageModifyPermissions } from './page_modify_permissions.js';
 import { _PageQuery } from './page_query.js';
 import { _PageReAllocate } from './page_reallocate.js';
-import { _PageCommit, _PageDecommit, _PageReserve } from './page_reserve.js';
+import { _PageCommit } from './page_commit.js';
+import { _PageDecommit } from './page_decommit.js';
+import { _PageReserve } from './page_reserve.js';
 import { isDword, type ServiceDef, type TwoRegisters } from './service.js';
 import { _UnmapFreePhysReg } from './unmap_free_phys_reg.js';
-import {
-  _AddInstanceItem,
-  _Allocate_Global_V86_Data_Area,
-  _Allocate_Temp_V86_Data_Area,
-  _Free_Temp_V86_Data_Area,
-} from './v86_data_area.js';
+import { _AddInstanceItem } from './add_instance_item.js';
+import { _Allocate_Global_V86_Data_Area } from './allocate_global_v86_data_area.js';
+import { _Allocate_Temp_V86_Data_Area } from './allocate_temp_v86_data_area.js';
+import { _Free_Temp_V86_Data_Area } from './free_temp_v86_data_area.js';
 import { _XchgFreePhysReg } from './xchg_free_phys_reg.js';
 import type { FreePhysRegCallback } from '../context.js';
 

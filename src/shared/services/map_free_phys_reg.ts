@@ -15,8 +15,8 @@ import { PageFixed } from '../constants.js';
 import type { Context } from '../context.js';
 import { setFrame, setFrameFixed } from '../frames.js';
 import { BK, FrameState } from '../layout.js';
-import { pteIndex, SYSTEM_VM, writePteAt } from '../page_table.js';
-import { makePresent, ptePerms, pteReserved } from '../pte.js';
+import { commitPage, pteAt, pteIndex, SYSTEM_VM } from '../page_table.js';
+import { ptePerms, pteReserved } from '../pte.js';
 import { mayUseRegions, regionForRange } from './region.js';
 import {
   fail0,
@@ -41,6 +41,7 @@ export function mapFreePhysReg(
   if (fixed && blockWord(ctx.l, region, BK.actor) !== ctx.actor) {
     return ctx.refuse(0, 'invalid use of PageFixed');
   }
+  assert(ctx.l.regions.includes(region), '_MapFreePhysReg: not a published region', region);
   const locks = lockRange(ctx, SYSTEM_VM, linPgNum, nPages);
   const reason = mapLocked(ctx, region, linPgNum, nPages, fixed);
   unlockRange(ctx, locks);
@@ -58,17 +59,19 @@ function mapLocked(
   for (let page = first; page < first + count; page++) {
     const index = pteIndex(l, SYSTEM_VM, page);
     assert(index >= 0, '_MapFreePhysReg: region page has no page table');
-    if (!pteReserved(l.ramWords[index]!)) return 'part of the page range already present';
+    if (!pteReserved(pteAt(l, index))) return 'part of the page range already present';
   }
   const frames = takeFrames(ctx, count, FrameState.REGION, region, false);
   if (frames === undefined) return 'insufficient pages on the free list';
+  assert(frames.length === count, '_MapFreePhysReg: frames short', count);
   for (let i = 0; i < count; i++) {
     const page = first + i;
     const frame = frames[i]!;
     const index = pteIndex(l, SYSTEM_VM, page);
     setFrame(l, frame, FrameState.REGION, region, page);
     setFrameFixed(l, frame, fixed);
-    writePteAt(l, index, makePresent(frame, ptePerms(l.ramWords[index]!)));
+    // the region's permissions and type live in the reserved entry
+    commitPage(l, ctx.locker, index, frame, ptePerms(pteAt(l, index)));
   }
   return undefined;
 }

@@ -3,12 +3,20 @@
  * _MapPhysToLinear aliases, DPMI 0800h mappings: reserving their linear pages, writing their
  * PTEs, and removing them. The frames' owners (or device memory) stay where they are.
  */
-import { blockWord, createBlock, destroyBlock, type BlockFields } from '../blocks.js';
+import { assert } from '../assert.js';
+import {
+  BLOCK_FREE,
+  BLOCK_LIVE,
+  blockState,
+  blockWord,
+  createBlock,
+  destroyBlock,
+  type BlockFields,
+} from '../blocks.js';
 import type { Context } from '../context.js';
 import { BK, LOCK_BLOCKS } from '../layout.js';
 import { type ArenaValue, releaseLinear, reserveLinear } from '../linear.js';
-import { ensureTable, pteIndex, writePteAt } from '../page_table.js';
-import { makePresent } from '../pte.js';
+import { clearPte, ensureTable, mapPage, pteIndex } from '../page_table.js';
 import { lockRange, unlockRange } from './service.js';
 
 /** Reserves `pageCount` linear pages in `arena` and makes the block; undefined if either fails. */
@@ -19,10 +27,12 @@ export function reserveMapping(
   fields: Omit<BlockFields, 'basePage'>,
 ): { block: number; base: number } | undefined {
   const l = ctx.l;
+  assert(fields.pageCount > 0, 'reserveMapping: no pages asked for', fields.pageCount);
   ctx.locker.acquire(LOCK_BLOCKS);
   const base = reserveLinear(l, arena, spaceVm, fields.pageCount);
   const block = base < 0 ? -1 : createBlock(l, withBase(fields, base));
   if (base >= 0 && block < 0) releaseLinear(l, spaceVm, base, fields.pageCount);
+  assert(block < 0 || blockState(l, block) === BLOCK_LIVE, 'reserveMapping: block not live');
   ctx.locker.release(LOCK_BLOCKS);
   return block < 0 ? undefined : { block, base };
 }
@@ -56,6 +66,7 @@ export function mapPhysPages(
   extraLocks?: [number, number],
 ): boolean {
   const l = ctx.l;
+  assert(count > 0, 'mapPhysPages: empty range', base);
   const locks = lockRange(ctx, vm, base, count, extraLocks);
   let ok = true;
   let index = -1;
@@ -65,8 +76,10 @@ export function mapPhysPages(
     const page = base + i;
     index = i === 0 || (page & 0x3ff) === 0 ? ensureTable(l, ctx.locker, vm, page) : index + 1;
     ok = index >= 0;
-    if (ok) writePteAt(l, index, makePresent(phys, perms(phys)));
+    if (ok) mapPage(l, ctx.locker, index, phys, perms(phys));
   }
+  // the one-lookup-per-table walk ends on the entry of the last page
+  assert(!ok || index === pteIndex(l, vm, base + count - 1), 'mapPhysPages: walk lost', base);
   unlockRange(ctx, locks);
   return ok;
 }
@@ -74,6 +87,7 @@ export function mapPhysPages(
 /** Clears a mapping block's PTEs, releases its linear pages and the block. No lock held. */
 export function removeMapping(ctx: Context, block: number, vm: number): void {
   const l = ctx.l;
+  assert(blockState(l, block) !== BLOCK_FREE, 'removeMapping: block already free', block);
   const base = blockWord(l, block, BK.basePage);
   const count = blockWord(l, block, BK.pageCount);
   const locks = lockRange(ctx, vm, base, count);
@@ -82,11 +96,12 @@ export function removeMapping(ctx: Context, block: number, vm: number): void {
     // once per page table, as in mapPhysPages; a missing table leaves nothing to clear
     if (page === base || (page & 0x3ff) === 0) index = pteIndex(l, vm, page);
     else if (index >= 0) index += 1;
-    if (index >= 0) writePteAt(l, index, 0);
+    if (index >= 0) clearPte(l, ctx.locker, index);
   }
   unlockRange(ctx, locks);
   ctx.locker.acquire(LOCK_BLOCKS);
   releaseLinear(l, vm, base, count);
   destroyBlock(l, block);
+  assert(blockState(l, block) === BLOCK_FREE, 'removeMapping: block not freed', block);
   ctx.locker.release(LOCK_BLOCKS);
 }

@@ -29,13 +29,16 @@ import {
   PageZeroInit,
   ControlMessage,
 } from '../constants.js';
+import { assert } from '../assert.js';
+import { frameFixed, frameLockCount } from '../frames.js';
 import { type Context, inInitialization } from '../context.js';
 import { BlockKind, H } from '../layout.js';
 import { Arena } from '../linear.js';
 import { COMMON_SPACE, readPte, SYSTEM_VM } from '../page_table.js';
+import { pteFrame, ptePhysAddr } from '../pte.js';
 import { vmOfHandle } from '../machine.js';
 import { allocateBlock, type PhysConstraint } from './alloc.js';
-import { addRegion } from './region.js';
+import { addRegion, regionOf } from './region.js';
 import {
   failPair,
   type ServiceDef,
@@ -135,6 +138,7 @@ function allocateRegion(
   if (typeof made === 'string') return ctx.refuse(failPair(), made);
   if (!addRegion(ctx.l, made.block))
     return ctx.refuse(failPair(), 'too many free physical regions');
+  assert(regionOf(ctx.l, made.base) === made.block, '_PageAllocate: region not published');
   const address = made.base * 4096;
   return { eax: address, edx: address };
 }
@@ -182,6 +186,10 @@ export function pageAllocate(
   });
   if (typeof made === 'string') return ctx.refuse(failPair(), made);
   const address = made.base * 4096;
+  // the handle is not returned yet: no one else can have changed the first page
+  const first = pteFrame(readPte(ctx.l, SYSTEM_VM, made.base));
+  assert((flags & PageFixed) === 0 || frameFixed(ctx.l, first), '_PageAllocate: not fixed');
+  assert((flags & PageLocked) === 0 || frameLockCount(ctx.l, first) > 0, '_PageAllocate: lock');
   if (phys !== undefined && physAddrPtr instanceof Uint32Array) {
     physAddrPtr[0] = firstFrameAddress(ctx, made.base);
   }
@@ -190,7 +198,7 @@ export function pageAllocate(
 
 /** The first frame's address; no lock: nobody else knows the new handle yet. */
 function firstFrameAddress(ctx: Context, page: number): number {
-  return (readPte(ctx.l, SYSTEM_VM, page) & ~0xfff) >>> 0;
+  return ptePhysAddr(readPte(ctx.l, SYSTEM_VM, page));
 }
 
 export const _PageAllocate: ServiceDef = {

@@ -17,11 +17,12 @@ import {
   P_USER,
   P_WRITE,
 } from '../constants.js';
+import { assert } from '../assert.js';
 import type { Context } from '../context.js';
 import { overlapsSystemArena } from '../isolation.js';
 import { BK, BlockKind, LOCK_BLOCKS } from '../layout.js';
-import { pteIndex, spaceOf, writePteAt } from '../page_table.js';
-import { ptePresent } from '../pte.js';
+import { clearPteBits, pteAt, pteIndex, setPteBits, spaceOf } from '../page_table.js';
+import { ptePresent, pteUser, pteWritable } from '../pte.js';
 import {
   failDword,
   isDword,
@@ -32,7 +33,7 @@ import {
 } from './service.js';
 
 const toPc = (pte: number): number =>
-  ((pte & P_USER) !== 0 ? PC_USER : 0) | ((pte & P_WRITE) !== 0 ? PC_WRITEABLE : 0);
+  (pteUser(pte) ? PC_USER : 0) | (pteWritable(pte) ? PC_WRITEABLE : 0);
 const toPte = (pc: number): number =>
   ((pc & PC_USER) !== 0 ? P_USER : 0) | ((pc & PC_WRITEABLE) !== 0 ? P_WRITE : 0);
 
@@ -62,23 +63,25 @@ export function pageModifyPermissions(
   if ((permor & PC_USER) !== 0 && overlapsSystemArena(page, npages))
     return ctx.refuse(ERROR_DWORD, 'PC_USER in the system arena (ring 0 only)');
   const l = ctx.l;
+  assert(npages > 0, '_PageModifyPermissions: empty range after the checks', page);
   const locks = lockRange(ctx, ctx.vm, page, npages);
   let old = -1;
   for (let p = page; p < page + npages; p++) {
     const index = pteIndex(l, ctx.vm, p);
-    if (index < 0 || !ptePresent(l.ramWords[index]!)) {
+    if (index < 0 || !ptePresent(pteAt(l, index))) {
       unlockRange(ctx, locks);
       return ctx.refuse(ERROR_DWORD, 'page not committed');
     }
   }
   for (let p = page; p < page + npages; p++) {
     const index = pteIndex(l, ctx.vm, p);
-    const pte = l.ramWords[index]!;
+    const pte = pteAt(l, index);
     if (old < 0) old = toPc(pte);
-    const perms = toPte((toPc(pte) & permand) | permor);
-    writePteAt(l, index, ((pte & ~(P_USER | P_WRITE)) | perms) >>> 0);
+    clearPteBits(l, ctx.locker, index, P_USER | P_WRITE);
+    setPteBits(l, ctx.locker, index, toPte((toPc(pte) & permand) | permor));
   }
   unlockRange(ctx, locks);
+  assert(old >= 0 && (old & ~(PC_USER | PC_WRITEABLE)) === 0, '_PageModifyPermissions: old', old);
   return old;
 }
 

@@ -7,7 +7,7 @@
  * PageLocked, PageLockedIfDP. Errors: invalid handle, insufficient memory, nPages = 0, a
  * block allocated with PageUseAlign, a free physical region, reserved flag bits.
  */
-import { blockWord } from '../blocks.js';
+import { BLOCK_DYING, blockState, blockWord } from '../blocks.js';
 import {
   PageFixed,
   PageLocked,
@@ -17,6 +17,7 @@ import {
   PageZeroInit,
   PageZeroReInit,
 } from '../constants.js';
+import { assert } from '../assert.js';
 import type { Context } from '../context.js';
 import { BK, BlockKind, PAGE_SIZE } from '../layout.js';
 import { Arena } from '../linear.js';
@@ -76,6 +77,9 @@ export function pageReAllocate(
     if (claimBlock(ctx, made.block)) freeClaimedBlock(ctx, made.block, SYSTEM_VM);
     return ctx.refuse(failPair(), 'invalid memory handle');
   }
+  // claimed: the old block is ours alone now, and the new one is another block
+  assert(blockState(ctx.l, old) === BLOCK_DYING, '_PageReAllocate: old block not claimed', old);
+  assert(made.block !== old, '_PageReAllocate: new block is the old one', old);
   if ((flags & (PageNoCopy | PageZeroReInit)) === 0) copyPages(ctx, old, made.base, nPages);
   freeClaimedBlock(ctx, old, SYSTEM_VM);
   ctx.hooks.freeListGrew();
@@ -92,6 +96,7 @@ function copyPages(ctx: Context, old: number, newBase: number, nPages: number): 
     const from = readPte(l, SYSTEM_VM, oldBase + i);
     const to = readPte(l, SYSTEM_VM, newBase + i);
     if (!ptePresent(from) || !ptePresent(to)) continue;
+    assert(pteFrame(from) !== pteFrame(to), '_PageReAllocate: old and new share a frame', i);
     l.ram.copyWithin(
       pteFrame(to) * PAGE_SIZE,
       pteFrame(from) * PAGE_SIZE,

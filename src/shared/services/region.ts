@@ -6,16 +6,10 @@
  */
 import { blockWord } from '../blocks.js';
 import { ControlMessage } from '../constants.js';
+import { assert } from '../assert.js';
 import type { Context } from '../context.js';
-import {
-  AC,
-  ACTOR_GOT_INIT_COMPLETE,
-  ACTOR_WORDS,
-  BK,
-  H,
-  type Layout,
-  REGION_MAX,
-} from '../layout.js';
+import { ACTOR_GOT_INIT_COMPLETE, BK, BlockKind, H, type Layout, REGION_MAX } from '../layout.js';
+import { actorLoad } from '../actor_record.js';
 
 /** The region block whose pages contain `page`, or -1. */
 export function regionOf(l: Layout, page: number): number {
@@ -47,9 +41,12 @@ export function regionOfHinted(ctx: Context, page: number): number {
 /** Publishes a finished region block; false when the table is full. */
 export function addRegion(l: Layout, block: number): boolean {
   const count = l.header[H.regionCount]!;
+  assert(blockWord(l, block, BK.kind) === BlockKind.REGION, 'addRegion: not a region block', block);
   if (count >= REGION_MAX) return false;
   l.regions[count] = block;
   Atomics.store(l.header, H.regionCount, count + 1);
+  // regions are made during init, one device at a time: no other thread adds one meanwhile
+  assert(regionOf(l, blockWord(l, block, BK.basePage)) === block, 'addRegion: not found after');
   return true;
 }
 
@@ -60,7 +57,7 @@ export function addRegion(l: Layout, block: number): boolean {
 export function mayUseRegions(ctx: Context): boolean {
   const phase = Atomics.load(ctx.l.header, H.phase);
   if (phase >= ControlMessage.Sys_VM_Init) return true;
-  const flags = Atomics.load(ctx.l.actors, ctx.actor * ACTOR_WORDS + AC.flags);
+  const flags = actorLoad(ctx.l, ctx.actor, 'flags');
   return (flags & ACTOR_GOT_INIT_COMPLETE) !== 0;
 }
 

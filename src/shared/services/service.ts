@@ -4,7 +4,14 @@
  * No DDK service lives here.
  */
 import { assert } from '../assert.js';
-import { BLOCK_LIVE, blockState, blockWord, findBlock } from '../blocks.js';
+import {
+  BLOCK_DYING,
+  BLOCK_LIVE,
+  blockState,
+  blockWord,
+  findBlock,
+  setBlockWord,
+} from '../blocks.js';
 import type { Context } from '../context.js';
 import {
   isRamFrame,
@@ -14,8 +21,16 @@ import {
   zeroFrame,
   frameState,
   frameOwner,
+  freeCount,
 } from '../frames.js';
-import { BK, type FrameStateValue, H, LOCK_BLOCKS, LOCK_FREE_LIST, PAGE_SIZE } from '../layout.js';
+import {
+  BK,
+  BLOCK_WORDS,
+  type FrameStateValue,
+  LOCK_BLOCKS,
+  LOCK_FREE_LIST,
+  PAGE_SIZE,
+} from '../layout.js';
 import { isCommonPage, spaceLockOf, spaceOf } from '../page_table.js';
 
 export interface ServiceDef {
@@ -76,6 +91,7 @@ export function lockRange(
   count: number,
   more?: [number, number],
 ): number[] {
+  assert(count > 0, 'lockRange: empty range', first);
   ctx.notePage(first);
   if (more === undefined && first >>> 10 === (first + count - 1) >>> 10) {
     const id = spaceLockOf(first, vm); // the common case: one page table, one lock
@@ -87,6 +103,7 @@ export function lockRange(
   if (more !== undefined) addSpaceLocks(ids, vm, more[0], more[1]);
   if (ids.length > 1) ids.sort(byNumber);
   for (const id of ids) ctx.locker.acquire(id);
+  assert(ids.includes(spaceLockOf(first, vm)), 'lockRange: first page lock missing', first);
   return ids;
 }
 
@@ -101,6 +118,7 @@ function addSpaceLocks(ids: number[], vm: number, from: number, count: number): 
 }
 
 export function unlockRange(ctx: Context, ids: number[]): void {
+  assert(ids.length > 0, 'unlockRange: no lock ids');
   for (let i = ids.length - 1; i >= 0; i--) ctx.locker.release(ids[i]!);
 }
 
@@ -116,8 +134,9 @@ export function takeFrames(
   zero: boolean,
 ): number[] | undefined {
   const l = ctx.l;
+  assert(Number.isInteger(count) && count >= 0, 'takeFrames: bad count', count);
   ctx.locker.acquire(LOCK_FREE_LIST);
-  if (Atomics.load(l.header, H.freeCount) < count) {
+  if (freeCount(l) < count) {
     ctx.locker.release(LOCK_FREE_LIST);
     return undefined;
   }
@@ -128,6 +147,7 @@ export function takeFrames(
     setFrame(l, frame, state, owner, -1);
     frames.push(frame);
   }
+  assert(freeCount(l) >= 0, 'takeFrames: free count below zero');
   ctx.locker.release(LOCK_FREE_LIST);
   if (zero) for (const frame of frames) zeroFrame(l, frame);
   return frames;
@@ -137,7 +157,10 @@ export function takeFrames(
 export function returnFrames(ctx: Context, frames: readonly number[]): void {
   if (frames.length === 0) return;
   ctx.locker.acquire(LOCK_FREE_LIST);
+  const before = freeCount(ctx.l);
   for (const frame of frames) pushFree(ctx.l, frame);
+  // under the free-list lock no one else moves the count
+  assert(freeCount(ctx.l) === before + frames.length, 'returnFrames: free count off');
   ctx.locker.release(LOCK_FREE_LIST);
 }
 
@@ -164,6 +187,28 @@ export function blockOfHandle(ctx: Context, handle: number, vm: number): number 
   const live = block >= 0 && blockState(ctx.l, block) === BLOCK_LIVE;
   ctx.locker.release(LOCK_BLOCKS);
   return live ? block : -1;
+}
+
+/**
+ * Marks live `block` dying: whoever marks it destroys it, and no one else can. Caller holds
+ * the block-table lock. (A local helper: blocks.ts, helper B's, has no state setter yet.)
+ */
+export function claimLiveBlock(ctx: Context, block: number): void {
+  assert(ctx.locker.holding(LOCK_BLOCKS), 'claimLiveBlock: block-table lock not held', block);
+  assert(blockState(ctx.l, block) === BLOCK_LIVE, 'claimLiveBlock: block not live', block);
+  Atomics.store(ctx.l.blocks, block * BLOCK_WORDS + BK.state, BLOCK_DYING);
+}
+
+/**
+ * Adds `delta` (+1 or -1) to a live block's reference count (DPMI 0800h mappings reused);
+ * a count never drops to 0 here: the last reference claims the block instead. Caller holds
+ * the block-table lock.
+ */
+export function addBlockRef(ctx: Context, block: number, delta: 1 | -1): void {
+  assert(ctx.locker.holding(LOCK_BLOCKS), 'addBlockRef: block-table lock not held', block);
+  const count = blockWord(ctx.l, block, BK.refCount) + delta;
+  assert(count >= 1 && blockState(ctx.l, block) === BLOCK_LIVE, 'addBlockRef: count', count);
+  setBlockWord(ctx.l, block, BK.refCount, count);
 }
 
 export const blockBase = (ctx: Context, block: number): number =>

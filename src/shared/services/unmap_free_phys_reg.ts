@@ -11,8 +11,8 @@
 import { assert } from '../assert.js';
 import type { Context } from '../context.js';
 import { frameFixed, frameLockCount } from '../frames.js';
-import { pteIndex, SYSTEM_VM, writePteAt } from '../page_table.js';
-import { makeNotPresent, pteFrame, ptePresent } from '../pte.js';
+import { pteAt, pteIndex, SYSTEM_VM, unmapPage } from '../page_table.js';
+import { pteFrame, ptePresent } from '../pte.js';
 import { mayUseRegions, regionForRange } from './region.js';
 import {
   fail0,
@@ -34,6 +34,7 @@ export function unmapFreePhysReg(
   if (!mayUseRegions(ctx)) return ctx.refuse(0, 'device has not yet received Init_Complete');
   const region = regionForRange(ctx, linPgNum, nPages);
   if (typeof region === 'string') return ctx.refuse(0, region);
+  assert(ctx.l.regions.includes(region), '_UnmapFreePhysReg: not a published region', region);
   const locks = lockRange(ctx, SYSTEM_VM, linPgNum, nPages);
   const result = unmapLocked(ctx, region, linPgNum, nPages);
   unlockRange(ctx, locks);
@@ -51,7 +52,7 @@ function unmapLocked(
 ): number[] | string {
   const l = ctx.l;
   for (let page = first; page < first + count; page++) {
-    const pte = l.ramWords[pteIndex(l, SYSTEM_VM, page)]!;
+    const pte = pteAt(l, pteIndex(l, SYSTEM_VM, page));
     if (!ptePresent(pte)) return 'part of the range already not present';
     if (frameFixed(l, pteFrame(pte))) return 'pages mapped with PageFixed must not be unmapped';
     if (frameLockCount(l, pteFrame(pte)) > 0) return 'page is locked';
@@ -59,15 +60,15 @@ function unmapLocked(
   const frames: number[] = [];
   for (let page = first; page < first + count; page++) {
     const index = pteIndex(l, SYSTEM_VM, page);
-    const pte = l.ramWords[index]!;
-    const frame = pteFrame(pte);
+    const frame = pteFrame(pteAt(l, index));
     assert(
       ownsFrame(ctx, region, frame, FrameState.REGION),
       "_UnmapFreePhysReg: frame not the region's",
     );
-    writePteAt(l, index, makeNotPresent(pte));
+    unmapPage(l, ctx.locker, index);
     frames.push(frame);
   }
+  assert(frames.length === count, '_UnmapFreePhysReg: frames short', count);
   return frames;
 }
 

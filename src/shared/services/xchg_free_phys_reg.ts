@@ -15,10 +15,19 @@
  */
 import { ERROR_DWORD } from '../constants.js';
 import type { Context } from '../context.js';
+import { assert } from '../assert.js';
 import { frameFixed, frameOwner, frameState, isRamFrame, setFrame } from '../frames.js';
 import { FrameState } from '../layout.js';
-import { pteIndex, spaceLockOf, SYSTEM_VM, writePteAt } from '../page_table.js';
-import { makeNotPresent, makePresent, pteFrame, ptePresent } from '../pte.js';
+import {
+  mapPage,
+  pteAt,
+  pteIndex,
+  remapPage,
+  spaceLockOf,
+  SYSTEM_VM,
+  unmapPage,
+} from '../page_table.js';
+import { pteFrame, ptePresent } from '../pte.js';
 import { regionOfHinted } from './region.js';
 import { failDword, type ServiceDef } from './service.js';
 
@@ -61,22 +70,49 @@ export function xchgFreePhysReg(
   ctx.notePage(linPgNum);
   ctx.locker.acquire(lock);
   const index = pteIndex(l, SYSTEM_VM, linPgNum);
-  const pte = l.ramWords[index]!;
+  const pte = pteAt(l, index);
+  // A region page is always present (a frame of the region) or reserved (none): never free.
+  assert(pte !== 0, '_XchgFreePhysReg: region page free', linPgNum);
   const present = ptePresent(pte);
   const outFrame = pteFrame(pte);
   if (present && frameFixed(l, outFrame)) {
     ctx.locker.release(lock);
     return ctx.refuse(ERROR_DWORD, 'page was mapped with PageFixed');
   }
-  if (present) setFrame(l, outFrame, FrameState.HELD, ctx.actor, linPgNum);
-  if (physAddr !== 0) {
-    setFrame(l, inFrame, FrameState.REGION, region, linPgNum);
-    writePteAt(l, index, makePresent(inFrame, pte));
-  } else if (present) {
-    writePteAt(l, index, makeNotPresent(pte));
-  }
+  if (present) takeOut(ctx, outFrame, region, linPgNum);
+  if (physAddr !== 0) putIn(ctx, index, inFrame, pte, region, linPgNum);
+  else if (present) unmapPage(l, ctx.locker, index);
   ctx.locker.release(lock);
   return present ? outFrame * 4096 : 0;
+}
+
+/** The frame of a present region page becomes HELD by the caller (the exchange's out half). */
+function takeOut(ctx: Context, frame: number, region: number, page: number): void {
+  const l = ctx.l;
+  assert(
+    frameState(l, frame) === FrameState.REGION,
+    '_XchgFreePhysReg: out frame not REGION',
+    frame,
+  );
+  assert(frameOwner(l, frame) === region, "_XchgFreePhysReg: out frame not the region's", frame);
+  setFrame(l, frame, FrameState.HELD, ctx.actor, page);
+}
+
+/** A frame the caller held goes into the region page (the exchange's in half). */
+function putIn(
+  ctx: Context,
+  index: number,
+  frame: number,
+  pte: number,
+  region: number,
+  page: number,
+): void {
+  const l = ctx.l;
+  // Checked before the lock was taken; a HELD frame changes only by its holder's hand.
+  assert(heldBy(ctx, frame), '_XchgFreePhysReg: in frame no longer held by the caller', frame);
+  setFrame(l, frame, FrameState.REGION, region, page);
+  if (ptePresent(pte)) remapPage(l, ctx.locker, index, frame, pte);
+  else mapPage(l, ctx.locker, index, frame, pte);
 }
 
 export const _XchgFreePhysReg: ServiceDef = {

@@ -6,7 +6,7 @@
  * thread: the interleaving is the event list's; real-thread concurrency is test/concurrency.
  */
 import fc from 'fast-check';
-import { Int31 } from '../../../src/shared/services/dpmi.js';
+import { Int31 } from '../../../src/shared/services/dpmi/int31.js';
 import { serviceTable } from '../../../src/shared/services/index.js';
 import type { ServiceDef } from '../../../src/shared/services/service.js';
 import type { Refusal } from '../../../src/shared/context.js';
