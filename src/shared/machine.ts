@@ -57,6 +57,7 @@ import {
   mapPage,
   pteIndex,
 } from './page_table.js';
+import { publishPhase } from './protocol.js';
 import { pteFrame, ptePresent } from './pte.js';
 import {
   clearVm,
@@ -122,7 +123,7 @@ function mapBootPage(
 /** Builds the machine in a fresh buffer: frames, the system VM, the nul page. One thread. */
 export function bootMachine(l: Layout, locker: Locker): void {
   initFrames(l);
-  l.header[H.phase] = -1;
+  publishPhase(l, -1);
   l.header[H.snapshotBlock] = -1;
   l.header[H.firstV86Page] = FIRST_V86_PAGE_AT_BOOT;
   l.header[H.gvdaNextByte] = FIRST_V86_PAGE_AT_BOOT * PAGE_SIZE;

@@ -11,11 +11,9 @@
  */
 import { assert } from './assert.js';
 import { P_ACC, P_DIRTY, P_USER, P_WRITE, SHARED_ARENA_FIRST_PAGE } from './constants.js';
-import { frameOwner, frameState, popFree, setFrame, zeroFrame } from './frames.js';
+import { frameOwner, frameState, frameWhere, popFree, setFrame, zeroFrame } from './frames.js';
 import {
   COMMON_PDE_FIRST,
-  FR,
-  FRAME_WORDS,
   FrameState,
   type Layout,
   LOCK_COMMON_FIRST,
@@ -125,8 +123,6 @@ export const pteAt = (l: Layout, index: number): number => l.ramWords[index]!;
  * A frame's `where` word: the page it is mapped at, or for a page table its PDE number (-1 for
  * a page directory). A local accessor: frames.ts (helper B's) has none yet; it belongs there.
  */
-export const frameWhere = (l: Layout, frame: number): number =>
-  l.frames[frame * FRAME_WORDS + FR.where]!;
 
 /**
  * The lock that guards the entry at `index`, read from the record of the page table it lies

@@ -134,14 +134,6 @@ function handshakeRule(name: string, word: string): OwnershipRule {
  */
 const PENDING_OWNERSHIP: Record<string, string[]> = {
   'src/shared/kernel.ts': ['actor record', 'free count', 'phase handshake (H.phase)'],
-  'src/shared/machine.ts': [
-    'VM record',
-    'block record',
-    'raw PTE write',
-    'phase handshake (H.phase)',
-  ],
-  'src/shared/memory_access.ts': ['raw PTE write'],
-  'src/shared/page_table.ts': ['VM record'],
   'src/main/controlled/controlled.ts': ['free count'],
   'src/main/runtime/coordinator.ts': [
     'actor record',
@@ -159,22 +151,6 @@ const PENDING_OWNERSHIP: Record<string, string[]> = {
     'fault handshake (AC.faultFired)',
     'fault handshake (AC.faultAtMs)',
   ],
-  'src/shared/services/alloc.ts': ['block record', 'free count', 'raw PTE write'],
-  'src/shared/services/dpmi.ts': ['block record'],
-  'src/shared/services/lin_page_lock.ts': ['block record', 'frame record', 'raw PTE write'],
-  'src/shared/services/map_free_phys_reg.ts': ['raw PTE write'],
-  'src/shared/services/map_into_v86.ts': ['raw PTE write'],
-  'src/shared/services/mapping.ts': ['raw PTE write'],
-  'src/shared/services/misc.ts': ['free count'],
-  'src/shared/services/page_allocate.ts': ['phase handshake (H.phase)'],
-  'src/shared/services/page_lock.ts': ['phase handshake (H.phase)'],
-  'src/shared/services/page_modify_permissions.ts': ['raw PTE write'],
-  'src/shared/services/page_reserve.ts': ['raw PTE write'],
-  'src/shared/services/region.ts': ['actor record', 'phase handshake (H.phase)'],
-  'src/shared/services/service.ts': ['free count'],
-  'src/shared/services/unmap_free_phys_reg.ts': ['raw PTE write'],
-  'src/shared/services/v86_data_area.ts': ['raw PTE write', 'phase handshake (H.phase)'],
-  'src/shared/services/xchg_free_phys_reg.ts': ['raw PTE write'],
 };
 
 const printer = ts.createPrinter({ removeComments: true });

@@ -33,6 +33,7 @@ import { assert } from '../assert.js';
 import type { Context } from '../context.js';
 import { pushFree } from '../frames.js';
 import { H, LOCK_FREE_LIST, LOCK_MISC, PAGE_SIZE } from '../layout.js';
+import { systemPhase } from '../protocol.js';
 import { pteIndex, SYSTEM_VM, mapPage, pteAt, remapPage } from '../page_table.js';
 import { pteFrame, ptePerms, ptePresent } from '../pte.js';
 import { fail0, lockRange, unlockRange, type ServiceDef, hasReservedBits } from './service.js';
@@ -70,10 +71,7 @@ function checkGlobalFlags(ctx: Context, flags: number): string | undefined {
   if ((align & (align - 1)) !== 0) return 'alignment flags are mutually exclusive';
   if (flags & GVDAReclaim && flags & GVDAInstance)
     return 'GVDAReclaim and GVDAInstance are mutually exclusive';
-  if (
-    flags & GVDAHighSysCritOK &&
-    Atomics.load(ctx.l.header, H.phase) !== ControlMessage.Sys_Critical_Init
-  ) {
+  if (flags & GVDAHighSysCritOK && systemPhase(ctx.l) !== ControlMessage.Sys_Critical_Init) {
     return 'GVDAHighSysCritOK only while processing Sys_Critical_Init';
   }
   if (ctx.l.header[H.tempV86Address] !== 0) return 'a temporary V86 data block is allocated';

@@ -17,17 +17,10 @@ import {
   isRamFrame,
   lockFrame,
   unlockFrame,
+  frameWhere,
 } from '../frames.js';
 import { BK, FrameState, type Layout } from '../layout.js';
-import {
-  clearPteBits,
-  frameWhere,
-  pteAt,
-  pteIndex,
-  setPteBits,
-  spaceLockOf,
-  spaceOf,
-} from '../page_table.js';
+import { clearPteBits, pteAt, pteIndex, setPteBits, spaceLockOf, spaceOf } from '../page_table.js';
 import { pteFrame, ptePresent } from '../pte.js';
 import { lockRange, unlockRange } from './service.js';
 

@@ -32,7 +32,8 @@ import {
 import { assert } from '../assert.js';
 import { frameFixed, frameLockCount } from '../frames.js';
 import { type Context, inInitialization } from '../context.js';
-import { BlockKind, H } from '../layout.js';
+import { BlockKind } from '../layout.js';
+import { systemPhase } from '../protocol.js';
 import { Arena } from '../linear.js';
 import { COMMON_SPACE, readPte, SYSTEM_VM } from '../page_table.js';
 import { pteFrame, ptePhysAddr } from '../pte.js';
@@ -74,10 +75,7 @@ function checkArguments(
   if ((flags & PageLocked) !== 0 && (flags & PageLockedIfDP) !== 0) {
     return 'PageLocked and PageLockedIfDP are mutually exclusive';
   }
-  if (
-    (flags & PageLockedIfDP) !== 0 &&
-    Atomics.load(ctx.l.header, H.phase) < ControlMessage.Init_Complete
-  ) {
+  if ((flags & PageLockedIfDP) !== 0 && systemPhase(ctx.l) < ControlMessage.Init_Complete) {
     return 'PageLockedIfDP not allowed before Init_Complete';
   }
   return undefined;

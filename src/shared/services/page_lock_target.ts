@@ -6,7 +6,8 @@
 import { blockWord } from '../blocks.js';
 import { ControlMessage, PageFixed, PageLockedIfDP } from '../constants.js';
 import type { Context } from '../context.js';
-import { BK, BlockKind, H } from '../layout.js';
+import { BK, BlockKind } from '../layout.js';
+import { systemPhase } from '../protocol.js';
 import { blockOfHandle, hasReservedBits } from './service.js';
 import { assert } from '../assert.js';
 
@@ -33,10 +34,7 @@ function target(
 }
 
 function ifDPTooEarly(ctx: Context, flags: number): boolean {
-  return (
-    (flags & PageLockedIfDP) !== 0 &&
-    Atomics.load(ctx.l.header, H.phase) < ControlMessage.Init_Complete
-  );
+  return (flags & PageLockedIfDP) !== 0 && systemPhase(ctx.l) < ControlMessage.Init_Complete;
 }
 
 /**

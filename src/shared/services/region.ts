@@ -9,6 +9,7 @@ import { ControlMessage } from '../constants.js';
 import { assert } from '../assert.js';
 import type { Context } from '../context.js';
 import { ACTOR_GOT_INIT_COMPLETE, BK, BlockKind, H, type Layout, REGION_MAX } from '../layout.js';
+import { systemPhase } from '../protocol.js';
 import { actorLoad } from '../actor_record.js';
 
 /** The region block whose pages contain `page`, or -1. */
@@ -55,7 +56,7 @@ export function addRegion(l: Layout, block: number): boolean {
  * message or the Init_Complete message has been received."
  */
 export function mayUseRegions(ctx: Context): boolean {
-  const phase = Atomics.load(ctx.l.header, H.phase);
+  const phase = systemPhase(ctx.l);
   if (phase >= ControlMessage.Sys_VM_Init) return true;
   const flags = actorLoad(ctx.l, ctx.actor, 'flags');
   return (flags & ACTOR_GOT_INIT_COMPLETE) !== 0;

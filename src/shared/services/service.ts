@@ -5,12 +5,12 @@
  */
 import { assert } from '../assert.js';
 import {
-  BLOCK_DYING,
   BLOCK_LIVE,
   blockState,
   blockWord,
   findBlock,
-  setBlockWord,
+  addBlockRefs,
+  markBlockDying,
 } from '../blocks.js';
 import type { Context } from '../context.js';
 import {
@@ -23,14 +23,7 @@ import {
   frameOwner,
   freeCount,
 } from '../frames.js';
-import {
-  BK,
-  BLOCK_WORDS,
-  type FrameStateValue,
-  LOCK_BLOCKS,
-  LOCK_FREE_LIST,
-  PAGE_SIZE,
-} from '../layout.js';
+import { BK, type FrameStateValue, LOCK_BLOCKS, LOCK_FREE_LIST, PAGE_SIZE } from '../layout.js';
 import { isCommonPage, spaceLockOf, spaceOf } from '../page_table.js';
 
 export interface ServiceDef {
@@ -195,8 +188,7 @@ export function blockOfHandle(ctx: Context, handle: number, vm: number): number 
  */
 export function claimLiveBlock(ctx: Context, block: number): void {
   assert(ctx.locker.holding(LOCK_BLOCKS), 'claimLiveBlock: block-table lock not held', block);
-  assert(blockState(ctx.l, block) === BLOCK_LIVE, 'claimLiveBlock: block not live', block);
-  Atomics.store(ctx.l.blocks, block * BLOCK_WORDS + BK.state, BLOCK_DYING);
+  markBlockDying(ctx.l, block);
 }
 
 /**
@@ -206,9 +198,7 @@ export function claimLiveBlock(ctx: Context, block: number): void {
  */
 export function addBlockRef(ctx: Context, block: number, delta: 1 | -1): void {
   assert(ctx.locker.holding(LOCK_BLOCKS), 'addBlockRef: block-table lock not held', block);
-  const count = blockWord(ctx.l, block, BK.refCount) + delta;
-  assert(count >= 1 && blockState(ctx.l, block) === BLOCK_LIVE, 'addBlockRef: count', count);
-  setBlockWord(ctx.l, block, BK.refCount, count);
+  addBlockRefs(ctx.l, block, delta);
 }
 
 export const blockBase = (ctx: Context, block: number): number =>
