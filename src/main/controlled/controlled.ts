@@ -7,13 +7,11 @@
  */
 import type { Violation } from '../../shared/checker.js';
 import {
-  type ControlMessageName,
   FREE_PHYS_REG_AVAILABLE,
   FREE_PHYS_REG_NEEDED,
   VNE_Closed,
 } from '../../shared/constants.js';
 import { type Kernel, pooledKernel } from '../../shared/kernel.js';
-import { H } from '../../shared/layout.js';
 import type { ActorViolation } from '../../shared/protocol.js';
 import {
   type ActorHost,
@@ -28,12 +26,8 @@ import type { Context } from '../../shared/context.js';
 import { ExplorePruned, ReplayDivergence, type Scheduler } from './schedulers/scheduler.js';
 import { Footprint, R } from './footprint.js';
 import { stepSeed } from '../../shared/prng.js';
-import {
-  SYSTEM_EXIT_PAIRS,
-  SYSTEM_INIT_MESSAGES,
-  VM_CREATE_MESSAGES,
-  vmEndMessages,
-} from '../../shared/control_sequence.js';
+import { callbackChain, type Delivery, driveAsync, PhaseDriver } from '../../shared/phases.js';
+import { freeCount } from '../../shared/frames.js';
 import type { Trace } from '../../shared/trace.js';
 
 export interface ControlledOptions {
@@ -154,6 +148,8 @@ export class ControlledRun {
   private clock = 0;
   private unscheduledCalls = 0;
   private readonly releaseKernel: () => void;
+  /** The devices and the control messages they get (no scheduling choices). */
+  private readonly phases: PhaseDriver<Actor>;
 
   constructor(
     private readonly scenario: ScenarioDefinition,
@@ -163,6 +159,7 @@ export class ControlledRun {
     const pooled = pooledKernel(scenario.machine ?? {});
     this.kernel = pooled.kernel;
     this.releaseKernel = pooled.release;
+    this.phases = new PhaseDriver(this.kernel);
     this.kernel.setCallbackDispatcher({
       freeListGrew: () => void (this.request0 = true),
       pagesNeeded: (count) => {
@@ -291,7 +288,7 @@ export class ControlledRun {
       this.host(this.actors.length, false),
       extras,
     );
-    this.actors.push({
+    const actor: Actor = {
       name: def.name,
       ctx,
       program: def.create(api),
@@ -303,39 +300,20 @@ export class ControlledRun {
       api,
       seed,
       stepsStarted: 0,
-    });
+    };
+    this.actors.push(actor);
+    // The init order of the first device of this name (as the schedule has always used).
+    const initOrder = this.scenario.devices.find((d) => d.name === def.name)?.initOrder ?? 0;
+    this.phases.add(actor, ctx.actor, initOrder);
   }
 
   private actorSeed(index: number): number {
     return (this.o.seed * 1_000_003 + index) >>> 0;
   }
 
-  /** Devices not dropped, ascending init order; a stable sort keeps load order for ties. */
-  private devicesInOrder(descending = false): Actor[] {
-    const devices = this.actors.filter((a) => a.isDevice && !this.dropped.has(a));
-    const sorted = devices.sort((x, y) => this.initOrderOf(x) - this.initOrderOf(y));
-    return descending ? sorted.reverse() : sorted;
-  }
-
-  private readonly dropped = new Set<Actor>();
-
-  private initOrderOf(actor: Actor): number {
-    return this.scenario.devices.find((d) => d.name === actor.name)?.initOrder ?? 0;
-  }
-
-  private async broadcast(
-    message: ControlMessageName,
-    vmHandle: number,
-    edx = 0,
-    descending = false,
-  ): Promise<Actor[]> {
-    const carried: Actor[] = [];
-    for (const device of this.devicesInOrder(descending)) {
-      if (message === 'Init_Complete') this.kernel.markInitCompleteReceived(device.ctx.actor);
-      if ((await device.program.control?.(message, vmHandle, edx)) === true) carried.push(device);
-    }
-    return carried;
-  }
+  /** A device's control procedure, as a coroutine that makes no scheduling choice; its carry. */
+  private readonly deliver = async (d: Delivery<Actor>): Promise<boolean> =>
+    (await d.device.program.control?.(d.message, d.vmHandle, d.edx)) === true;
 
   /** Boot, VMs, the controlled run, finish and exit; the result with its failure, if any. */
   async run(): Promise<ControlledResult> {
@@ -370,22 +348,13 @@ export class ControlledRun {
   }
 
   private async boot(): Promise<number[] | undefined> {
-    for (const message of SYSTEM_INIT_MESSAGES) {
-      this.kernel.beginPhase(message);
-      for (const device of await this.broadcast(message, this.kernel.systemVmHandle)) {
-        this.dropped.add(device);
-        this.kernel.dropDevice(device.ctx.actor);
-      }
-    }
-    this.kernel.completeInit();
+    await driveAsync(this.phases.initialize(), this.deliver);
     await this.runChains(true);
-    this.kernel.beginPhase('Sys_VM_Init');
-    if ((await this.broadcast('Sys_VM_Init', this.kernel.systemVmHandle)).length > 0)
-      return undefined;
+    if (!(await driveAsync(this.phases.systemVmInit(), this.deliver))) return undefined;
     const handles: number[] = [];
     for (let index = 0; index < this.scenario.vms.length; index++) {
       const handle = this.kernel.newVmSpace();
-      if (await this.refusedVm(handle)) continue;
+      if ((await driveAsync(this.phases.createVm(handle), this.deliver)) !== undefined) continue;
       const def = this.scenario.vms[index]!;
       const ctx = this.kernel.vm(handle, def.name);
       const seed = this.actorSeed(500 + index);
@@ -410,45 +379,22 @@ export class ControlledRun {
     return handles;
   }
 
-  private async refusedVm(handle: number): Promise<boolean> {
-    for (const { message, vneOnCarry } of VM_CREATE_MESSAGES) {
-      if ((await this.broadcast(message, handle)).length === 0) continue;
-      await this.endVm(handle, false, vneOnCarry);
-      return true;
-    }
-    return false;
-  }
-
-  private async endVm(handle: number, normal: boolean, vne: number): Promise<void> {
-    const messages = vmEndMessages(normal);
-    for (const [message, twin] of messages) {
-      const edx = message === 'VM_Not_Executeable' ? vne : 0;
-      await this.broadcast(message, handle, edx);
-      await this.broadcast(twin, handle, edx, true);
-    }
-    this.kernel.releaseVmSpace(handle);
-  }
-
   /** Runs the queued Request 0 / Request 1 chains, without scheduling choices. */
   private async runChains(request0Only = false): Promise<void> {
     const owners = this.kernel.callbackOwners().filter((o) => {
       const owner = this.actors.find((a) => a.ctx.actor === o.actor);
-      return owner !== undefined && !this.dropped.has(owner);
+      return owner !== undefined && !this.phases.isDropped(owner);
     });
-    const chain = async (request: number, count: number): Promise<void> => {
-      if (owners.length === 0) return;
-      const start = Atomics.add(this.kernel.layout.header, H.calbkRotation, 1) % owners.length;
-      for (let i = 0; i < owners.length; i++) {
-        const owner = owners[(start + i) % owners.length]!;
+    const chain = (request: number, count: number): Promise<boolean> =>
+      driveAsync(callbackChain(this.kernel.layout, owners), async (owner) => {
         const from = this.clock;
         this.chainsRan = true;
         const carry = await this.kernel.runCallback(owner.id, request, count);
         const tid = this.actors.findIndex((a) => a.ctx.actor === owner.actor) + 1;
         const dur = Math.max(this.clock - from, 1);
         this.o.trace?.slice(tid, `callback Request ${request}`, from, dur, { count, carry });
-        if (carry) break;
-      }
-    };
+        return carry;
+      });
     const was = this.passthrough;
     this.passthrough = true;
     if (this.request1 > 0 && !request0Only) {
@@ -458,7 +404,7 @@ export class ControlledRun {
     }
     if (this.request0 || request0Only) {
       this.request0 = false;
-      const free = Atomics.load(this.kernel.layout.header, H.freeCount);
+      const free = freeCount(this.kernel.layout);
       if (free > 0) await chain(FREE_PHYS_REG_AVAILABLE, free);
       this.request0 = false;
     }
@@ -466,7 +412,9 @@ export class ControlledRun {
   }
 
   private startTasks(): Actor[] {
-    const runners = this.actors.filter((a) => a.program.step !== undefined && !this.dropped.has(a));
+    const runners = this.actors.filter(
+      (a) => a.program.step !== undefined && !this.phases.isDropped(a),
+    );
     for (const actor of runners) {
       const loop = async (): Promise<void> => {
         while (!this.stopping) {
@@ -639,11 +587,11 @@ export class ControlledRun {
   private afterStep(actor: Actor): void {
     this.step += 1;
     this.clock += 5;
-    const free = Atomics.load(this.kernel.layout.header, H.freeCount);
+    const free = freeCount(this.kernel.layout);
     this.o.trace?.counter('free pages', this.clock, free);
     this.hash.add(this.actors.indexOf(actor));
     this.hash.add(actor.ctx.callTotal);
-    this.hash.add(Atomics.load(this.kernel.layout.header, H.freeCount));
+    this.hash.add(free);
     if (this.violations[0] !== undefined) {
       this.dataFailure();
     } else if (this.o.checkEvery > 0 && this.step % this.o.checkEvery === 0) {
@@ -656,12 +604,9 @@ export class ControlledRun {
     this.finishing = true;
     for (const actor of this.actors) await actor.program.finish?.();
     await this.runChains();
-    for (const handle of vmHandles) await this.endVm(handle, true, VNE_Closed);
-    for (const [message, twin] of SYSTEM_EXIT_PAIRS) {
-      this.kernel.beginPhase(message);
-      await this.broadcast(message, this.kernel.systemVmHandle);
-      await this.broadcast(twin, this.kernel.systemVmHandle, 0, true);
-    }
+    for (const handle of vmHandles)
+      await driveAsync(this.phases.endVm(handle, true, VNE_Closed), this.deliver);
+    await driveAsync(this.phases.exit(), this.deliver);
   }
 
   private checkNow(options: { final?: boolean }): void {

@@ -9,7 +9,6 @@
 import type { Violation } from '../../shared/checker.js';
 import type { MachineOptions } from '../../shared/config.js';
 import {
-  type ControlMessageName,
   FREE_PHYS_REG_AVAILABLE,
   FREE_PHYS_REG_NEEDED,
   VNE_Closed,
@@ -27,12 +26,7 @@ import {
 } from '../../shared/protocol.js';
 import type { ScenarioDefinition } from '../../shared/scenario/scenario.js';
 import { ActorFailureError, ActorHandle } from './worker_host.js';
-import {
-  SYSTEM_EXIT_PAIRS,
-  SYSTEM_INIT_MESSAGES,
-  VM_CREATE_MESSAGES,
-  vmEndMessages,
-} from '../../shared/control_sequence.js';
+import { callbackChain, type Delivery, driveAsync, PhaseDriver } from '../../shared/phases.js';
 import type { Trace } from '../../shared/trace.js';
 import { Diagnosis } from './diagnosis.js';
 import type { WaitForGraph } from './wait_for.js';
@@ -113,8 +107,6 @@ export interface RunReport {
   fault?: FaultPlan & { actor: string; fired: boolean };
 }
 
-const vmHandleOf = (vm: ActorHandle): number => vm.vmHandle;
-
 export class Coordinator {
   readonly kernel: Kernel;
   private readonly devices: ActorHandle[] = [];
@@ -137,6 +129,8 @@ export class Coordinator {
   private runs: Promise<unknown>[] = [];
 
   private readonly diagnosis: Diagnosis;
+  /** The devices (once started) and the control messages they get. */
+  private readonly driver: PhaseDriver<ActorHandle>;
 
   constructor(private readonly o: RunOptions) {
     this.kernel = createKernel({ ...o.scenario.machine, ...o.machine });
@@ -146,6 +140,7 @@ export class Coordinator {
       o.hangMs,
       o.fault,
     );
+    this.driver = new PhaseDriver(this.kernel, (message) => this.mark(message));
     o.signal?.addEventListener('abort', () => {
       this.interrupted = true;
       Atomics.store(this.kernel.layout.header, H.stop, 1); // every actor ends its run loop
@@ -191,84 +186,37 @@ export class Coordinator {
     handle.hasStep = started.hasStep;
   }
 
-  /** Devices not dropped, in ascending init order (load order breaks ties). */
-  private ordered(descending = false): ActorHandle[] {
-    const live = this.devices.filter((d) => !d.dropped);
-    const sorted = live
-      .map((d, i) => ({ d, i }))
-      .sort((a, b) => a.d.initOrder - b.d.initOrder || a.i - b.i)
-      .map((x) => x.d);
-    return descending ? sorted.reverse() : sorted;
-  }
-
-  /** Sends one message to every device, one after the other; the devices that set carry. */
-  private async broadcast(
-    message: ControlMessageName,
-    vmHandle: number,
-    edx = 0,
-    descending = false,
-  ): Promise<ActorHandle[]> {
-    const carried: ActorHandle[] = [];
-    for (const device of this.ordered(descending)) {
-      if (message === 'Init_Complete') this.kernel.markInitCompleteReceived(device.actor);
-      const carry = await device.call(message, CONTROL_TIMEOUT_MS, (api) =>
-        api.control(message, vmHandle, edx),
-      );
-      if (carry) carried.push(device);
-    }
-    return carried;
-  }
+  /** A device's control procedure, in its worker; its carry. */
+  private readonly deliver = (d: Delivery<ActorHandle>): Promise<boolean> =>
+    d.device.call(d.message, CONTROL_TIMEOUT_MS, (api) =>
+      api.control(d.message, d.vmHandle, d.edx),
+    );
 
   private async initialize(): Promise<boolean> {
-    for (const message of SYSTEM_INIT_MESSAGES) {
-      this.kernel.beginPhase(message);
-      this.mark(message);
-      for (const device of await this.broadcast(message, this.kernel.systemVmHandle)) {
-        device.dropped = true; // carry during init: the device is not loaded
-        this.kernel.dropDevice(device.actor);
-      }
-    }
-    this.kernel.completeInit();
+    await driveAsync(this.driver.initialize(), this.deliver);
     this.noteFreeListGrew();
-    this.kernel.beginPhase('Sys_VM_Init');
-    this.mark('Sys_VM_Init');
-    const carried = await this.broadcast('Sys_VM_Init', this.kernel.systemVmHandle);
-    return carried.length === 0;
+    return driveAsync(this.driver.systemVmInit(), this.deliver);
   }
 
   private async createVms(): Promise<void> {
     for (let index = 0; index < this.o.scenario.vms.length; index++) {
+      const name = this.o.scenario.vms[index]!.name;
       const handle = this.kernel.tryNewVmSpace();
       if (typeof handle === 'string') {
         // The VMM cannot make the VM (no memory for its V86 pages): it is not created.
-        const name = this.o.scenario.vms[index]!.name;
         (this.report.refusedVms ??= []).push(`${name} (not created: ${handle})`);
         continue;
       }
-      let refused = false;
-      for (const { message, vneOnCarry } of VM_CREATE_MESSAGES) {
-        if ((await this.broadcast(message, handle)).length === 0) continue;
-        await this.endVm(handle, false, vneOnCarry);
-        (this.report.refusedVms ??= []).push(`${this.o.scenario.vms[index]!.name} (${message})`);
-        refused = true;
-        break;
+      const refusal = await driveAsync(this.driver.createVm(handle), this.deliver);
+      if (refusal !== undefined) {
+        (this.report.refusedVms ??= []).push(`${name} (${refusal.message})`);
+        continue;
       }
-      if (refused) continue;
       const vm = this.vmWorkers[index]!;
       this.vms.push(vm);
       await this.startActor(vm, handle);
     }
     this.mark('VMs created');
-  }
-
-  private async endVm(handle: number, normal: boolean, vneFlags: number): Promise<void> {
-    const messages = vmEndMessages(normal);
-    for (const [message, twin] of messages) {
-      const edx = message === 'VM_Not_Executeable' ? vneFlags : 0;
-      await this.broadcast(message, handle, edx);
-      await this.broadcast(twin, handle, edx, true);
-    }
-    this.kernel.releaseVmSpace(handle);
   }
 
   // ---- the run phase
@@ -277,21 +225,19 @@ export class Coordinator {
     Atomics.add(this.kernel.layout.header, H.callbackPending, 1);
   }
 
-  /** Runs the callback chain in rotated order until one sets carry (in the owners' workers). */
+  /** Runs the callback chain (phases.ts) in the owners' workers; dropped devices have none. */
   private async runChain(request: number, count: number): Promise<void> {
-    const owners = this.kernel.callbackOwners();
-    const live = owners.filter((o) => this.devices.some((d) => d.actor === o.actor && !d.dropped));
-    if (live.length === 0) return;
-    const startAt = Atomics.add(this.kernel.layout.header, H.calbkRotation, 1) % live.length;
-    for (let i = 0; i < live.length; i++) {
-      const owner = live[(startAt + i) % live.length]!;
+    const live = this.kernel.callbackOwners().filter((o) => {
+      const device = this.devices.find((d) => d.actor === o.actor);
+      return device !== undefined && !this.driver.isDropped(device);
+    });
+    await driveAsync(callbackChain(this.kernel.layout, live), (owner) => {
       const device = this.devices.find((d) => d.actor === owner.actor)!;
       this.callbackCalls += 1;
-      const carry = await device.call(`callback (Request ${request})`, CONTROL_TIMEOUT_MS, (api) =>
+      return device.call(`callback (Request ${request})`, CONTROL_TIMEOUT_MS, (api) =>
         api.callback(owner.id, request, count),
       );
-      if (carry) break;
-    }
+    });
   }
 
   /**
@@ -374,7 +320,7 @@ export class Coordinator {
 
   private raiseInterrupts(): void {
     for (const device of this.devices) {
-      if (device.dropped || !device.hasInterrupt) continue;
+      if (this.driver.isDropped(device) || !device.hasInterrupt) continue;
       Atomics.add(this.kernel.layout.actors, device.actor * ACTOR_WORDS + AC.pendingIrq, 1);
     }
   }
@@ -481,7 +427,7 @@ export class Coordinator {
 
   private async runPhase(): Promise<ActorReport[]> {
     this.mark('run');
-    const runners = [...this.ordered(), ...this.vms].filter((a) => a.hasStep);
+    const runners = [...this.driver.ordered(), ...this.vms].filter((a) => a.hasStep);
     if (this.o.fault !== undefined)
       Atomics.store(this.kernel.layout.header, H.faultCountdown, this.o.fault.acquisitions);
     const each = Math.max(1, Math.ceil(this.o.calls / Math.max(runners.length, 1)));
@@ -540,6 +486,7 @@ export class Coordinator {
         this.vmWorkers.push(this.spawn({ kind: 'vm', index, handle: 0 }, v.name)),
       );
       await Promise.all(this.devices.map((d) => this.startActor(d)));
+      for (const d of this.devices) this.driver.add(d, d.actor, d.initOrder);
       systemExit = !(await this.initialize());
       if (!systemExit) {
         await this.createVms();
@@ -547,9 +494,10 @@ export class Coordinator {
         this.recorded = this.order(await this.runPhase());
         runMs = performance.now() - runStart;
         actorReports = await this.finishActors();
-        for (const vm of this.vms) await this.endVm(vmHandleOf(vm), true, VNE_Closed);
+        for (const vm of this.vms)
+          await driveAsync(this.driver.endVm(vm.vmHandle, true, VNE_Closed), this.deliver);
       }
-      await this.exit();
+      await driveAsync(this.driver.exit(), this.deliver);
     } catch (error) {
       if (!(error instanceof ActorFailureError)) throw error;
       failure = error.failure;
@@ -586,7 +534,7 @@ export class Coordinator {
   private async finishActors(): Promise<ActorReport[]> {
     this.mark('finish');
     const reports: ActorReport[] = [];
-    for (const actor of [...this.ordered(), ...this.vms]) {
+    for (const actor of [...this.driver.ordered(), ...this.vms]) {
       const { trace, ...report } = await actor.call('finish', CONTROL_TIMEOUT_MS, (api) =>
         api.finish(),
       );
@@ -596,15 +544,6 @@ export class Coordinator {
       reports.push(report);
     }
     return reports;
-  }
-
-  private async exit(): Promise<void> {
-    for (const [message, twin] of SYSTEM_EXIT_PAIRS) {
-      this.kernel.beginPhase(message);
-      this.mark(message);
-      await this.broadcast(message, this.kernel.systemVmHandle);
-      await this.broadcast(twin, this.kernel.systemVmHandle, 0, true);
-    }
   }
 
   /** Violations and the failure as instant events at the end of the trace. */
@@ -657,7 +596,7 @@ export class Coordinator {
         v.actor === undefined ? v : { ...v, actorName: names.get(v.actor) ?? `actor ${v.actor}` },
       ),
       actorViolations: actors.flatMap((a) => a.violations),
-      droppedDevices: this.devices.filter((d) => d.dropped).map((d) => d.name),
+      droppedDevices: this.devices.filter((d) => this.driver.isDropped(d)).map((d) => d.name),
       refusedVms: this.report.refusedVms ?? [],
       sharedWords: Array.from(this.kernel.layout.scenarioWords.subarray(0, 256)),
       interrupted: this.interrupted,

@@ -1,0 +1,83 @@
+/**
+ * Actor slots: claiming one for a device, VM or host context, giving it back when a VM is
+ * destroyed, its flags (dropped, got Init_Complete) and the rule violations recorded in it.
+ * The kernel's half of the actor record; the words themselves are actor_record.ts's.
+ */
+import { assert } from './assert.js';
+import {
+  type ActorField,
+  actorAdd,
+  actorLoad,
+  actorOr,
+  actorSlot,
+  actorStore,
+} from './actor_record.js';
+import { holdsFrames } from './frames.js';
+import { AC, ACTOR_DEAD, ACTOR_FREE, ACTOR_LIVE, H, type Layout } from './layout.js';
+
+/** The number of actor slots in use (live or dead), as the header counts them. */
+const actorsInUse = (l: Layout): number => Atomics.load(l.header, H.actorCount);
+
+/**
+ * Claims the first free actor slot for a context of `kind` in `vm`: its record is cleared
+ * of what a VM before left there, and counted in use. Throws when every slot is taken.
+ */
+export function claimActor(l: Layout, kind: number, vm: number, initOrder: number): number {
+  assert(vm >= 0 && vm < l.options.vmMax, 'claimActor: not a VM slot', vm);
+  for (let actor = 0; actor < l.options.actorMax; actor++) {
+    if (!takeFree(l, actor)) continue;
+    const inUse = actorsInUse(l);
+    for (const field of RECORD_FIELDS) actorStore(l, actor, field, 0); // what a VM before left
+    actorStore(l, actor, 'kind', kind);
+    actorStore(l, actor, 'vm', vm);
+    actorStore(l, actor, 'initOrder', initOrder);
+    Atomics.add(l.header, H.actorCount, 1);
+    assert(actorLoad(l, actor, 'state') === ACTOR_LIVE, 'claimActor: slot not live', actor);
+    assert(actorsInUse(l) > inUse, 'claimActor: slot not counted', actor);
+    return actor;
+  }
+  throw new Error(`too many devices and VMs: actorMax is ${l.options.actorMax}`);
+}
+
+/**
+ * Takes `actor`'s slot if it is free: its state word goes FREE → LIVE in one step, so two
+ * threads never claim one slot (compare-exchange has no accessor of its own: actorSlot).
+ */
+const takeFree = (l: Layout, actor: number): boolean =>
+  Atomics.compareExchange(l.actors, actorSlot(l, actor, 'state'), ACTOR_FREE, ACTOR_LIVE) ===
+  ACTOR_FREE;
+
+/** Every word of the record but its state (the slot is claimed: clearing that would free it). */
+const RECORD_FIELDS = (Object.keys(AC) as ActorField[]).filter((f) => f !== 'state');
+
+/**
+ * Gives back a destroyed VM's slot: free for the next VM, unless the checker still has to
+ * report something in its name (frames held out, calls at interrupt time), when it stays
+ * dead. Returns whether it was freed.
+ */
+export function releaseActor(l: Layout, actor: number): boolean {
+  assert(actorLoad(l, actor, 'state') === ACTOR_LIVE, 'releaseActor: slot not live', actor);
+  const inUse = actorsInUse(l);
+  const holds = holdsFrames(l, actor) || actorLoad(l, actor, 'violations') !== 0;
+  actorStore(l, actor, 'state', holds ? ACTOR_DEAD : ACTOR_FREE);
+  if (!holds) Atomics.sub(l.header, H.actorCount, 1);
+  assert(actorLoad(l, actor, 'state') !== ACTOR_LIVE, 'releaseActor: slot still live', actor);
+  assert(holds || actorsInUse(l) < inUse, 'releaseActor: slot still counted', actor);
+  return !holds;
+}
+
+/** `actor`'s flags (ACTOR_DROPPED, ACTOR_GOT_INIT_COMPLETE). */
+export const actorFlags = (l: Layout, actor: number): number => actorLoad(l, actor, 'flags');
+
+/** Sets `flag` in `actor`'s flags. */
+export function setActorFlag(l: Layout, actor: number, flag: number): void {
+  actorOr(l, actor, 'flags', flag);
+}
+
+/** Records a rule violation (service `serviceSlot`) in the actor's slot, for every checker. */
+export function recordViolation(l: Layout, actor: number, serviceSlot: number): void {
+  const word = serviceSlot < 32 ? 'violationSlotsLow' : 'violationSlotsHigh';
+  Atomics.add(l.header, H.interruptViolations, 1);
+  actorOr(l, actor, word, 1 << (serviceSlot % 32));
+  actorAdd(l, actor, 'violations', 1);
+}
