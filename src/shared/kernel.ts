@@ -7,7 +7,7 @@
  */
 import { assert } from './assert.js';
 import { check, type CheckOptions, type Violation } from './checker.js';
-import { type MachineOptions, resolveOptions } from './config.js';
+import type { MachineOptions } from './config.js';
 import {
   type ControlMessageName,
   FREE_PHYS_REG_AVAILABLE,
@@ -40,8 +40,6 @@ import {
 import { SYSTEM_VM } from './page_table.js';
 import {
   type DeviceContext,
-  type DeviceInVm,
-  isDeviceInVm,
   makeDeviceContext,
   makeVmContext,
   type VmContext,
@@ -50,6 +48,7 @@ import {
 import { takeInstanceSnapshot } from './services/v86_data_area.js';
 import { freeVmBlocks } from './services/page_free.js';
 import { dropAliasesOf } from './services/lin_page_lock.js';
+import { accessOf, type AccessWho } from './kernel_access.js';
 import {
   readLinear,
   writeLinear,
@@ -58,8 +57,7 @@ import {
   type AccessOptions,
 } from './memory_access.js';
 
-/** Who makes a linear access: null (ring 0, system VM), a device, a device in a VM, a VM. */
-export type AccessWho = VmContext | DeviceContext | DeviceInVm | null;
+export type { AccessWho };
 
 /**
  * A device's control procedure: EBX is the VM handle; EDX carries the VNE_* flags with
@@ -308,32 +306,14 @@ export class Kernel implements KernelHooks {
    * `options.ring` may ask ring 3 of ring-0 code; a VM asked for ring 0 is a TypeError.
    */
   readLinear(who: AccessWho, address: number, length: number, options?: AccessOptions): Uint8Array {
-    const [vm, ring] = this.accessOf(who, options);
+    const [vm, ring] = accessOf(this.layout, who, options);
     return readLinear(this.host, vm, address, length, { ring });
   }
 
   /** Writes through the page tables like a CPU access; `who` as for readLinear. */
   writeLinear(who: AccessWho, address: number, bytes: Uint8Array, options?: AccessOptions): void {
-    const [vm, ring] = this.accessOf(who, options);
+    const [vm, ring] = accessOf(this.layout, who, options);
     writeLinear(this.host, vm, address, bytes, { ring });
-  }
-
-  /** The address space and ring of an access by `who`. */
-  private accessOf(who: AccessWho, options: AccessOptions | undefined): [number, 0 | 3] {
-    const ring = options?.ring;
-    if (ring !== undefined && ring !== 0 && ring !== 3) {
-      throw new TypeError(`readLinear/writeLinear: ring must be 0 or 3, got ${String(ring)}`);
-    }
-    if (who === null) return [SYSTEM_VM, ring ?? 0];
-    if (isDeviceInVm(who)) return [who.currentVm(), ring ?? 0];
-    const ctx = who as unknown as VmCore | DeviceContext;
-    if (ctx.kind === 'vm' && 'handle' in ctx) {
-      if (ring === 0) throw new TypeError(`${ctx.name}: a VM's memory access is ring 3`);
-      const vm = vmOfHandle(this.layout, ctx.handle);
-      if (vm < 0) throw new RangeError(`${ctx.name}: the VM has been destroyed`);
-      return [vm, 3];
-    }
-    return [ctx.vm, ring ?? 0];
   }
 
   readPhysical(address: number, length: number): Uint8Array {
@@ -401,40 +381,6 @@ export class Kernel implements KernelHooks {
 /** An in-process kernel on a fresh buffer, before Sys_Critical_Init. */
 export function createKernel(options: Partial<MachineOptions> = {}): Kernel {
   return new Kernel(Layout.create(options), true);
-}
-
-interface PooledMachine {
-  layout: Layout;
-  snapshot: Uint8Array;
-  busy: boolean;
-}
-const pool = new Map<string, PooledMachine>();
-
-/**
- * A freshly booted kernel, like createKernel, but made by copying a booted snapshot into a
- * buffer this thread reuses: many short runs in a row (controlled mode) then cost a copy,
- * not a new SharedArrayBuffer each. The previous kernel of the same options must be done
- * with (it is, when runs follow one another); `release` hands the buffer back.
- */
-export function pooledKernel(options: Partial<MachineOptions> = {}): {
-  kernel: Kernel;
-  release: () => void;
-} {
-  const key = JSON.stringify(resolveOptions(options));
-  let entry = pool.get(key);
-  if (entry === undefined) {
-    const booted = createKernel(options);
-    entry = { layout: booted.layout, snapshot: new Uint8Array(booted.sab).slice(), busy: false };
-    pool.set(key, entry);
-  }
-  if (entry.busy) return { kernel: createKernel(options), release: () => undefined };
-  const machine = entry;
-  machine.busy = true;
-  new Uint8Array(machine.layout.sab).set(machine.snapshot);
-  return {
-    kernel: new Kernel(machine.layout, false, 0),
-    release: () => void (machine.busy = false),
-  };
 }
 
 /**

@@ -147,13 +147,13 @@ export class PhaseDriver<D> {
 
   /** Devices not dropped, in ascending init order (load order breaks ties). */
   ordered(descending = false): D[] {
-    const sorted = this.live().sort((a, b) => a.initOrder - b.initOrder);
-    if (descending) sorted.reverse();
-    return sorted.map((e) => e.device);
+    return this.inOrder(descending).map((e) => e.device);
   }
 
-  private live(): Entry<D>[] {
-    return this.entries.filter((e) => !e.dropped);
+  /** The live entries, ascending init order (a stable sort: load order breaks ties). */
+  private inOrder(descending: boolean): Entry<D>[] {
+    const sorted = this.entries.filter((e) => !e.dropped).sort((a, b) => a.initOrder - b.initOrder);
+    return descending ? sorted.reverse() : sorted;
   }
 
   /**
@@ -222,11 +222,9 @@ export class PhaseDriver<D> {
     edx = 0,
     descending = false,
   ): Steps<Delivery<D>, D[]> {
-    const order = this.live().sort((a, b) => a.initOrder - b.initOrder);
-    if (descending) order.reverse();
     const carried: D[] = [];
     const init = SYSTEM_INIT_MESSAGES.includes(message);
-    for (const entry of order) {
+    for (const entry of this.inOrder(descending)) {
       if (message === 'Init_Complete') this.machine.markInitCompleteReceived(entry.actor);
       if (!(yield { device: entry.device, message, vmHandle, edx })) continue;
       carried.push(entry.device);
