@@ -22,7 +22,6 @@ import {
   ACTOR_GOT_INIT_COMPLETE,
   ACTOR_HOST,
   ACTOR_VM,
-  H,
   Layout,
 } from './layout.js';
 import { bootMachine, createVmSpace, teardownVmSpace, vmHandleOf, vmOfHandle } from './machine.js';
@@ -33,6 +32,8 @@ import {
   type Delivery,
   drive,
   enterPhase,
+  initCompleteDone,
+  markInitCompleteDone,
   PhaseDriver,
   phaseOf,
   SYS_VM_INIT_INDEX,
@@ -189,7 +190,7 @@ export class Kernel implements KernelHooks {
   /** Every device has processed Init_Complete: take the instance snapshot, allow callbacks. */
   completeInit(): void {
     takeInstanceSnapshot(this.host);
-    Atomics.store(this.layout.header, H.initCompleteDone, 1);
+    markInitCompleteDone(this.layout);
   }
 
   /** Marks that a device received Init_Complete (the runtime, before it sends it). */
@@ -327,7 +328,7 @@ export class Kernel implements KernelHooks {
   // ---- KernelHooks: what services need from the kernel beyond the buffer
 
   freeListGrew(): void {
-    if (Atomics.load(this.layout.header, H.initCompleteDone) === 0) return;
+    if (!initCompleteDone(this.layout)) return;
     const free = freeCount(this.layout);
     if (free === 0) return;
     if (this.dispatcher !== undefined) this.dispatcher.freeListGrew(free);
@@ -335,7 +336,7 @@ export class Kernel implements KernelHooks {
   }
 
   pagesNeeded(count: number): boolean {
-    if (Atomics.load(this.layout.header, H.initCompleteDone) === 0) return false;
+    if (!initCompleteDone(this.layout)) return false;
     if (this.dispatcher !== undefined) return this.dispatcher.pagesNeeded(count);
     const before = freeCount(this.layout);
     this.callbacks.runChain(FREE_PHYS_REG_NEEDED, count);

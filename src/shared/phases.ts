@@ -3,7 +3,8 @@
  * devices in ascending init order, the "…2" twins in descending order), what carry means
  * (a device that sets it during initialization is dropped; on Create_VM, VM_Critical_Init or
  * VM_Init it fails the create), and the Free_Phys_Reg callback chain with its rotation. It
- * owns the phase word (H.phase) and the rotation word (H.calbkRotation).
+ * owns the phase word (H.phase), the init-complete word (H.initCompleteDone) and the rotation
+ * word (H.calbkRotation).
  *
  * It does not deliver anything: the in-process kernel, the coordinator and controlled mode
  * each give it a `deliver(device, message, vmHandle, edx) → carry`, synchronous or not. The
@@ -24,6 +25,17 @@ import { H, type Layout } from './layout.js';
 
 /** The machine's phase: the id of the last system-wide control message, -1 before any. */
 export const phaseOf = (l: Layout): number => Atomics.load(l.header, H.phase);
+
+/** Whether every device has processed Init_Complete (the instance snapshot is taken). */
+export const initCompleteDone = (l: Layout): boolean =>
+  Atomics.load(l.header, H.initCompleteDone) !== 0;
+
+/** Marks initialization complete: callbacks may run from now on. Once, in Init_Complete. */
+export function markInitCompleteDone(l: Layout): void {
+  assert(phaseOf(l) === ControlMessage.Init_Complete, 'completeInit: not in Init_Complete');
+  assert(!initCompleteDone(l), 'completeInit: initialization completed twice');
+  Atomics.store(l.header, H.initCompleteDone, 1);
+}
 
 /** The index in SYSTEM_SEQUENCE of Sys_VM_Init: VMs live only in that phase. */
 export const SYS_VM_INIT_INDEX = SYSTEM_SEQUENCE.indexOf('Sys_VM_Init');
@@ -91,7 +103,9 @@ function chainStart(l: Layout, owners: number): number {
 export function* callbackChain<C>(l: Layout, owners: readonly C[]): Steps<C, boolean> {
   const n = owners.length;
   if (n === 0) return false;
+  assert(initCompleteDone(l), 'callbackChain: callbacks run only after Init_Complete');
   const start = chainStart(l, n);
+  assert(start >= 0 && start < n, 'callbackChain: rotation out of the chain', start);
   for (let i = 0; i < n; i++) if (yield owners[(start + i) % n]!) return true;
   return false;
 }
