@@ -26,7 +26,15 @@ import {
 } from './layout.js';
 import { bootMachine, createVmSpace, teardownVmSpace, vmHandleOf, vmOfHandle } from './machine.js';
 import { freeCount } from './frames.js';
-import { claimActor, recordViolation, releaseActor, setActorFlag } from './kernel_actors.js';
+import { actorLoad } from './actor_record.js';
+import {
+  actorFlags,
+  claimActor,
+  recordViolation,
+  releaseActor,
+  setActorFlag,
+} from './kernel_actors.js';
+import { vmLive } from './vm_record.js';
 import { type CallbackDispatcher, CallbackRegistry } from './kernel_callbacks.js';
 import {
   type Delivery,
@@ -153,6 +161,8 @@ export class Kernel implements KernelHooks {
     const ctx = makeDeviceContext(this.layout, this, actor, name);
     this.hostContext ??= ctx;
     this.phases.add({ ctx, onControl: options.onControl }, actor, initOrder);
+    assert(actorLoad(this.layout, actor, 'kind') === ACTOR_DEVICE, 'device: slot not a device');
+    assert(ctx.actor === actor && ctx.vm === SYSTEM_VM, 'device: context of another slot', actor);
     return ctx;
   }
 
@@ -195,12 +205,27 @@ export class Kernel implements KernelHooks {
 
   /** Marks that a device received Init_Complete (the runtime, before it sends it). */
   markInitCompleteReceived(actor: number): void {
+    this.assertDevice(actor, 'markInitCompleteReceived');
     setActorFlag(this.layout, actor, ACTOR_GOT_INIT_COMPLETE);
+    assert(
+      (actorFlags(this.layout, actor) & ACTOR_GOT_INIT_COMPLETE) !== 0,
+      'markInitCompleteReceived: flag not set',
+      actor,
+    );
   }
 
   /** Drops a device that set carry during initialization: no more messages or callbacks. */
   dropDevice(actor: number): void {
+    this.assertDevice(actor, 'dropDevice');
+    assert(initCompleteDone(this.layout) === false, 'dropDevice: initialization is over', actor);
     setActorFlag(this.layout, actor, ACTOR_DROPPED);
+    assert((actorFlags(this.layout, actor) & ACTOR_DROPPED) !== 0, 'dropDevice: not set', actor);
+  }
+
+  /** A device's slot, claimed: what the phase driver's actor numbers must be. */
+  private assertDevice(actor: number, where: string): void {
+    assert(actor >= 0 && actor < this.layout.options.actorMax, where, actor);
+    assert(actorLoad(this.layout, actor, 'kind') === ACTOR_DEVICE, where, actor);
   }
 
   /** Makes a VM's address space without sending messages (the runtime); its handle. */
@@ -217,7 +242,9 @@ export class Kernel implements KernelHooks {
       'newVmSpace: VMs are created after Sys_VM_Init',
     );
     const made = createVmSpace(this.layout, this.host.locker, this.host.actor);
-    return typeof made === 'string' ? made : vmHandleOf(made);
+    if (typeof made === 'string') return made;
+    assert(made > 0 && vmLive(this.layout, made), 'newVmSpace: VM not live', made);
+    return vmHandleOf(made);
   }
 
   /** Frees a VM's memory and address space (the runtime, after Destroy_VM). */
@@ -225,6 +252,7 @@ export class Kernel implements KernelHooks {
     const vm = vmOfHandle(this.layout, handle);
     assert(vm > 0, 'releaseVmSpace: not a live VM (the system VM is never destroyed)');
     this.releaseVm(vm);
+    assert(vmOfHandle(this.layout, handle) < 0, 'releaseVmSpace: handle still live', handle);
   }
 
   /** Creates a VM (after Sys_VM_Init): Create_VM, VM_Critical_Init, VM_Init to every device. */
@@ -268,6 +296,7 @@ export class Kernel implements KernelHooks {
       this.hostContext ??= ctx;
       this.vmContexts.set(vm, ctx);
     }
+    assert(ctx.vm === vm && ctx.handle === handle, 'vm: context of another VM', vm);
     return ctx;
   }
 
@@ -278,6 +307,7 @@ export class Kernel implements KernelHooks {
     assert(vm > 0, 'destroyVM: not a live VM (the system VM is never destroyed)');
     drive(this.phases.endVm(handle, true, VNE_Closed), this.deliver);
     assert(!this.vmContexts.has(vm), 'destroyVM: the VM keeps a context', vm);
+    assert(!vmLive(this.layout, vm), 'destroyVM: the VM is still live', vm);
   }
 
   private releaseVm(vm: number): void {
@@ -286,6 +316,7 @@ export class Kernel implements KernelHooks {
     teardownVmSpace(this.layout, this.host.locker, vm, (v) =>
       dropAliasesOf(this.host, v, 0, SHARED_ARENA_FIRST_PAGE),
     );
+    assert(!vmLive(this.layout, vm), 'releaseVm: VM still live after its teardown', vm);
     const ctx = this.vmContexts.get(vm);
     if (ctx !== undefined) {
       ctx.broken = new Error(`VM ${ctx.name}: destroyed; its context can make no more calls`);

@@ -56,12 +56,13 @@ const RECORD_FIELDS = (Object.keys(AC) as ActorField[]).filter((f) => f !== 'sta
  * dead. Returns whether it was freed.
  */
 export function releaseActor(l: Layout, actor: number): boolean {
-  assert(actorLoad(l, actor, 'state') === ACTOR_LIVE, 'releaseActor: slot not live', actor);
+  const state = actorLoad(l, actor, 'state');
+  assert(state !== ACTOR_FREE && state !== ACTOR_DEAD, 'releaseActor: slot not in use', actor);
   const inUse = actorsInUse(l);
   const holds = holdsFrames(l, actor) || actorLoad(l, actor, 'violations') !== 0;
   actorStore(l, actor, 'state', holds ? ACTOR_DEAD : ACTOR_FREE);
   if (!holds) Atomics.sub(l.header, H.actorCount, 1);
-  assert(actorLoad(l, actor, 'state') !== ACTOR_LIVE, 'releaseActor: slot still live', actor);
+  assert(actorLoad(l, actor, 'state') === (holds ? ACTOR_DEAD : ACTOR_FREE), 'releaseActor: state');
   assert(holds || actorsInUse(l) < inUse, 'releaseActor: slot still counted', actor);
   return !holds;
 }

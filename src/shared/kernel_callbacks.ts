@@ -9,6 +9,7 @@ import { assert } from './assert.js';
 import { FREE_PHYS_REG_AVAILABLE, FREE_PHYS_REG_NEEDED } from './constants.js';
 import {
   ACTOR_DROPPED,
+  ACTOR_LIVE,
   CALLBACK_MAX,
   CALLBACK_WORDS,
   H,
@@ -17,6 +18,7 @@ import {
 } from './layout.js';
 import type { Context, FreePhysRegCallback } from './context.js';
 import type { Locker } from './lock.js';
+import { actorLoad } from './actor_record.js';
 import { actorFlags } from './kernel_actors.js';
 import { callbackChain, drive } from './phases.js';
 
@@ -53,6 +55,7 @@ export class CallbackRegistry {
    */
   register(locker: Locker, ctx: Context, fn: FreePhysRegCallback): number {
     const l = this.l;
+    assert(actorLoad(l, ctx.actor, 'state') === ACTOR_LIVE, 'registerCallback: actor not live');
     locker.acquire(LOCK_MISC);
     const id = l.header[H.calbkCount]!;
     const ok = id < CALLBACK_MAX;
@@ -83,6 +86,7 @@ export class CallbackRegistry {
 
   /** Runs a callback registered on this thread, by its id; resolves to carry. */
   async runOne(id: number, request: number, count: number): Promise<boolean> {
+    assert(id >= 0 && id < registered(this.l), 'runCallback: not a registered id', id);
     const entry = this.entries.find((e) => e.id === id);
     if (entry === undefined || this.dropped(entry)) return false;
     const carry: unknown = await entry.fn(request, count);
