@@ -31,18 +31,18 @@ describe('kernel assertions', () => {
   it('a device is dropped only during initialization, and only a device', () => {
     const { kernel, device } = booted();
     expect(() => kernel.dropDevice(device.actor)).toThrow(/initialization is over/);
-    const vm = kernel.createVM();
+    const vm = kernel.vm(kernel.createVM().handle);
     expect(() => kernel.markInitCompleteReceived(vm.actor)).toThrow(AssertionError);
   });
 
   it('a destroyed VM is no longer live and its slot is free again', () => {
     const { kernel } = booted();
-    const vm = kernel.createVM();
+    const vm = kernel.vm(kernel.createVM().handle);
     const { actor, handle } = vm;
-    kernel.destroyVM(vm);
+    kernel.destroyVM(handle);
     expect(() => kernel.vm(handle)).toThrow(AssertionError);
     expect(() => kernel.releaseVmSpace(handle)).toThrow(AssertionError);
-    expect(kernel.createVM().actor).toBe(actor);
+    expect(kernel.vm(kernel.createVM().handle).actor).toBe(actor);
   });
 
   it('a callback runs only by a registered id', async () => {
