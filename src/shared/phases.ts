@@ -150,6 +150,7 @@ export class PhaseDriver<D> {
 
   /** Adds a device (in load order): its actor slot and DDB_Init_Order. */
   add(device: D, actor: number, initOrder: number): void {
+    assert(actor >= 0, 'PhaseDriver.add: a device without an actor slot', actor);
     assert(!this.entries.some((e) => e.device === device), 'PhaseDriver.add: a device twice');
     this.entries.push({ device, actor, initOrder, dropped: false });
   }
