@@ -3,7 +3,9 @@
  * service call a scheduling point where the scheduler picks which actor moves next. The
  * same scenario code as on real threads; the decisions and the seed make the schedule, so
  * a run repeats exactly. Control messages, callbacks and the finish run without choices.
- * It is not the free-running coordinator (coordinator.ts) and starts no thread.
+ * It is not the free-running coordinator (coordinator.ts) and starts no thread. Beside it:
+ * controlled_types (options, result), controlled_hosts (each actor's host), controlled_turns,
+ * controlled_chains (callbacks), controlled_failures; the control messages are phases.ts's.
  */
 import { VNE_Closed } from '../../shared/constants.js';
 import { freeCount } from '../../shared/frames.js';
@@ -97,8 +99,6 @@ export class ControlledRun {
       o.trace,
     );
   }
-
-  private sharedBefore: Int32Array | undefined;
 
   private async safePoint(
     index: number,
@@ -344,6 +344,9 @@ export class ControlledRun {
     this.stopping = true;
     this.passthrough = true; // finish, VM teardown and exit make no scheduling choices
   }
+
+  /** The shared words before the step, for explore's footprint. */
+  private sharedBefore: Int32Array | undefined;
 
   /** Tells the observer the step's footprint (shared words compared with before the step). */
   private observe(actor: number): void {

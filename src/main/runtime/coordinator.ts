@@ -5,6 +5,8 @@
  * twins in descending order), creates and destroys the VMs, runs the workload while it
  * raises interrupts and routes free-physical-region requests, and checks the invariants.
  * The main thread never blocks: it polls words of the buffer and awaits its workers.
+ * Beside it: report.ts (what a run takes and reports), callback_router.ts, watchdog.ts and
+ * diagnosis.ts; the control messages in DDK order are phases.ts's.
  */
 import { VNE_Closed } from '../../shared/constants.js';
 import { actorLoad } from '../../shared/actor_record.js';
