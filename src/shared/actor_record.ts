@@ -61,7 +61,7 @@ export function clearActor(l: Layout, actor: number): void {
  * Claims `actor`'s slot when it is free: live, the rest of the record zeroed (what an actor
  * before left in it), then its kind, VM and init order. False when another thread has it.
  */
-export function claimActor(
+export function claimActorSlot(
   l: Layout,
   actor: number,
   kind: number,

@@ -23,6 +23,13 @@ export const SYSTEM_EXIT_PAIRS: readonly (readonly [ControlMessageName, ControlM
   ['Sys_Critical_Exit', 'Sys_Critical_Exit2'],
 ];
 
+/** Every system-wide message, in the one order they may be sent (each once at most). */
+export const SYSTEM_SEQUENCE: readonly ControlMessageName[] = [
+  ...SYSTEM_INIT_MESSAGES,
+  'Sys_VM_Init',
+  ...SYSTEM_EXIT_PAIRS.map(([message]) => message),
+];
+
 /** Creating a VM; carry on one of them fails the create with its VNE_* flag. */
 export const VM_CREATE_MESSAGES = [
   { message: 'Create_VM', vneOnCarry: VNE_CreateFail },
@@ -43,3 +50,7 @@ export function vmEndMessages(
     ['Destroy_VM', 'Destroy_VM2'] as const,
   ];
 }
+
+/** The "…2" twin of a message, sent after it to every device in descending init order. */
+export const TWIN_OF: Readonly<Partial<Record<ControlMessageName, ControlMessageName>>> =
+  Object.fromEntries([...SYSTEM_EXIT_PAIRS, ...vmEndMessages(true)]);

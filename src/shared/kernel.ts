@@ -7,10 +7,8 @@
  */
 import { assert } from './assert.js';
 import { check, type CheckOptions, type Violation } from './checker.js';
-import { VM_CREATE_MESSAGES, vmEndMessages } from './control_sequence.js';
-import { type MachineOptions, resolveOptions } from './config.js';
+import type { MachineOptions } from './config.js';
 import {
-  ControlMessage,
   type ControlMessageName,
   FREE_PHYS_REG_AVAILABLE,
   FREE_PHYS_REG_NEEDED,
@@ -19,29 +17,38 @@ import {
 } from './constants.js';
 import { Context, type FreePhysRegCallback, type KernelHooks } from './context.js';
 import {
-  AC,
   ACTOR_DEVICE,
   ACTOR_DROPPED,
-  ACTOR_FREE,
   ACTOR_GOT_INIT_COMPLETE,
   ACTOR_HOST,
-  ACTOR_LIVE,
   ACTOR_VM,
-  ACTOR_DEAD,
-  ACTOR_WORDS,
-  CALLBACK_MAX,
-  CALLBACK_WORDS,
-  H,
   Layout,
-  LOCK_MISC,
 } from './layout.js';
 import { bootMachine, createVmSpace, teardownVmSpace, vmHandleOf, vmOfHandle } from './machine.js';
-import { holdsFrames } from './frames.js';
+import { freeCount } from './frames.js';
+import { actorLoad } from './actor_record.js';
+import {
+  actorFlags,
+  claimActor,
+  recordViolation,
+  releaseActor,
+  setActorFlag,
+} from './kernel_actors.js';
+import { vmLive } from './vm_record.js';
+import { type CallbackDispatcher, CallbackRegistry } from './kernel_callbacks.js';
+import {
+  type Delivery,
+  drive,
+  enterPhase,
+  initCompleteDone,
+  markInitCompleteDone,
+  PhaseDriver,
+  SYS_VM_INIT_INDEX,
+} from './phases.js';
+import { systemPhase } from './protocol.js';
 import { SYSTEM_VM } from './page_table.js';
 import {
   type DeviceContext,
-  type DeviceInVm,
-  isDeviceInVm,
   makeDeviceContext,
   makeVmContext,
   type VmContext,
@@ -49,7 +56,8 @@ import {
 } from './services/index.js';
 import { takeInstanceSnapshot } from './services/v86_data_area.js';
 import { freeVmBlocks } from './services/page_free.js';
-import { dropAliasesOf } from './services/lin_page_lock.js';
+import { dropAliasesOf } from './services/global_alias.js';
+import { accessOf, type AccessWho } from './kernel_access.js';
 import {
   readLinear,
   writeLinear,
@@ -58,8 +66,7 @@ import {
   type AccessOptions,
 } from './memory_access.js';
 
-/** Who makes a linear access: null (ring 0, system VM), a device, a device in a VM, a VM. */
-export type AccessWho = VmContext | DeviceContext | DeviceInVm | null;
+export type { AccessWho };
 
 /**
  * A device's control procedure: EBX is the VM handle; EDX carries the VNE_* flags with
@@ -80,24 +87,10 @@ export interface DeviceOptions {
 
 interface DeviceEntry {
   ctx: DeviceContext;
-  initOrder: number;
-  loadIndex: number;
   onControl: ControlHandler | undefined;
 }
 
-interface CallbackEntry {
-  id: number;
-  ctx: Context;
-  fn: FreePhysRegCallback;
-}
-
-/** How callback requests leave this thread when devices live in other workers. */
-export interface CallbackDispatcher {
-  /** Request 0: `freeCount` pages are on the free list. Asynchronous: returns at once. */
-  freeListGrew(freeCount: number): void;
-  /** Request 1: waits (bounded) for the chain to run; true if pages were freed. */
-  pagesNeeded(count: number): boolean;
-}
+export type { CallbackDispatcher };
 
 export interface ControlResult {
   message: ControlMessageName;
@@ -107,33 +100,13 @@ export interface ControlResult {
   systemExit: boolean;
 }
 
-/** The order of system-wide messages; each may be sent once, in this order. */
-const SYSTEM_SEQUENCE: ControlMessageName[] = [
-  'Sys_Critical_Init',
-  'Device_Init',
-  'Init_Complete',
-  'Sys_VM_Init',
-  'Sys_VM_Terminate',
-  'System_Exit',
-  'Sys_Critical_Exit',
-];
-const INIT_MESSAGES: ControlMessageName[] = ['Sys_Critical_Init', 'Device_Init', 'Init_Complete'];
-const TWINS: Partial<Record<ControlMessageName, ControlMessageName>> = {
-  Sys_VM_Terminate: 'Sys_VM_Terminate2',
-  System_Exit: 'System_Exit2',
-  Sys_Critical_Exit: 'Sys_Critical_Exit2',
-  VM_Terminate: 'VM_Terminate2',
-  VM_Not_Executeable: 'VM_Not_Executeable2',
-  Destroy_VM: 'Destroy_VM2',
-};
-
 export class Kernel implements KernelHooks {
   readonly layout: Layout;
   private hostContext: Context | undefined;
-  private readonly devices: DeviceEntry[] = [];
-  private readonly callbacks: CallbackEntry[] = [];
+  /** The in-process devices and the control messages they get. */
+  private readonly phases = new PhaseDriver<DeviceEntry>(this);
+  private readonly callbacks: CallbackRegistry;
   private readonly vmContexts = new Map<number, VmCore>();
-  private dispatching = false;
   private dispatcher: CallbackDispatcher | undefined;
   private sequenceIndex = -1;
 
@@ -143,12 +116,13 @@ export class Kernel implements KernelHooks {
    */
   constructor(layout: Layout, boot: boolean, hostActor?: number | 'first-context') {
     this.layout = layout;
+    this.callbacks = new CallbackRegistry(layout);
     // 'first-context' (a worker): no slot of its own; its device or VM does the host's work.
     if (hostActor !== 'first-context') {
       this.hostContext = new Context(
         layout,
         this,
-        hostActor ?? this.claimActor(ACTOR_HOST, SYSTEM_VM, 0),
+        hostActor ?? claimActor(layout, ACTOR_HOST, SYSTEM_VM, 0),
         'device',
         'VMM',
         SYSTEM_VM,
@@ -169,7 +143,7 @@ export class Kernel implements KernelHooks {
 
   /** The current phase: the id of the last system control message, -1 before any. */
   get phase(): number {
-    return Atomics.load(this.layout.header, H.phase);
+    return systemPhase(this.layout);
   }
 
   get systemVmHandle(): number {
@@ -183,15 +157,12 @@ export class Kernel implements KernelHooks {
       Number.isInteger(initOrder) && initOrder >= 0 && initOrder <= 0xffffffff,
       'device: initOrder is a dword',
     );
-    const actor = this.claimActor(ACTOR_DEVICE, SYSTEM_VM, initOrder | 0);
+    const actor = claimActor(this.layout, ACTOR_DEVICE, SYSTEM_VM, initOrder | 0);
     const ctx = makeDeviceContext(this.layout, this, actor, name);
     this.hostContext ??= ctx;
-    this.devices.push({
-      ctx,
-      initOrder,
-      loadIndex: this.devices.length,
-      onControl: options.onControl,
-    });
+    this.phases.add({ ctx, onControl: options.onControl }, actor, initOrder);
+    assert(actorLoad(this.layout, actor, 'kind') === ACTOR_DEVICE, 'device: slot not a device');
+    assert(ctx.actor === actor && ctx.vm === SYSTEM_VM, 'device: context of another slot', actor);
     return ctx;
   }
 
@@ -200,14 +171,9 @@ export class Kernel implements KernelHooks {
    * follows in descending order) and makes it the current phase.
    */
   systemControl(name: ControlMessageName): ControlResult {
-    this.beginPhase(name);
-    const result: ControlResult = { message: name, carried: [], systemExit: false };
-    this.broadcast(name, this.systemVmHandle, result);
-    const twin = TWINS[name];
-    if (twin !== undefined) this.broadcast(twin, this.systemVmHandle, result, true);
-    if (name === 'Init_Complete') this.afterInitComplete();
-    if (name === 'Sys_VM_Init' && result.carried.length > 0) result.systemExit = true;
-    return result;
+    const carried = drive(this.phases.system(name), this.deliver).map((d) => d.ctx.name);
+    if (name === 'Init_Complete') this.freeListGrew();
+    return { message: name, carried, systemExit: name === 'Sys_VM_Init' && carried.length > 0 };
   }
 
   /**
@@ -215,64 +181,51 @@ export class Kernel implements KernelHooks {
    * sends nothing (the runtime sends the messages to its workers itself).
    */
   beginPhase(name: ControlMessageName): void {
-    const index = SYSTEM_SEQUENCE.indexOf(name);
-    assert(index >= 0, `systemControl: ${name} is not a system-wide message`);
-    assert(index > this.sequenceIndex, `systemControl: ${name} out of DDK order`);
-    if (index > 3)
-      assert(this.sequenceIndex >= 3 || index >= 5, `systemControl: ${name} before Sys_VM_Init`);
-    else assert(index === this.sequenceIndex + 1, `systemControl: ${name} skips a message`);
     this.assertNoLocksHeld(name);
-    this.sequenceIndex = index;
-    Atomics.store(this.layout.header, H.phase, ControlMessage[name]);
+    this.sequenceIndex = enterPhase(this.layout, this.sequenceIndex, name);
   }
 
-  private broadcast(
-    name: ControlMessageName,
-    vmHandle: number,
-    result: ControlResult,
-    descending = false,
-    edx = 0,
-  ): void {
-    const order = [...this.devices]
-      .filter((d) => (this.actorFlags(d.ctx.actor) & ACTOR_DROPPED) === 0)
-      .sort((a, b) => a.initOrder - b.initOrder || a.loadIndex - b.loadIndex);
-    if (descending) order.reverse();
-    for (const entry of order) {
-      if (name === 'Init_Complete') this.setActorFlag(entry.ctx.actor, ACTOR_GOT_INIT_COMPLETE);
-      const carry = entry.onControl?.(name, entry.ctx, vmHandle, edx);
-      assert(
-        !((carry as unknown) instanceof Promise),
-        `${name}: in-process control handlers are synchronous`,
-      );
-      assert(
-        entry.ctx.locker.heldCount() === 0,
-        `${name}: ${entry.ctx.name} returned holding a lock`,
-      );
-      if (carry !== true) continue;
-      result.carried.push(entry.ctx.name);
-      if (INIT_MESSAGES.includes(name)) this.setActorFlag(entry.ctx.actor, ACTOR_DROPPED);
-    }
-  }
-
-  private afterInitComplete(): void {
-    this.completeInit();
-    this.freeListGrew();
-  }
+  /** An in-process device's control procedure, called synchronously; its carry. */
+  private readonly deliver = (d: Delivery<DeviceEntry>): boolean => {
+    const { ctx, onControl } = d.device;
+    const carry = onControl?.(d.message, ctx, d.vmHandle, d.edx);
+    assert(
+      !((carry as unknown) instanceof Promise),
+      `${d.message}: in-process control handlers are synchronous`,
+    );
+    assert(ctx.locker.heldCount() === 0, `${d.message}: ${ctx.name} returned holding a lock`);
+    return carry === true;
+  };
 
   /** Every device has processed Init_Complete: take the instance snapshot, allow callbacks. */
   completeInit(): void {
     takeInstanceSnapshot(this.host);
-    Atomics.store(this.layout.header, H.initCompleteDone, 1);
+    markInitCompleteDone(this.layout);
   }
 
   /** Marks that a device received Init_Complete (the runtime, before it sends it). */
   markInitCompleteReceived(actor: number): void {
-    this.setActorFlag(actor, ACTOR_GOT_INIT_COMPLETE);
+    this.assertDevice(actor, 'markInitCompleteReceived');
+    setActorFlag(this.layout, actor, ACTOR_GOT_INIT_COMPLETE);
+    assert(
+      (actorFlags(this.layout, actor) & ACTOR_GOT_INIT_COMPLETE) !== 0,
+      'markInitCompleteReceived: flag not set',
+      actor,
+    );
   }
 
   /** Drops a device that set carry during initialization: no more messages or callbacks. */
   dropDevice(actor: number): void {
-    this.setActorFlag(actor, ACTOR_DROPPED);
+    this.assertDevice(actor, 'dropDevice');
+    assert(initCompleteDone(this.layout) === false, 'dropDevice: initialization is over', actor);
+    setActorFlag(this.layout, actor, ACTOR_DROPPED);
+    assert((actorFlags(this.layout, actor) & ACTOR_DROPPED) !== 0, 'dropDevice: not set', actor);
+  }
+
+  /** A device's slot, claimed: what the phase driver's actor numbers must be. */
+  private assertDevice(actor: number, where: string): void {
+    assert(actor >= 0 && actor < this.layout.options.actorMax, where, actor);
+    assert(actorLoad(this.layout, actor, 'kind') === ACTOR_DEVICE, where, actor);
   }
 
   /** Makes a VM's address space without sending messages (the runtime); its handle. */
@@ -284,9 +237,14 @@ export class Kernel implements KernelHooks {
 
   /** newVmSpace, or why the VM cannot be made ("insufficient memory for V86 pages", …). */
   tryNewVmSpace(): number | string {
-    assert(this.sequenceIndex === 3, 'newVmSpace: VMs are created after Sys_VM_Init');
+    assert(
+      this.sequenceIndex === SYS_VM_INIT_INDEX,
+      'newVmSpace: VMs are created after Sys_VM_Init',
+    );
     const made = createVmSpace(this.layout, this.host.locker, this.host.actor);
-    return typeof made === 'string' ? made : vmHandleOf(made);
+    if (typeof made === 'string') return made;
+    assert(made > 0 && vmLive(this.layout, made), 'newVmSpace: VM not live', made);
+    return vmHandleOf(made);
   }
 
   /** Frees a VM's memory and address space (the runtime, after Destroy_VM). */
@@ -294,24 +252,28 @@ export class Kernel implements KernelHooks {
     const vm = vmOfHandle(this.layout, handle);
     assert(vm > 0, 'releaseVmSpace: not a live VM (the system VM is never destroyed)');
     this.releaseVm(vm);
+    assert(vmOfHandle(this.layout, handle) < 0, 'releaseVmSpace: handle still live', handle);
   }
 
   /** Creates a VM (after Sys_VM_Init): Create_VM, VM_Critical_Init, VM_Init to every device. */
   createVM(): VmContext {
-    assert(this.sequenceIndex === 3, 'createVM: VMs are created after Sys_VM_Init and before exit');
+    assert(
+      this.sequenceIndex === SYS_VM_INIT_INDEX,
+      'createVM: VMs are created after Sys_VM_Init and before exit',
+    );
     const made = createVmSpace(this.layout, this.host.locker, this.host.actor);
     if (typeof made === 'string') throw new Error(`createVM: ${made}`);
     const handle = vmHandleOf(made);
-    for (const { message, vneOnCarry } of VM_CREATE_MESSAGES) {
-      const result: ControlResult = { message, carried: [], systemExit: false };
-      this.broadcast(message, handle, result);
-      if (result.carried.length === 0) continue;
-      // The VM never ran: no VM_Terminate; VM_Not_Executeable says why (VNE_*Fail).
-      this.broadcastVmEnd(handle, false, vneOnCarry);
-      this.releaseVm(made);
-      throw new Error(`createVM: ${message} failed (carry set by ${result.carried.join(', ')})`);
+    assert(vmOfHandle(this.layout, handle) === made, 'createVM: handle of another VM', handle);
+    // On carry the VM never ran: no VM_Terminate; VM_Not_Executeable says why (VNE_*Fail).
+    const refusal = drive(this.phases.createVm(handle), this.deliver);
+    if (refusal !== undefined) {
+      const by = refusal.carried.map((d) => d.ctx.name).join(', ');
+      throw new Error(`createVM: ${refusal.message} failed (carry set by ${by})`);
     }
-    return this.vm(handle);
+    const ctx = this.vm(handle);
+    assert(ctx.handle === handle, 'createVM: context of another VM', handle);
+    return ctx;
   }
 
   /**
@@ -326,7 +288,7 @@ export class Kernel implements KernelHooks {
       ctx = makeVmContext(
         this.layout,
         this,
-        this.claimActor(ACTOR_VM, vm, 0),
+        claimActor(this.layout, ACTOR_VM, vm, 0),
         name ?? `VM ${vm}`,
         vm,
         handle,
@@ -334,6 +296,7 @@ export class Kernel implements KernelHooks {
       this.hostContext ??= ctx;
       this.vmContexts.set(vm, ctx);
     }
+    assert(ctx.vm === vm && ctx.handle === handle, 'vm: context of another VM', vm);
     return ctx;
   }
 
@@ -342,35 +305,22 @@ export class Kernel implements KernelHooks {
     const handle = typeof vmCtx === 'number' ? vmCtx : vmCtx.handle;
     const vm = vmOfHandle(this.layout, handle);
     assert(vm > 0, 'destroyVM: not a live VM (the system VM is never destroyed)');
-    this.broadcastVmEnd(handle, true, VNE_Closed);
-    this.releaseVm(vm);
-  }
-
-  private broadcastVmEnd(handle: number, normal: boolean, vneFlags: number): void {
-    const result: ControlResult = { message: 'VM_Terminate', carried: [], systemExit: false };
-    for (const [message, twin] of vmEndMessages(normal)) {
-      const edx = message === 'VM_Not_Executeable' ? vneFlags : 0;
-      this.broadcast(message, handle, result, false, edx);
-      this.broadcast(twin, handle, result, true, edx);
-    }
+    drive(this.phases.endVm(handle, true, VNE_Closed), this.deliver);
+    assert(!this.vmContexts.has(vm), 'destroyVM: the VM keeps a context', vm);
+    assert(!vmLive(this.layout, vm), 'destroyVM: the VM is still live', vm);
   }
 
   private releaseVm(vm: number): void {
+    assert(vm > 0 && vm < this.layout.options.vmMax, 'releaseVm: not a VM slot', vm);
     freeVmBlocks(this.host, vm);
     teardownVmSpace(this.layout, this.host.locker, vm, (v) =>
       dropAliasesOf(this.host, v, 0, SHARED_ARENA_FIRST_PAGE),
     );
+    assert(!vmLive(this.layout, vm), 'releaseVm: VM still live after its teardown', vm);
     const ctx = this.vmContexts.get(vm);
     if (ctx !== undefined) {
       ctx.broken = new Error(`VM ${ctx.name}: destroyed; its context can make no more calls`);
-      // The slot is free for the next VM unless the checker still has to report something in
-      // its name (frames held out, synchronous calls at interrupt time): then it stays dead.
-      const base = ctx.actor * ACTOR_WORDS;
-      const holds =
-        holdsFrames(this.layout, ctx.actor) ||
-        Atomics.load(this.layout.actors, base + AC.violations) !== 0;
-      Atomics.store(this.layout.actors, base + AC.state, holds ? ACTOR_DEAD : ACTOR_FREE);
-      if (!holds) Atomics.sub(this.layout.header, H.actorCount, 1);
+      releaseActor(this.layout, ctx.actor);
       this.vmContexts.delete(vm);
     }
     this.freeListGrew();
@@ -388,32 +338,14 @@ export class Kernel implements KernelHooks {
    * `options.ring` may ask ring 3 of ring-0 code; a VM asked for ring 0 is a TypeError.
    */
   readLinear(who: AccessWho, address: number, length: number, options?: AccessOptions): Uint8Array {
-    const [vm, ring] = this.accessOf(who, options);
+    const [vm, ring] = accessOf(this.layout, who, options);
     return readLinear(this.host, vm, address, length, { ring });
   }
 
   /** Writes through the page tables like a CPU access; `who` as for readLinear. */
   writeLinear(who: AccessWho, address: number, bytes: Uint8Array, options?: AccessOptions): void {
-    const [vm, ring] = this.accessOf(who, options);
+    const [vm, ring] = accessOf(this.layout, who, options);
     writeLinear(this.host, vm, address, bytes, { ring });
-  }
-
-  /** The address space and ring of an access by `who`. */
-  private accessOf(who: AccessWho, options: AccessOptions | undefined): [number, 0 | 3] {
-    const ring = options?.ring;
-    if (ring !== undefined && ring !== 0 && ring !== 3) {
-      throw new TypeError(`readLinear/writeLinear: ring must be 0 or 3, got ${String(ring)}`);
-    }
-    if (who === null) return [SYSTEM_VM, ring ?? 0];
-    if (isDeviceInVm(who)) return [who.currentVm(), ring ?? 0];
-    const ctx = who as unknown as VmCore | DeviceContext;
-    if (ctx.kind === 'vm' && 'handle' in ctx) {
-      if (ring === 0) throw new TypeError(`${ctx.name}: a VM's memory access is ring 3`);
-      const vm = vmOfHandle(this.layout, ctx.handle);
-      if (vm < 0) throw new RangeError(`${ctx.name}: the VM has been destroyed`);
-      return [vm, 3];
-    }
-    return [ctx.vm, ring ?? 0];
   }
 
   readPhysical(address: number, length: number): Uint8Array {
@@ -427,19 +359,19 @@ export class Kernel implements KernelHooks {
   // ---- KernelHooks: what services need from the kernel beyond the buffer
 
   freeListGrew(): void {
-    if (Atomics.load(this.layout.header, H.initCompleteDone) === 0) return;
-    const free = Atomics.load(this.layout.header, H.freeCount);
+    if (!initCompleteDone(this.layout)) return;
+    const free = freeCount(this.layout);
     if (free === 0) return;
     if (this.dispatcher !== undefined) this.dispatcher.freeListGrew(free);
-    else this.runCallbacks(FREE_PHYS_REG_AVAILABLE, free);
+    else this.callbacks.runChain(FREE_PHYS_REG_AVAILABLE, free);
   }
 
   pagesNeeded(count: number): boolean {
-    if (Atomics.load(this.layout.header, H.initCompleteDone) === 0) return false;
+    if (!initCompleteDone(this.layout)) return false;
     if (this.dispatcher !== undefined) return this.dispatcher.pagesNeeded(count);
-    const before = Atomics.load(this.layout.header, H.freeCount);
-    this.runCallbacks(FREE_PHYS_REG_NEEDED, count);
-    return Atomics.load(this.layout.header, H.freeCount) > before;
+    const before = freeCount(this.layout);
+    this.callbacks.runChain(FREE_PHYS_REG_NEEDED, count);
+    return freeCount(this.layout) > before;
   }
 
   /**
@@ -451,92 +383,22 @@ export class Kernel implements KernelHooks {
   }
 
   /** Runs a callback registered on this thread, by its id; resolves to carry. */
-  async runCallback(id: number, request: number, count: number): Promise<boolean> {
-    const entry = this.callbacks.find((e) => e.id === id);
-    if (entry === undefined || (this.actorFlags(entry.ctx.actor) & ACTOR_DROPPED) !== 0)
-      return false;
-    const carry: unknown = await entry.fn(request, count);
-    return carry === true;
+  runCallback(id: number, request: number, count: number): Promise<boolean> {
+    return this.callbacks.runOne(id, request, count);
   }
 
   /** The registered callbacks (global id, owning actor), in registration order. */
   callbackOwners(): { id: number; actor: number }[] {
-    const owners = [];
-    for (let id = 0; id < Math.min(this.layout.header[H.calbkCount]!, CALLBACK_MAX); id++) {
-      owners.push({ id, actor: this.layout.callbacks[id * CALLBACK_WORDS]! });
-    }
-    return owners;
+    return this.callbacks.owners();
   }
 
   registerCallback(ctx: Context, fn: FreePhysRegCallback): number {
-    const l = this.layout;
-    this.host.locker.acquire(LOCK_MISC);
-    const id = l.header[H.calbkCount]!;
-    const ok = id < CALLBACK_MAX;
-    if (ok) {
-      l.callbacks[id * CALLBACK_WORDS] = ctx.actor;
-      l.callbacks[id * CALLBACK_WORDS + 1] = this.callbacks.length;
-      l.header[H.calbkCount] = id + 1;
-    }
-    this.host.locker.release(LOCK_MISC);
-    if (!ok) return -1;
-    this.callbacks.push({ id, ctx, fn });
-    return id;
+    return this.callbacks.register(this.host.locker, ctx, fn);
   }
 
   /** Records a rule violation in the actor's slot, where every thread's checker sees it. */
   violation(ctx: Context, serviceSlot: number): void {
-    const base = ctx.actor * ACTOR_WORDS;
-    const word = serviceSlot < 32 ? AC.violationSlotsLow : AC.violationSlotsHigh;
-    Atomics.add(this.layout.header, H.interruptViolations, 1);
-    Atomics.or(this.layout.actors, base + word, 1 << (serviceSlot % 32));
-    Atomics.add(this.layout.actors, base + AC.violations, 1);
-  }
-
-  /**
-   * Runs the callbacks in rotated order until one sets carry. Not re-entered: pages that a
-   * callback frees while handling a request are reported by the next Request 0.
-   */
-  private runCallbacks(request: number, count: number): void {
-    if (this.dispatching || this.callbacks.length === 0) return;
-    this.dispatching = true;
-    try {
-      const n = this.callbacks.length;
-      const start = Atomics.add(this.layout.header, H.calbkRotation, 1) % n;
-      for (let i = 0; i < n; i++) {
-        const entry = this.callbacks[(start + i) % n]!;
-        if ((this.actorFlags(entry.ctx.actor) & ACTOR_DROPPED) !== 0) continue;
-        if (entry.fn(request, count) === true) break;
-      }
-    } finally {
-      this.dispatching = false;
-    }
-  }
-
-  // ---- actors
-
-  private claimActor(kind: number, vm: number, initOrder: number): number {
-    const l = this.layout;
-    for (let actor = 0; actor < l.options.actorMax; actor++) {
-      const base = actor * ACTOR_WORDS;
-      if (Atomics.compareExchange(l.actors, base + AC.state, ACTOR_FREE, ACTOR_LIVE) !== ACTOR_FREE)
-        continue;
-      l.actors.fill(0, base + 1, base + ACTOR_WORDS); // what a VM before left in the slot
-      l.actors[base + AC.kind] = kind;
-      l.actors[base + AC.vm] = vm;
-      l.actors[base + AC.initOrder] = initOrder;
-      Atomics.add(l.header, H.actorCount, 1);
-      return actor;
-    }
-    throw new Error(`too many devices and VMs: actorMax is ${l.options.actorMax}`);
-  }
-
-  private actorFlags(actor: number): number {
-    return Atomics.load(this.layout.actors, actor * ACTOR_WORDS + AC.flags);
-  }
-
-  private setActorFlag(actor: number, flag: number): void {
-    Atomics.or(this.layout.actors, actor * ACTOR_WORDS + AC.flags, flag);
+    recordViolation(this.layout, ctx.actor, serviceSlot);
   }
 
   private assertNoLocksHeld(message: string): void {
@@ -551,40 +413,6 @@ export class Kernel implements KernelHooks {
 /** An in-process kernel on a fresh buffer, before Sys_Critical_Init. */
 export function createKernel(options: Partial<MachineOptions> = {}): Kernel {
   return new Kernel(Layout.create(options), true);
-}
-
-interface PooledMachine {
-  layout: Layout;
-  snapshot: Uint8Array;
-  busy: boolean;
-}
-const pool = new Map<string, PooledMachine>();
-
-/**
- * A freshly booted kernel, like createKernel, but made by copying a booted snapshot into a
- * buffer this thread reuses: many short runs in a row (controlled mode) then cost a copy,
- * not a new SharedArrayBuffer each. The previous kernel of the same options must be done
- * with (it is, when runs follow one another); `release` hands the buffer back.
- */
-export function pooledKernel(options: Partial<MachineOptions> = {}): {
-  kernel: Kernel;
-  release: () => void;
-} {
-  const key = JSON.stringify(resolveOptions(options));
-  let entry = pool.get(key);
-  if (entry === undefined) {
-    const booted = createKernel(options);
-    entry = { layout: booted.layout, snapshot: new Uint8Array(booted.sab).slice(), busy: false };
-    pool.set(key, entry);
-  }
-  if (entry.busy) return { kernel: createKernel(options), release: () => undefined };
-  const machine = entry;
-  machine.busy = true;
-  new Uint8Array(machine.layout.sab).set(machine.snapshot);
-  return {
-    kernel: new Kernel(machine.layout, false, 0),
-    release: () => void (machine.busy = false),
-  };
 }
 
 /**

@@ -47,9 +47,6 @@ export function armFault(ctx: Context, plan: FaultPlan): void {
   ctx.locker.armFault(fire);
 }
 
-/** Kept here for diagnosis.ts until it imports it from protocol.ts (the stamp's format). */
-export { faultAgeMs } from '../shared/protocol.js';
-
 /** Busy-waits holding the lock, so that only terminate() ends it; bounded all the same. */
 function spin(why: string): void {
   const until = performance.now() + SPIN_BOUND_MS;

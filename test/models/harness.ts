@@ -7,13 +7,8 @@
  * Free-physical-region callbacks run through the kernel, which calls them synchronously
  * in-process: an async callback becomes one more coroutine here (fire-and-forget).
  */
-import {
-  createKernel,
-  type ControlMessageName,
-  type Kernel,
-  type MachineOptions,
-  type Violation,
-} from '../../src/index.js';
+import { createKernel, type Kernel, type MachineOptions, type Violation } from '../../src/index.js';
+import { type Delivery, driveAsync, PhaseDriver } from '../../src/shared/phases.js';
 import { Prng } from '../../src/shared/prng.js';
 import {
   type ActorHost,
@@ -43,7 +38,6 @@ export interface Member {
   safePoint: () => Promise<void>;
   pendingIrq: number;
   delivering: boolean;
-  dropped: boolean;
 }
 
 export interface RunOptions {
@@ -57,6 +51,8 @@ const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve)
 
 export class Harness {
   readonly kernel: Kernel;
+  /** The devices and the control messages they get, in DDK order (phases.ts). */
+  private readonly phases: PhaseDriver<Member>;
   readonly devices: Member[] = [];
   readonly vms: Member[] = [];
   readonly violations: ActorViolation[] = [];
@@ -74,6 +70,7 @@ export class Harness {
     private readonly seed: number,
   ) {
     this.kernel = createKernel(machine);
+    this.phases = new PhaseDriver(this.kernel);
     this.random = new Prng(seed);
   }
 
@@ -93,32 +90,22 @@ export class Harness {
       definition.create(actor as DeviceActor),
     );
     this.devices.push(member);
+    this.phases.add(member, ctx.actor, definition.initOrder);
     return member;
   }
 
   /** The init messages in DDK order, then Sys_VM_Init. */
   async boot(): Promise<void> {
-    for (const message of ['Sys_Critical_Init', 'Device_Init', 'Init_Complete'] as const) {
-      this.kernel.beginPhase(message);
-      for (const m of this.liveDevices()) {
-        if (message === 'Init_Complete') this.kernel.markInitCompleteReceived(m.ctx.actor);
-        if (await this.control(m, message, this.kernel.systemVmHandle)) {
-          this.kernel.dropDevice(m.ctx.actor);
-          m.dropped = true;
-        }
-      }
-    }
-    this.kernel.completeInit();
+    await driveAsync(this.phases.initialize(), this.deliver);
     this.kernel.freeListGrew();
-    this.kernel.beginPhase('Sys_VM_Init');
-    await this.broadcast('Sys_VM_Init', this.kernel.systemVmHandle);
+    await driveAsync(this.phases.systemVmInit(), this.deliver);
   }
 
   /** A VM: its address space, Create_VM, VM_Critical_Init and VM_Init, then its program. */
   async addVm(definition: VmDefinition): Promise<Member> {
     const handle = this.kernel.newVmSpace();
-    for (const message of ['Create_VM', 'VM_Critical_Init', 'VM_Init'] as const)
-      await this.broadcast(message, handle);
+    const refusal = await driveAsync(this.phases.createVm(handle), this.deliver);
+    if (refusal !== undefined) throw new Error(`addVm: ${refusal.message} set carry`);
     const ctx = this.kernel.vm(handle);
     const member = this.wrap(ctx, definition, 0, (actor) => definition.create(actor as VmActor));
     this.vms.push(member);
@@ -127,7 +114,9 @@ export class Harness {
 
   /** `steps` steps of every actor, all at once under the scheduler. */
   async run(steps: number, options: RunOptions = {}, only?: Member[]): Promise<void> {
-    const members = (only ?? this.members).filter((m) => !m.dropped && m.program.step);
+    const members = (only ?? this.members).filter(
+      (m) => !this.phases.isDropped(m) && m.program.step,
+    );
     await this.drive(
       members.map(async (m) => {
         for (let i = 0; i < steps; i++) {
@@ -141,19 +130,15 @@ export class Harness {
 
   /** Every program's finish, then whatever callbacks are still under way. */
   async finish(): Promise<void> {
-    await this.drive(this.members.filter((m) => !m.dropped).map((m) => m.program.finish?.()));
+    await this.drive(
+      this.members.filter((m) => !this.phases.isDropped(m)).map((m) => m.program.finish?.()),
+    );
     await this.drain();
   }
 
   /** The exit messages, as the coordinator sends them at the end of a run. */
   async shutdown(): Promise<void> {
-    const twins = ['Sys_VM_Terminate2', 'System_Exit2', 'Sys_Critical_Exit2'] as const;
-    const messages = ['Sys_VM_Terminate', 'System_Exit', 'Sys_Critical_Exit'] as const;
-    for (let i = 0; i < messages.length; i++) {
-      this.kernel.beginPhase(messages[i]!);
-      await this.broadcast(messages[i]!, this.kernel.systemVmHandle);
-      await this.broadcast(twins[i]!, this.kernel.systemVmHandle, true);
-    }
+    await driveAsync(this.phases.exit(), this.deliver);
   }
 
   /** Runs `member`'s interrupt handler now, to completion, with its reenter count raised. */
@@ -201,7 +186,7 @@ export class Harness {
     const { irqPercent = 0, checkEvery = 0 } = this.options;
     if (checkEvery > 0 && this.decisions % checkEvery === 0)
       this.checkFailures.push(...this.kernel.check());
-    const targets = this.devices.filter((m) => !m.dropped && m.program.interrupt);
+    const targets = this.devices.filter((m) => !this.phases.isDropped(m) && m.program.interrupt);
     if (targets.length > 0 && this.random.int(100) < irqPercent)
       this.random.pick(targets).pendingIrq += 1;
     const [resume] = this.waiters.splice(this.random.int(this.waiters.length), 1);
@@ -243,34 +228,18 @@ export class Harness {
       safePoint: host.safePoint,
       pendingIrq: 0,
       delivering: false,
-      dropped: false,
     };
     return member;
   }
 
-  private liveDevices(descending = false): Member[] {
-    const order = this.devices
-      .filter((m) => !m.dropped)
-      .sort(
-        (a, b) => a.initOrder - b.initOrder || this.devices.indexOf(a) - this.devices.indexOf(b),
-      );
-    return descending ? order.reverse() : order;
-  }
-
-  private async control(
-    m: Member,
-    message: ControlMessageName,
-    vmHandle: number,
-  ): Promise<boolean> {
+  /** A device's control procedure, run under the scheduler like any task; its carry. */
+  private readonly deliver = async (d: Delivery<Member>): Promise<boolean> => {
+    const { device: m, message, vmHandle, edx } = d;
     let carry = false;
-    const task = Promise.resolve(m.program.control?.(message, vmHandle, 0)).then((c) => {
+    const task = Promise.resolve(m.program.control?.(message, vmHandle, edx)).then((c) => {
       carry = c === true;
     });
     await this.drive([task]);
     return carry;
-  }
-
-  private async broadcast(message: ControlMessageName, vmHandle: number, descending = false) {
-    for (const m of this.liveDevices(descending)) await this.control(m, message, vmHandle);
-  }
+  };
 }

@@ -17,7 +17,8 @@ function fencedBlocks(text: string): { start: number; body: string }[] {
 }
 
 /** What vmmsim prints begins like one of these (a command's echo or a report's first line). */
-const OUTPUT = /^(\$ npx vmmsim |vmmsim run: |hunt: |explore: |merge: |replay: |shrink: |init: |RUN FAILED)/;
+const OUTPUT =
+  /^(\$ npx vmmsim |vmmsim run: |hunt: |explore: |merge: |replay: |shrink: |init: |RUN FAILED)/;
 
 describe('README outputs', () => {
   const blocks = outputBlocks(readme);

@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AssertionError, LockTimeoutError, presets } from '../../src/index.js';
-import { actorLoad, actorStore, claimActor } from '../../src/shared/actor_record.js';
+import { actorLoad, actorStore, claimActorSlot } from '../../src/shared/actor_record.js';
 import {
   addBlockRefs,
   BLOCK_DYING,
@@ -443,11 +443,11 @@ describe('frames.ts: the free list and the frame database', () => {
 });
 
 describe('actor_record.ts: the actor records', () => {
-  it('claimActor takes a free slot only, zeroing what the actor before left in it', () => {
+  it('claimActorSlot takes a free slot only, zeroing what the actor before left in it', () => {
     const l = bare();
     actorStore(l, 2, 'calls', 99);
-    expect(claimActor(l, 2, ACTOR_VM, 1, 5)).toBe(true);
-    expect(claimActor(l, 2, ACTOR_DEVICE, 0, 1)).toBe(false);
+    expect(claimActorSlot(l, 2, ACTOR_VM, 1, 5)).toBe(true);
+    expect(claimActorSlot(l, 2, ACTOR_DEVICE, 0, 1)).toBe(false);
     expect(
       ['state', 'kind', 'vm', 'initOrder', 'calls'].map((f) => actorLoad(l, 2, f as never)),
     ).toEqual([ACTOR_LIVE, ACTOR_VM, 1, 5, 0]);

@@ -127,32 +127,6 @@ function handshakeRule(name: string, word: string): OwnershipRule {
   };
 }
 
-/**
- * Files of the other helpers of issue 13 (A: phases, splits; C: PTE verbs, services) that
- * still break an ownership rule on this branch, with the rules they break. The lead empties
- * this list after the merge; an entry that no longer breaks its rule fails the test.
- */
-const PENDING_OWNERSHIP: Record<string, string[]> = {
-  'src/shared/kernel.ts': ['actor record', 'free count', 'phase handshake (H.phase)'],
-  'src/main/controlled/controlled.ts': ['free count'],
-  'src/main/runtime/coordinator.ts': [
-    'actor record',
-    'free count',
-    'stop handshake (H.stop)',
-    'interrupt handshake (AC.pendingIrq)',
-    'freeListGrew handshake (H.callbackPending)',
-    'pressure handshake (AC.pressure)',
-    'pressure handshake (AC.pressureSeq)',
-    'pressure handshake (H.pressureRequests)',
-    'fault handshake (H.faultCountdown)',
-  ],
-  'src/main/runtime/diagnosis.ts': [
-    'actor record',
-    'fault handshake (AC.faultFired)',
-    'fault handshake (AC.faultAtMs)',
-  ],
-};
-
 const printer = ts.createPrinter({ removeComments: true });
 
 /** The code of a file without its comments. */
@@ -258,20 +232,14 @@ describe('tidy', () => {
     expect(problems).toEqual([]);
   });
 
-  it('keeps every shared word with its owner (ownership rules, PENDING_OWNERSHIP aside)', () => {
+  it('keeps every shared word with its owner (the ownership rules)', () => {
     const problems: string[] = [];
     for (const file of files) {
-      const broken = ownershipBroken(file, readFileSync(join(root, file), 'utf8'));
-      const pending = PENDING_OWNERSHIP[file] ?? [];
-      for (const name of broken.filter((n) => !pending.includes(n))) {
+      for (const name of ownershipBroken(file, readFileSync(join(root, file), 'utf8'))) {
         const rule = OWNERSHIP.find((r) => r.name === name)!;
         problems.push(`${file}: ${name} outside its owner — use ${rule.instead}`);
       }
-      for (const name of pending.filter((n) => !broken.includes(n)))
-        problems.push(`${file}: no longer breaks "${name}": remove it from PENDING_OWNERSHIP`);
     }
-    for (const file of Object.keys(PENDING_OWNERSHIP).filter((f) => !files.includes(f)))
-      problems.push(`${file}: no such file: remove it from PENDING_OWNERSHIP`);
     expect(problems).toEqual([]);
   });
 

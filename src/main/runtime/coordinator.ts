@@ -5,115 +5,27 @@
  * twins in descending order), creates and destroys the VMs, runs the workload while it
  * raises interrupts and routes free-physical-region requests, and checks the invariants.
  * The main thread never blocks: it polls words of the buffer and awaits its workers.
+ * Beside it: report.ts (what a run takes and reports), callback_router.ts, watchdog.ts and
+ * diagnosis.ts; the control messages in DDK order are phases.ts's.
  */
-import type { Violation } from '../../shared/checker.js';
-import type { MachineOptions } from '../../shared/config.js';
-import {
-  type ControlMessageName,
-  FREE_PHYS_REG_AVAILABLE,
-  FREE_PHYS_REG_NEEDED,
-  VNE_Closed,
-} from '../../shared/constants.js';
+import { VNE_Closed } from '../../shared/constants.js';
+import { actorLoad } from '../../shared/actor_record.js';
 import { createKernel, type Kernel } from '../../shared/kernel.js';
-import { AC, ACTOR_WORDS, H } from '../../shared/layout.js';
-import { futexWaitAsync, futexWake, lockStats } from '../../shared/lock.js';
+import { type Delivery, driveAsync, PhaseDriver } from '../../shared/phases.js';
 import {
   type ActorFailure,
   type ActorReport,
-  type ActorViolation,
+  armFaultCountdown,
   CONTROL_TIMEOUT_MS,
-  type FaultPlan,
-  type ScenarioSource,
+  setStop,
 } from '../../shared/protocol.js';
-import type { ScenarioDefinition } from '../../shared/scenario/scenario.js';
-import { ActorFailureError, ActorHandle } from './worker_host.js';
-import {
-  SYSTEM_EXIT_PAIRS,
-  SYSTEM_INIT_MESSAGES,
-  VM_CREATE_MESSAGES,
-  vmEndMessages,
-} from '../../shared/control_sequence.js';
-import type { Trace } from '../../shared/trace.js';
+import { CallbackRouter } from './callback_router.js';
 import { Diagnosis } from './diagnosis.js';
-import type { WaitForGraph } from './wait_for.js';
+import { buildReport, type PhaseMark, type RunOptions, type RunReport } from './report.js';
+import { watchRun } from './watchdog.js';
+import { ActorFailureError, ActorHandle } from './worker_host.js';
 
-export interface RunOptions {
-  source: ScenarioSource;
-  scenario: ScenarioDefinition;
-  seed: number;
-  machine: Partial<MachineOptions>;
-  /** Service calls in all during the run phase. */
-  calls: number;
-  /** Wall-clock bound on the run phase. */
-  seconds: number;
-  interruptEveryMs: number;
-  /** An actor that makes no service call for this long while it should is hung. */
-  hangMs: number;
-  onProgress?: (calls: number, total: number) => void;
-  /** Collects a Chrome trace of the run: every service call of every actor. */
-  trace?: Trace;
-  /** Keep the order in which run-phase calls took effect (report.recorded). */
-  record?: boolean;
-  /** Aborting ends the run phase at once; finish, teardown and the checker still run. */
-  signal?: AbortSignal;
-  /** A fault to inject at the plan's n-th lock acquisition of the run phase, machine-wide. */
-  fault?: FaultPlan;
-}
-
-/** A lock whose holder died holding it, and where that holder was. */
-export interface OwnerDeadLock {
-  lock: string;
-  lockId: number;
-  actor: string;
-  service: string;
-  phase: string;
-  page?: string;
-}
-
-export interface PhaseMark {
-  message: string;
-  atMs: number;
-}
-
-export interface RunReport {
-  scenario: string;
-  seed: number;
-  machine: MachineOptions;
-  phases: PhaseMark[];
-  actors: ActorReport[];
-  calls: number;
-  runMs: number;
-  opsPerSecond: number;
-  byService: Record<string, number>;
-  failures: Record<string, number>;
-  interruptsTaken: number;
-  callbacks: { request0: number; request1: number; calls: number };
-  locks: ReturnType<typeof lockStats>;
-  /** actorName: "device NAME" or "VM NAME". */
-  violations: (Violation & { actorName?: string })[];
-  actorViolations: ActorViolation[];
-  droppedDevices: string[];
-  refusedVms: string[];
-  systemExit: boolean;
-  failure?: ActorFailure;
-  /** The first 256 words the scenario's actors share (their agreements, for debugging). */
-  sharedWords: number[];
-  /** With record: the actor (controlled-mode index) of each run-phase call, in ticket order. */
-  recorded?: number[];
-  /** The run phase was cut short by the signal (SIGINT or SIGTERM on the command line). */
-  interrupted: boolean;
-  /** Who held and who waited for which lock when the run failed or deadlocked. */
-  waitFor?: WaitForGraph;
-  /**
-   * Locks marked owner-dead after their holder died, and whether the checker found the state
-   * they protect consistent (no violation besides the held locks themselves).
-   */
-  ownerDead?: { locks: OwnerDeadLock[]; consistent: boolean; detectedMs: number };
-  /** The injected fault, in whom, and whether it fired. */
-  fault?: FaultPlan & { actor: string; fired: boolean };
-}
-
-const vmHandleOf = (vm: ActorHandle): number => vm.vmHandle;
+export type { OwnerDeadLock, PhaseMark, RunOptions, RunReport } from './report.js';
 
 export class Coordinator {
   readonly kernel: Kernel;
@@ -123,20 +35,18 @@ export class Coordinator {
   private readonly vmWorkers: ActorHandle[] = [];
   private readonly phases: PhaseMark[] = [];
   private readonly start = performance.now();
-  private request0 = 0;
-  private request1 = 0;
-  private callbackCalls = 0;
-  private chain: Promise<void> = Promise.resolve();
-  private lastPending = 0;
-  private readonly serving = new Set<number>();
   private readonly finished = new Set<ActorHandle>();
-  private readonly report: Partial<RunReport> = {};
+  private readonly refusedVms: string[] = [];
 
   private interrupted = false;
   /** The run-phase calls of the runners, for the settling after a failure. */
   private runs: Promise<unknown>[] = [];
 
   private readonly diagnosis: Diagnosis;
+  /** The devices (once started) and the control messages they get. */
+  private readonly driver: PhaseDriver<ActorHandle>;
+  /** Free_Phys_Reg requests from the workers, and the chains they run. */
+  private readonly router: CallbackRouter;
 
   constructor(private readonly o: RunOptions) {
     this.kernel = createKernel({ ...o.scenario.machine, ...o.machine });
@@ -146,9 +56,16 @@ export class Coordinator {
       o.hangMs,
       o.fault,
     );
+    this.driver = new PhaseDriver(this.kernel, (message) => this.mark(message));
+    this.router = new CallbackRouter(
+      this.kernel,
+      () => this.devices,
+      () => [...this.devices, ...this.vms],
+      (device) => this.driver.isDropped(device),
+    );
     o.signal?.addEventListener('abort', () => {
       this.interrupted = true;
-      Atomics.store(this.kernel.layout.header, H.stop, 1); // every actor ends its run loop
+      setStop(this.kernel.layout, true); // every actor ends its run loop
     });
   }
 
@@ -191,69 +108,32 @@ export class Coordinator {
     handle.hasStep = started.hasStep;
   }
 
-  /** Devices not dropped, in ascending init order (load order breaks ties). */
-  private ordered(descending = false): ActorHandle[] {
-    const live = this.devices.filter((d) => !d.dropped);
-    const sorted = live
-      .map((d, i) => ({ d, i }))
-      .sort((a, b) => a.d.initOrder - b.d.initOrder || a.i - b.i)
-      .map((x) => x.d);
-    return descending ? sorted.reverse() : sorted;
-  }
-
-  /** Sends one message to every device, one after the other; the devices that set carry. */
-  private async broadcast(
-    message: ControlMessageName,
-    vmHandle: number,
-    edx = 0,
-    descending = false,
-  ): Promise<ActorHandle[]> {
-    const carried: ActorHandle[] = [];
-    for (const device of this.ordered(descending)) {
-      if (message === 'Init_Complete') this.kernel.markInitCompleteReceived(device.actor);
-      const carry = await device.call(message, CONTROL_TIMEOUT_MS, (api) =>
-        api.control(message, vmHandle, edx),
-      );
-      if (carry) carried.push(device);
-    }
-    return carried;
-  }
+  /** A device's control procedure, in its worker; its carry. */
+  private readonly deliver = (d: Delivery<ActorHandle>): Promise<boolean> =>
+    d.device.call(d.message, CONTROL_TIMEOUT_MS, (api) =>
+      api.control(d.message, d.vmHandle, d.edx),
+    );
 
   private async initialize(): Promise<boolean> {
-    for (const message of SYSTEM_INIT_MESSAGES) {
-      this.kernel.beginPhase(message);
-      this.mark(message);
-      for (const device of await this.broadcast(message, this.kernel.systemVmHandle)) {
-        device.dropped = true; // carry during init: the device is not loaded
-        this.kernel.dropDevice(device.actor);
-      }
-    }
-    this.kernel.completeInit();
-    this.noteFreeListGrew();
-    this.kernel.beginPhase('Sys_VM_Init');
-    this.mark('Sys_VM_Init');
-    const carried = await this.broadcast('Sys_VM_Init', this.kernel.systemVmHandle);
-    return carried.length === 0;
+    await driveAsync(this.driver.initialize(), this.deliver);
+    this.router.noteFreeListGrew();
+    return driveAsync(this.driver.systemVmInit(), this.deliver);
   }
 
   private async createVms(): Promise<void> {
     for (let index = 0; index < this.o.scenario.vms.length; index++) {
+      const name = this.o.scenario.vms[index]!.name;
       const handle = this.kernel.tryNewVmSpace();
       if (typeof handle === 'string') {
         // The VMM cannot make the VM (no memory for its V86 pages): it is not created.
-        const name = this.o.scenario.vms[index]!.name;
-        (this.report.refusedVms ??= []).push(`${name} (not created: ${handle})`);
+        this.refusedVms.push(`${name} (not created: ${handle})`);
         continue;
       }
-      let refused = false;
-      for (const { message, vneOnCarry } of VM_CREATE_MESSAGES) {
-        if ((await this.broadcast(message, handle)).length === 0) continue;
-        await this.endVm(handle, false, vneOnCarry);
-        (this.report.refusedVms ??= []).push(`${this.o.scenario.vms[index]!.name} (${message})`);
-        refused = true;
-        break;
+      const refusal = await driveAsync(this.driver.createVm(handle), this.deliver);
+      if (refusal !== undefined) {
+        this.refusedVms.push(`${name} (${refusal.message})`);
+        continue;
       }
-      if (refused) continue;
       const vm = this.vmWorkers[index]!;
       this.vms.push(vm);
       await this.startActor(vm, handle);
@@ -261,196 +141,7 @@ export class Coordinator {
     this.mark('VMs created');
   }
 
-  private async endVm(handle: number, normal: boolean, vneFlags: number): Promise<void> {
-    const messages = vmEndMessages(normal);
-    for (const [message, twin] of messages) {
-      const edx = message === 'VM_Not_Executeable' ? vneFlags : 0;
-      await this.broadcast(message, handle, edx);
-      await this.broadcast(twin, handle, edx, true);
-    }
-    this.kernel.releaseVmSpace(handle);
-  }
-
   // ---- the run phase
-
-  private noteFreeListGrew(): void {
-    Atomics.add(this.kernel.layout.header, H.callbackPending, 1);
-  }
-
-  /** Runs the callback chain in rotated order until one sets carry (in the owners' workers). */
-  private async runChain(request: number, count: number): Promise<void> {
-    const owners = this.kernel.callbackOwners();
-    const live = owners.filter((o) => this.devices.some((d) => d.actor === o.actor && !d.dropped));
-    if (live.length === 0) return;
-    const startAt = Atomics.add(this.kernel.layout.header, H.calbkRotation, 1) % live.length;
-    for (let i = 0; i < live.length; i++) {
-      const owner = live[(startAt + i) % live.length]!;
-      const device = this.devices.find((d) => d.actor === owner.actor)!;
-      this.callbackCalls += 1;
-      const carry = await device.call(`callback (Request ${request})`, CONTROL_TIMEOUT_MS, (api) =>
-        api.callback(owner.id, request, count),
-      );
-      if (carry) break;
-    }
-  }
-
-  /**
-   * Callback chains not yet run. Request 1 goes first (a caller is blocked until its chain has
-   * run); Request 0 is a notice, so one waiting chain stands for every notice since the last
-   * one began. One chain runs at a time; a device that fails in a callback fails the run (the
-   * watcher picks it up) and the chains after it still run.
-   */
-  private readonly waiting: { request: number; count: () => number; after?: () => void }[] = [];
-  private request0Waiting = false;
-  private draining = false;
-
-  private enqueue(item: { request: number; count: () => number; after?: () => void }): void {
-    this.waiting.push(item);
-    if (!this.draining) this.chain = this.drain();
-  }
-
-  private async drain(): Promise<void> {
-    this.draining = true;
-    try {
-      for (;;) {
-        const urgent = this.waiting.findIndex((w) => w.request === FREE_PHYS_REG_NEEDED);
-        const next = urgent >= 0 ? this.waiting.splice(urgent, 1)[0] : this.waiting.shift();
-        if (next === undefined) return;
-        if (next.request === FREE_PHYS_REG_AVAILABLE) this.request0Waiting = false;
-        try {
-          await this.runChain(next.request, next.count());
-        } catch (error) {
-          if (!(error instanceof ActorFailureError)) throw error;
-          this.chainFailure ??= error;
-        } finally {
-          next.after?.();
-        }
-      }
-    } finally {
-      this.draining = false;
-    }
-  }
-
-  private chainFailure: ActorFailureError | undefined;
-
-  /** One poll of the buffer: Request 0 notices, Request 1 waiters. */
-  private poll(): void {
-    const l = this.kernel.layout;
-    const pending = Atomics.load(l.header, H.callbackPending);
-    if (pending !== this.lastPending && !this.request0Waiting) {
-      this.lastPending = pending;
-      this.request0 += 1;
-      this.request0Waiting = true;
-      this.enqueue({
-        request: FREE_PHYS_REG_AVAILABLE,
-        count: () => Atomics.load(l.header, H.freeCount),
-      });
-    }
-    this.pollPressure();
-  }
-
-  /** Queues a Request 1 chain for each actor that posted a wait not yet served. */
-  private pollPressure(): void {
-    const l = this.kernel.layout;
-    for (const actor of [...this.devices, ...this.vms]) {
-      if (actor.actor < 0 || this.serving.has(actor.actor)) continue;
-      const base = actor.actor * ACTOR_WORDS;
-      const wanted = Atomics.load(l.actors, base + AC.pressure);
-      if (wanted === 0) continue;
-      this.serving.add(actor.actor);
-      this.request1 += 1;
-      this.enqueue({
-        request: FREE_PHYS_REG_NEEDED,
-        count: () => wanted,
-        after: () => {
-          this.serving.delete(actor.actor);
-          // The waiter sleeps on pressureSeq: bump it, then wake it.
-          Atomics.add(l.actors, base + AC.pressureSeq, 1);
-          futexWake(l.actors, base + AC.pressureSeq);
-        },
-      });
-    }
-  }
-
-  private raiseInterrupts(): void {
-    for (const device of this.devices) {
-      if (device.dropped || !device.hasInterrupt) continue;
-      Atomics.add(this.kernel.layout.actors, device.actor * ACTOR_WORDS + AC.pendingIrq, 1);
-    }
-  }
-
-  /** Free pages, and lock waits and contended acquisitions so far, as trace counters. */
-  private traceCounters(now: number): void {
-    const trace = this.o.trace;
-    if (trace === undefined) return;
-    const ts = (performance.timeOrigin + now - this.traceOrigin) * 1000;
-    trace.counter('free pages', ts, Atomics.load(this.kernel.layout.header, H.freeCount));
-    let waits = 0;
-    let contended = 0;
-    for (const lock of lockStats(this.kernel.layout)) {
-      waits += lock.waits;
-      contended += lock.contended;
-    }
-    trace.counter('lock waits (futex)', ts, waits);
-    trace.counter('contended acquisitions', ts, contended);
-  }
-
-  private callsSoFar(): number {
-    let calls = 0;
-    for (const actor of [...this.devices, ...this.vms]) {
-      if (actor.actor >= 0)
-        calls += this.kernel.layout.actors[actor.actor * ACTOR_WORDS + AC.calls]!;
-    }
-    return calls;
-  }
-
-  /**
-   * Watches the run: progress, hangs, deadlocks, the time bound. Rejects on a deadlock (the
-   * same cycle of lock waits in two snapshots 50 ms apart, none of its locks taken between)
-   * or a hung actor (blaming the holder at the end of its chain of lock waits).
-   */
-  private watch(runners: ActorHandle[], done: { value: boolean }): Promise<never> {
-    return new Promise<never>((_, reject) => {
-      const seen = new Map<ActorHandle, { calls: number; at: number }>();
-      let lastIrq = performance.now();
-      let lastGraph = performance.now();
-      let cycleKey: string | undefined;
-      const startedAt = performance.now();
-      const timer = setInterval(() => {
-        if (done.value) return clearInterval(timer);
-        this.poll();
-        const now = performance.now();
-        if (now - lastIrq >= this.o.interruptEveryMs) {
-          this.raiseInterrupts();
-          lastIrq = now;
-        }
-        if (now - startedAt > this.o.seconds * 1000)
-          Atomics.store(this.kernel.layout.header, H.stop, 1);
-        this.o.onProgress?.(this.callsSoFar(), this.o.calls);
-        this.traceCounters(now);
-        let failure = this.chainFailure;
-        if (failure === undefined && now - lastGraph >= 50) {
-          lastGraph = now;
-          const key = this.diagnosis.deadlockKey();
-          if (key !== undefined && key === cycleKey) failure = this.diagnosis.deadlockFailure();
-          cycleKey = key;
-        }
-        for (const actor of runners) {
-          if (failure !== undefined) break;
-          const calls = this.kernel.layout.actors[actor.actor * ACTOR_WORDS + AC.calls]!;
-          const before = seen.get(actor);
-          if (before === undefined || before.calls !== calls) seen.set(actor, { calls, at: now });
-          else if (now - before.at > this.o.hangMs && !this.finished.has(actor)) {
-            const stale = runners.filter((a) => now - (seen.get(a)?.at ?? now) > 10);
-            failure = this.diagnosis.hangFailure(actor, stale);
-          }
-        }
-        if (failure === undefined) return;
-        clearInterval(timer);
-        reject(failure);
-      }, 2);
-    });
-  }
 
   /**
    * After a failure: the diagnosis declares the failed actor crashed (its locks owner-dead,
@@ -459,35 +150,34 @@ export class Coordinator {
    */
   private async settleAfterFailure(failure: ActorFailure): Promise<void> {
     if (!this.diagnosis.failed(failure)) return; // settled already (in the run phase)
-    Atomics.store(this.kernel.layout.header, H.stop, 1);
+    setStop(this.kernel.layout, true);
     const bound = new Promise((resolve) => setTimeout(resolve, 1_000));
     await Promise.race([Promise.allSettled(this.runs), bound]);
   }
 
-  /**
-   * Serves Request 1 waits the moment a worker posts one (it bumps H.pressureRequests and
-   * wakes this loop), not at the next 2 ms poll: a VM short of memory waits for its chain,
-   * so that latency is its own. Atomics.waitAsync never blocks the main thread.
-   */
-  private async servePressure(done: { value: boolean }): Promise<void> {
-    const header = this.kernel.layout.header;
-    let seen = Atomics.load(header, H.pressureRequests);
-    while (!done.value) {
-      await futexWaitAsync(header, H.pressureRequests, seen, 50);
-      seen = Atomics.load(header, H.pressureRequests);
-      if (!done.value) this.pollPressure();
-    }
-  }
-
   private async runPhase(): Promise<ActorReport[]> {
     this.mark('run');
-    const runners = [...this.ordered(), ...this.vms].filter((a) => a.hasStep);
+    const runners = [...this.driver.ordered(), ...this.vms].filter((a) => a.hasStep);
     if (this.o.fault !== undefined)
-      Atomics.store(this.kernel.layout.header, H.faultCountdown, this.o.fault.acquisitions);
+      armFaultCountdown(this.kernel.layout, this.o.fault.acquisitions);
     const each = Math.max(1, Math.ceil(this.o.calls / Math.max(runners.length, 1)));
     const done = { value: false };
-    const watcher = this.watch(runners, done);
-    const pressure = this.servePressure(done);
+    const watcher = watchRun(
+      {
+        kernel: this.kernel,
+        o: this.o,
+        traceOrigin: this.traceOrigin,
+        router: this.router,
+        diagnosis: this.diagnosis,
+        devices: () => this.devices,
+        actors: () => [...this.devices, ...this.vms],
+        isDropped: (device) => this.driver.isDropped(device),
+        finished: this.finished,
+      },
+      runners,
+      done,
+    );
+    const pressure = this.router.servePressure(done);
     try {
       const runs = runners.map(async (actor) => {
         const report = await actor.call('run', 0, (api) => api.run(each));
@@ -503,9 +193,9 @@ export class Coordinator {
       throw error;
     } finally {
       done.value = true;
-      Atomics.store(this.kernel.layout.header, H.stop, 1);
+      setStop(this.kernel.layout, true);
       await pressure;
-      await this.chain.catch(() => undefined);
+      await this.router.chain.catch(() => undefined);
     }
   }
 
@@ -540,6 +230,7 @@ export class Coordinator {
         this.vmWorkers.push(this.spawn({ kind: 'vm', index, handle: 0 }, v.name)),
       );
       await Promise.all(this.devices.map((d) => this.startActor(d)));
+      for (const d of this.devices) this.driver.add(d, d.actor, d.initOrder);
       systemExit = !(await this.initialize());
       if (!systemExit) {
         await this.createVms();
@@ -547,9 +238,10 @@ export class Coordinator {
         this.recorded = this.order(await this.runPhase());
         runMs = performance.now() - runStart;
         actorReports = await this.finishActors();
-        for (const vm of this.vms) await this.endVm(vmHandleOf(vm), true, VNE_Closed);
+        for (const vm of this.vms)
+          await driveAsync(this.driver.endVm(vm.vmHandle, true, VNE_Closed), this.deliver);
       }
-      await this.exit();
+      await driveAsync(this.driver.exit(), this.deliver);
     } catch (error) {
       if (!(error instanceof ActorFailureError)) throw error;
       failure = error.failure;
@@ -560,7 +252,31 @@ export class Coordinator {
     } finally {
       await Promise.all([...this.devices, ...this.vmWorkers].map((a) => a.stop()));
     }
-    return this.buildReport(actorReports, runMs, systemExit, failure);
+    this.traceEnd(failure);
+    return buildReport({
+      scenario: this.o.scenario.name,
+      seed: this.o.seed,
+      kernel: this.kernel,
+      phases: this.phases,
+      actors: actorReports,
+      runMs,
+      systemExit,
+      failure,
+      names: new Map([
+        ...this.devices.map((a) => [a.actor, `device ${a.name}`] as const),
+        ...this.vms.map((a) => [a.actor, `VM ${a.name}`] as const),
+      ]),
+      droppedDevices: this.devices.filter((d) => this.driver.isDropped(d)).map((d) => d.name),
+      refusedVms: this.refusedVms,
+      callbacks: {
+        request0: this.router.request0,
+        request1: this.router.request1,
+        calls: this.router.callbackCalls,
+      },
+      interrupted: this.interrupted,
+      recorded: this.recorded,
+      diagnosis: (violations) => this.diagnosis.report(violations),
+    });
   }
 
   /**
@@ -572,8 +288,7 @@ export class Coordinator {
       name: a.name,
       actor: a.actor,
       // -1: its worker failed before it had a slot (no call made).
-      calls:
-        a.actor < 0 ? 0 : Atomics.load(this.kernel.layout.actors, a.actor * ACTOR_WORDS + AC.calls),
+      calls: a.actor < 0 ? 0 : actorLoad(this.kernel.layout, a.actor, 'calls'),
       byService: {},
       failures: {},
       interruptsTaken: 0,
@@ -586,7 +301,7 @@ export class Coordinator {
   private async finishActors(): Promise<ActorReport[]> {
     this.mark('finish');
     const reports: ActorReport[] = [];
-    for (const actor of [...this.ordered(), ...this.vms]) {
+    for (const actor of [...this.driver.ordered(), ...this.vms]) {
       const { trace, ...report } = await actor.call('finish', CONTROL_TIMEOUT_MS, (api) =>
         api.finish(),
       );
@@ -596,15 +311,6 @@ export class Coordinator {
       reports.push(report);
     }
     return reports;
-  }
-
-  private async exit(): Promise<void> {
-    for (const [message, twin] of SYSTEM_EXIT_PAIRS) {
-      this.kernel.beginPhase(message);
-      this.mark(message);
-      await this.broadcast(message, this.kernel.systemVmHandle);
-      await this.broadcast(twin, this.kernel.systemVmHandle, 0, true);
-    }
   }
 
   /** Violations and the failure as instant events at the end of the trace. */
@@ -617,54 +323,5 @@ export class Coordinator {
     }
     if (failure !== undefined)
       trace.instant(0, `${failure.actor} ${failure.kind}: ${failure.message}`, at, {}, true);
-  }
-
-  private buildReport(
-    actors: ActorReport[],
-    runMs: number,
-    systemExit: boolean,
-    failure?: ActorFailure,
-  ): RunReport {
-    const names = new Map([
-      ...this.devices.map((a) => [a.actor, `device ${a.name}`] as const),
-      ...this.vms.map((a) => [a.actor, `VM ${a.name}`] as const),
-    ]);
-    const sum = (key: 'byService' | 'failures'): Record<string, number> => {
-      const out: Record<string, number> = {};
-      for (const a of actors)
-        for (const [k, v] of Object.entries(a[key])) out[k] = (out[k] ?? 0) + v;
-      return out;
-    };
-    const calls = actors.reduce((n, a) => n + a.calls, 0);
-    this.traceEnd(failure);
-    const violations =
-      failure === undefined ? this.kernel.check({ final: true }) : this.kernel.check();
-    return {
-      scenario: this.o.scenario.name,
-      seed: this.o.seed,
-      machine: this.kernel.layout.options,
-      phases: this.phases,
-      actors,
-      calls,
-      runMs,
-      opsPerSecond: runMs > 0 ? calls / (runMs / 1000) : 0,
-      byService: sum('byService'),
-      failures: sum('failures'),
-      interruptsTaken: actors.reduce((n, a) => n + a.interruptsTaken, 0),
-      callbacks: { request0: this.request0, request1: this.request1, calls: this.callbackCalls },
-      locks: lockStats(this.kernel.layout),
-      violations: violations.map((v) =>
-        v.actor === undefined ? v : { ...v, actorName: names.get(v.actor) ?? `actor ${v.actor}` },
-      ),
-      actorViolations: actors.flatMap((a) => a.violations),
-      droppedDevices: this.devices.filter((d) => d.dropped).map((d) => d.name),
-      refusedVms: this.report.refusedVms ?? [],
-      sharedWords: Array.from(this.kernel.layout.scenarioWords.subarray(0, 256)),
-      interrupted: this.interrupted,
-      ...(this.recorded === undefined ? {} : { recorded: this.recorded }),
-      ...this.diagnosis.report(violations),
-      systemExit,
-      ...(failure === undefined ? {} : { failure }),
-    };
   }
 }

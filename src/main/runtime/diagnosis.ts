@@ -6,11 +6,16 @@
  * coordinator does.
  */
 import type { Violation } from '../../shared/checker.js';
-import { AC, ACTOR_WORDS, type Layout } from '../../shared/layout.js';
+import { actorRead } from '../../shared/actor_record.js';
+import type { Layout } from '../../shared/layout.js';
 import { declareCrashed, lockName } from '../../shared/lock.js';
-import type { ActorFailure, FaultPlan } from '../../shared/protocol.js';
-import { faultAgeMs } from '../../workers/faults.js';
-import type { RunReport } from './coordinator.js';
+import {
+  type ActorFailure,
+  faultAgeMs,
+  faultFiredAt,
+  type FaultPlan,
+} from '../../shared/protocol.js';
+import type { RunReport } from './report.js';
 import { cycleEpochs, hexPage, rootHolder, waitForGraph, type WaitForGraph } from './wait_for.js';
 import type { ActorFailureError, ActorHandle } from './worker_host.js';
 
@@ -88,7 +93,7 @@ export class Diagnosis {
     const failed = this.actors().find((a) => a.name === failure.actor);
     if (failed !== undefined && failed.actor >= 0 && failure.kind !== 'deadlock') {
       const locks = declareCrashed(this.layout, failed.actor);
-      const pageWord = this.layout.actors[failed.actor * ACTOR_WORDS + AC.page]!;
+      const pageWord = actorRead(this.layout, failed.actor, 'page');
       const page = pageWord > 0 ? { page: hexPage(pageWord) } : {};
       const service = failed.lastService();
       this.ownerDead = {
@@ -110,9 +115,8 @@ export class Diagnosis {
 
   /** How long after the fault fired the failure was seen (from the detection instant). */
   private detectionMs(actor: number): number {
-    const base = actor * ACTOR_WORDS;
-    if (Atomics.load(this.layout.actors, base + AC.faultFired) === 0) return -1;
-    const stamp = Atomics.load(this.layout.actors, base + AC.faultAtMs);
+    const stamp = faultFiredAt(this.layout, actor);
+    if (stamp < 0) return -1;
     return faultAgeMs(stamp) - Math.round(performance.now() - this.failedAt);
   }
 
@@ -120,9 +124,7 @@ export class Diagnosis {
   private faultReport(): RunReport['fault'] {
     if (this.fault === undefined) return undefined;
     const fired = this.actors().find(
-      (a) =>
-        a.actor >= 0 &&
-        Atomics.load(this.layout.actors, a.actor * ACTOR_WORDS + AC.faultFired) !== 0,
+      (a) => a.actor >= 0 && faultFiredAt(this.layout, a.actor) >= 0,
     );
     return { ...this.fault, actor: fired?.name ?? '(none)', fired: fired !== undefined };
   }

@@ -17,7 +17,6 @@ import { lockPages, unlockPages } from './lock_pages.js';
 import { fail0, hasReservedBits, type ServiceDef, validPageRange } from './service.js';
 
 // kernel.ts (helper A's) imports this from here; the lead points it at global_alias.ts.
-export { dropAliasesOf } from './global_alias.js';
 
 export function linPageLock(
   ctx: Context,

@@ -23,6 +23,7 @@ import {
 import { pteFrame, ptePresent } from '../pte.js';
 import { allocateBlock } from './alloc.js';
 import { takeFrames } from './service.js';
+import { initCompleteDone } from '../phases.js';
 import { setFrame } from '../frames.js';
 
 export const V86_AREA_END = V86_RAM_END_PAGE * PAGE_SIZE;
@@ -31,8 +32,7 @@ export const V86_AREA_END = V86_RAM_END_PAGE * PAGE_SIZE;
  * Every device has processed Init_Complete: the instance snapshot new VMs copy is taken, so
  * instance data added now would have no copy (init-only services still run until Sys_VM_Init).
  */
-export const instanceSnapshotTaken = (ctx: Context): boolean =>
-  Atomics.load(ctx.l.header, H.initCompleteDone) !== 0;
+export const instanceSnapshotTaken = (ctx: Context): boolean => initCompleteDone(ctx.l);
 
 export const INSTANCE_TOO_LATE = 'instance data after Init_Complete was processed';
 

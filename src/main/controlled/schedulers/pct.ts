@@ -3,8 +3,11 @@
  * ASPLOS 2010): each actor gets a random distinct priority above `depth`; depth − 1 change
  * points are drawn in [1, stepsMax]; the highest-priority runnable actor always moves, and
  * at the i-th change point the actor that moves drops to priority i. A bug of depth d is
- * found with probability at least 1 / (n · k^(d−1)) per run.
+ * found with probability at least 1 / (n · k^(d−1)) per run. The change points are distinct
+ * (as shuttle draws them): a draw equal to one before is drawn again, so that two draws never
+ * merge into one change point and silently make the depth smaller.
  */
+import { assert } from '../../../shared/assert.js';
 import { Prng } from '../../../shared/prng.js';
 import type { Scheduler } from './scheduler.js';
 
@@ -22,9 +25,24 @@ export class PctScheduler implements Scheduler {
     }
     this.priorities = new Array<number>(actorCount);
     order.forEach((actor, rank) => (this.priorities[actor] = depth + rank));
-    this.changePoints = new Map();
-    for (let i = 1; i < depth; i++)
-      this.changePoints.set(prng.range(1, Math.max(stepsMax, 1)), depth - i);
+    this.changePoints = PctScheduler.drawChangePoints(prng, Math.max(stepsMax, 1), depth);
+  }
+
+  /**
+   * depth − 1 distinct steps in [1, last] (fewer when [1, last] has fewer), the i-th drawn
+   * lowering to priority depth − i. A repeated draw is redrawn: a draw that repeats none
+   * is what it always was, so schedules without a repeat are unchanged.
+   */
+  private static drawChangePoints(prng: Prng, last: number, depth: number): Map<number, number> {
+    const count = Math.min(depth - 1, last);
+    const points = new Map<number, number>();
+    for (let i = 1; i <= count; i++) {
+      let step = prng.range(1, last);
+      while (points.has(step)) step = prng.range(1, last);
+      points.set(step, depth - i);
+    }
+    assert(points.size === Math.max(count, 0), 'PctScheduler: change points not distinct');
+    return points;
   }
 
   next(runnable: readonly number[], step: number): number {
@@ -33,7 +51,10 @@ export class PctScheduler implements Scheduler {
       if (this.priorities[actor]! > this.priorities[best]!) best = actor;
     }
     const lowered = this.changePoints.get(step);
-    if (lowered !== undefined) this.priorities[best] = lowered;
+    if (lowered !== undefined) {
+      assert(lowered < this.priorities[best]!, 'PctScheduler: a change point raised a priority');
+      this.priorities[best] = lowered;
+    }
     return best;
   }
 }
