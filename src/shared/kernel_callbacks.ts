@@ -39,6 +39,10 @@ interface CallbackEntry {
 /** Registered callbacks in the machine-wide table, all threads together. */
 const registered = (l: Layout): number => Math.min(l.header[H.calbkCount]!, CALLBACK_MAX);
 
+/** Whether any Free_Phys_Reg callback is registered (read from any thread). */
+export const anyCallbackRegistered = (l: Layout): boolean =>
+  Atomics.load(l.header, H.calbkCount) !== 0;
+
 /** The actor that registered callback `id`. */
 const callbackOwner = (l: Layout, id: number): number => l.callbacks[id * CALLBACK_WORDS]!;
 

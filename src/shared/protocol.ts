@@ -7,10 +7,6 @@
  * lock words' own protocol is lock.ts. The task and worker types above this layer are named
  * here with type-only imports: nothing of src/main or src/workers is loaded by this file.
  */
-import type { ChainPlan, ChainResult } from '../workers/chain_workload.js';
-import type { StressPlan, StressResult } from '../workers/stress_workload.js';
-import type { ControlledOptions, ControlledResult } from '../main/controlled/controlled.js';
-import type { ExploreCount, ExploreItem, ExploreRunOptions } from '../main/controlled/explore.js';
 import { actorAdd, actorLoad, actorSlot, actorStore } from './actor_record.js';
 import type { ControlMessageName } from './constants.js';
 import { H, type Layout } from './layout.js';
@@ -116,6 +112,57 @@ export const CONTROL_TIMEOUT_MS = 5_000;
 /** The message a worker posts (parentPort, outside comlink) to have its host terminate() it. */
 export const TERMINATE_ME = 'vmmsim-fault-terminate';
 
+/** A stress workload's plan (src/workers/stress_workload.ts runs it). */
+export interface StressPlan {
+  name: string;
+  seed: number;
+  /** Service calls to make (the workload stops at the first operation past it). */
+  calls: number;
+  /** The region this device works in. */
+  regionFirstPage: number;
+  regionPageCount: number;
+  /** Other devices work in the same region: data is checked only at the end. */
+  shared: boolean;
+  /** Devices working in the region (bounds how full _MapFreePhysReg may make it). */
+  sharers: number;
+}
+
+/** What a stress workload did. */
+export interface StressResult {
+  name: string;
+  calls: number;
+  byService: Record<string, number>;
+  failures: Record<string, number>;
+  dataChecks: number;
+  errors: string[];
+  elapsedMs: number;
+}
+
+/** A device's _XchgFreePhysReg chains (src/workers/chain_workload.ts runs them). */
+export interface ChainPlan {
+  name: string;
+  /** The window of region pages this device moves frames in. */
+  windowFirstPage: number;
+  windowPageCount: number;
+  /** Seed of this device's page choices (ChainCursor); devices sharing a window differ. */
+  seed: number;
+  /** Stop after the chain that reaches this many calls (a warm-up); 0: only the stop word. */
+  callsMax: number;
+}
+
+/** What a device's chains did. */
+export interface ChainResult {
+  name: string;
+  actor: number;
+  /** _XchgFreePhysReg calls made in this run. */
+  calls: number;
+  chains: number;
+  /** Calls that returned 0FFFFFFFFh: none on a sound run. */
+  refusals: number;
+  firstRefusal: string;
+  elapsedMs: number;
+}
+
 /** The comlink API of the stress worker (src/workers/stress_worker.ts). */
 export interface StressWorkerApi {
   /** One stress workload as writer `writer` (stress_workload.ts). */
@@ -126,33 +173,34 @@ export interface StressWorkerApi {
   spin(iterationsMax: number): { iterations: number; elapsedMs: number };
 }
 
-/** A task of the hunt pool (main/controlled/hunt_task.ts): seeds of one scenario. */
-export interface HuntTask {
+/**
+ * A task of the hunt pool (main/controlled/hunt_task.ts): seeds of one scenario. Controlled
+ * mode's own types fill in the payload (`Options`, `Found`), so this layer names none of them.
+ */
+export interface HuntTask<Options> {
   source: ScenarioSource;
   seeds: number[];
   scheduler: 'pct' | 'random';
   depth: number;
-  options: Omit<ControlledOptions, 'seed'>;
+  options: Options;
 }
 
 /** What a hunt task returns for each of its seeds. */
-export interface HuntRunResult {
+export interface HuntRunResult<Found> {
   seed: number;
   steps: number;
   /** Only for failing runs: enough to replay them. */
-  found?: ControlledResult;
+  found?: Found;
 }
 
-/** A task of the explore pool (main/controlled/explore_task.ts). */
-export interface ExploreTask {
+/** A task of the explore pool (main/controlled/explore_task.ts): subtrees of one scenario. */
+export interface ExploreTask<Options, Item> {
   source: ScenarioSource;
-  options: ExploreRunOptions;
-  items: ExploreItem[];
+  options: Options;
+  items: Item[];
   /** States the first run claimed (their subtrees are other chunks' work). */
   claims: [string, number][];
 }
-/** What an explore task returns: the counts of its chunk and its first failure. */
-export type ExploreTaskResult = ExploreCount;
 
 /** A handshake on words of the shared buffer: who writes, who reads, what wakes whom. */
 export interface Handshake {

@@ -13,29 +13,8 @@ import { spaceLockOf, SYSTEM_VM } from '../shared/page_table.js';
 import { Prng } from '../shared/prng.js';
 import { stopRequested } from '../shared/protocol.js';
 import type { DeviceContext } from '../shared/services/index.js';
-
-export interface ChainPlan {
-  name: string;
-  /** The window of region pages this device moves frames in. */
-  windowFirstPage: number;
-  windowPageCount: number;
-  /** Seed of this device's page choices (ChainCursor); devices sharing a window differ. */
-  seed: number;
-  /** Stop after the chain that reaches this many calls (a warm-up); 0: only the stop word. */
-  callsMax: number;
-}
-
-export interface ChainResult {
-  name: string;
-  actor: number;
-  /** _XchgFreePhysReg calls made in this run. */
-  calls: number;
-  chains: number;
-  /** Calls that returned 0FFFFFFFFh: none on a sound run. */
-  refusals: number;
-  firstRefusal: string;
-  elapsedMs: number;
-}
+import type { ChainPlan, ChainResult } from '../shared/protocol.js';
+export type { ChainPlan, ChainResult };
 
 export interface ChainMachineOptions {
   /** Windows to make: one per device (own regions), or one that every device shares. */

@@ -8,7 +8,8 @@
 import { isMainThread } from 'node:worker_threads';
 import type { CallbackDispatcher } from '../shared/kernel.js';
 import { freeCount } from '../shared/frames.js';
-import { H, type Layout } from '../shared/layout.js';
+import type { Layout } from '../shared/layout.js';
+import { anyCallbackRegistered } from '../shared/kernel_callbacks.js';
 import { noteFreeListGrew, requestPages } from '../shared/protocol.js';
 
 export class RemoteCallbacks implements CallbackDispatcher {
@@ -32,7 +33,7 @@ export class RemoteCallbacks implements CallbackDispatcher {
   pagesNeeded(count: number): boolean {
     if (isMainThread) return false;
     // No callback registered: the chain would call nobody and free nothing.
-    if (Atomics.load(this.l.header, H.calbkCount) === 0) return false;
+    if (!anyCallbackRegistered(this.l)) return false;
     const before = freeCount(this.l);
     requestPages(this.l, this.actor, count, this.waitMs);
     return freeCount(this.l) > before;

@@ -11,30 +11,8 @@ import type { Kernel } from '../shared/kernel.js';
 import { Prng } from '../shared/prng.js';
 import { makeToken, readToken, sameBytes, TOKEN_BYTES } from '../shared/page_token.js';
 import type { DeviceContext } from '../shared/services/index.js';
-
-export interface StressPlan {
-  name: string;
-  seed: number;
-  /** Service calls to make (the workload stops at the first operation past it). */
-  calls: number;
-  /** The region this device works in. */
-  regionFirstPage: number;
-  regionPageCount: number;
-  /** Other devices work in the same region: data is checked only at the end. */
-  shared: boolean;
-  /** Devices working in the region (bounds how full _MapFreePhysReg may make it). */
-  sharers: number;
-}
-
-export interface StressResult {
-  name: string;
-  calls: number;
-  byService: Record<string, number>;
-  failures: Record<string, number>;
-  dataChecks: number;
-  errors: string[];
-  elapsedMs: number;
-}
+import type { StressPlan, StressResult } from '../shared/protocol.js';
+export type { StressPlan, StressResult };
 
 interface Block {
   address: number;

@@ -20,6 +20,16 @@ export function integer(name: string, min: number, max: number): IntegerParser {
   };
 }
 
+/** The flags hunt and explore share: shards, pool threads, where and how they report. */
+export interface PoolRunFlags {
+  shard: { index: number; count: number };
+  jobs: number;
+  out: string;
+  json: boolean;
+  progress: boolean;
+  report?: string;
+}
+
 /** An option taking an integer from `min` to `max`, `fallback` when left out. */
 export function intOption(
   flags: string,

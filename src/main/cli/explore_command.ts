@@ -7,7 +7,14 @@ import { availableParallelism } from 'node:os';
 import { Command, Option } from 'commander';
 import { terminalJson } from '../../shared/printable.js';
 import { loadScenario, printable } from '../../shared/scenario/load.js';
-import { intOption, outputFolder, reportOptions, shard, checkEveryOption } from './cli_options.js';
+import {
+  intOption,
+  outputFolder,
+  reportOptions,
+  shard,
+  checkEveryOption,
+  type PoolRunFlags,
+} from './cli_options.js';
 import { Explore, type ExploreReport } from '../controlled/explore_run.js';
 import { interruptOnSignals } from '../runtime/interrupt.js';
 import { mergeReports } from '../controlled/merge.js';
@@ -22,17 +29,11 @@ import {
 import { saveOutput } from './run_command.js';
 import { scenarioSource } from '../runtime/run_scenario.js';
 
-interface ExploreFlags {
+interface ExploreFlags extends PoolRunFlags {
   preemptions: number;
   steps: number;
   seed: number;
   checkEvery: number;
-  shard: { index: number; count: number };
-  jobs: number;
-  out: string;
-  json: boolean;
-  progress: boolean;
-  report?: string;
 }
 
 function printExplore(r: ExploreReport): void {

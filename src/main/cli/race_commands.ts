@@ -17,6 +17,7 @@ import {
   shard,
   intOption,
   checkEveryOption,
+  type PoolRunFlags,
 } from './cli_options.js';
 import { type FoundFailure, Hunt, type HuntReport } from '../controlled/hunt.js';
 import { failureWhere, guarded, reproduce, stackText, writeOut } from './race_output.js';
@@ -29,7 +30,7 @@ import { scenarioSource } from '../runtime/run_scenario.js';
 import { Trace } from '../../shared/trace.js';
 import type { ControlledView } from '../controlled/controlled.js';
 
-interface HuntFlags {
+interface HuntFlags extends PoolRunFlags {
   runs: number;
   seed: number;
   scheduler: 'pct' | 'random';
@@ -38,12 +39,6 @@ interface HuntFlags {
   checkEvery: number;
   interrupts: number;
   keepGoing: boolean;
-  shard: { index: number; count: number };
-  jobs: number;
-  out: string;
-  json: boolean;
-  progress: boolean;
-  report?: string;
 }
 
 function printHunt(report: HuntReport, stepsMax: number): void {

@@ -10,7 +10,8 @@ import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import type { ScenarioDefinition } from '../../shared/scenario/scenario.js';
 import { poolTask } from '../../workers/spawn.js';
-import type { ExploreTask, ScenarioSource } from '../../shared/protocol.js';
+import type { ScenarioSource } from '../../shared/protocol.js';
+import type { ExploreTask } from './explore_task.js';
 import type { ControlledFailure } from './controlled.js';
 import {
   type Claims,

@@ -4,9 +4,14 @@
  * first failure. The scenario is loaded once per thread. Piscina owns the thread.
  */
 import { exploreItems } from './explore.js';
-import type { ExploreTask, ExploreTaskResult } from '../../shared/protocol.js';
+import type { ExploreCount, ExploreItem, ExploreRunOptions } from './explore.js';
+import type { ExploreTask as TaskOf } from '../../shared/protocol.js';
 import type { ScenarioDefinition } from '../../shared/scenario/scenario.js';
 import { loadScenario } from '../../shared/scenario/load.js';
+
+/** The task on the wire (protocol.ts) with explore's payload types, and what it returns. */
+export type ExploreTask = TaskOf<ExploreRunOptions, ExploreItem>;
+export type ExploreTaskResult = ExploreCount;
 
 const loaded = new Map<string, Promise<ScenarioDefinition>>();
 

@@ -7,9 +7,14 @@ import { runControlled } from './controlled.js';
 import { PctScheduler } from './schedulers/pct.js';
 import { RandomScheduler } from './schedulers/random.js';
 import type { Scheduler } from './schedulers/scheduler.js';
-import type { HuntRunResult, HuntTask } from '../../shared/protocol.js';
+import type { ControlledOptions, ControlledResult } from './controlled_types.js';
+import type { HuntRunResult as RunResultOf, HuntTask as TaskOf } from '../../shared/protocol.js';
 import type { ScenarioDefinition } from '../../shared/scenario/scenario.js';
 import { loadScenario } from '../../shared/scenario/load.js';
+
+/** The task and its result on the wire (protocol.ts), with controlled mode's payload types. */
+export type HuntTask = TaskOf<Omit<ControlledOptions, 'seed'>>;
+export type HuntRunResult = RunResultOf<ControlledResult>;
 
 const loaded = new Map<string, Promise<ScenarioDefinition>>();
 
