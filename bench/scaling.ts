@@ -20,6 +20,7 @@ import { setStop, type StressWorkerApi } from '../src/shared/protocol.js';
 import { cpuSample, foreignLoad } from './env.js';
 import { runMixPoint } from './mix.js';
 import { Threads } from './threads.js';
+import { AC } from '../src/shared/layout.js';
 
 export type ScalingMode = 'own' | 'shared' | 'mix';
 
@@ -136,7 +137,7 @@ function verifyChains(
   results.forEach((r, i) => {
     if (r.refusals > 0) throw new Error(`${label}: ${r.name} was refused: ${r.firstRefusal}`);
     if (r.calls === 0) throw new Error(`${label}: ${r.name} made no call in the window`);
-    const word = actorLoad(kernel.layout, r.actor, 'calls') - actorCallsBefore[i]!;
+    const word = actorLoad(kernel.layout, r.actor, AC.calls) - actorCallsBefore[i]!;
     if (word !== r.calls)
       throw new Error(`${label}: ${r.name} counted ${r.calls} calls, the buffer ${word}`);
   });
@@ -173,7 +174,7 @@ export async function runChainPoint(o: ChainPointOptions): Promise<ScalingPoint>
     });
     const ready = await warmUp(threads, kernel, apis, plans, o);
     const actors = ready.map((r) => r.actor);
-    const callsBefore = actors.map((a) => actorLoad(kernel.layout, a, 'calls'));
+    const callsBefore = actors.map((a) => actorLoad(kernel.layout, a, AC.calls));
     const locksBefore = lockTotals(kernel);
     const { results, elapsedMs } = await chainWindow(threads, kernel, apis, plans, o.windowMs);
     const locks = lockDelta(lockTotals(kernel), locksBefore);

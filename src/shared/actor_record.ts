@@ -8,47 +8,50 @@
 import { AC, ACTOR_FREE, ACTOR_LIVE, ACTOR_WORDS, type Layout } from './layout.js';
 import { assert } from './assert.js';
 
-/** A word of the actor record, by name. */
-export type ActorField = keyof typeof AC;
+/**
+ * A word of the actor record: one of layout.ts's `AC` constants (`AC.calls`, …). A constant,
+ * not a field name looked up here: a keyed lookup that sees many names stops being inlined.
+ */
+export type ActorWord = (typeof AC)[keyof typeof AC];
 
 /**
- * The index in `l.actors` of `actor`'s word `field`: for futex waits and wakes (protocol.ts),
+ * The index in `l.actors` of `actor`'s word `word`: for futex waits and wakes (protocol.ts),
  * and for a hot path that computes once where its own actor's word lies (context.ts).
  */
-export function actorSlot(l: Layout, actor: number, field: ActorField): number {
+export function actorSlot(l: Layout, actor: number, word: ActorWord): number {
   assert(actor >= 0 && actor < l.options.actorMax, `actor ${actor} is not a slot`);
-  return actor * ACTOR_WORDS + AC[field];
+  return actor * ACTOR_WORDS + word;
 }
 
-/** `actor`'s word `field`, read atomically. */
-export const actorLoad = (l: Layout, actor: number, field: ActorField): number =>
-  Atomics.load(l.actors, actor * ACTOR_WORDS + AC[field]);
+/** `actor`'s word `word`, read atomically. */
+export const actorLoad = (l: Layout, actor: number, word: ActorWord): number =>
+  Atomics.load(l.actors, actor * ACTOR_WORDS + word);
 
-/** Stores `value` in `actor`'s word `field` atomically. */
-export function actorStore(l: Layout, actor: number, field: ActorField, value: number): void {
-  Atomics.store(l.actors, actor * ACTOR_WORDS + AC[field], value);
+/** Stores `value` in `actor`'s word `word` atomically. */
+export function actorStore(l: Layout, actor: number, word: ActorWord, value: number): void {
+  Atomics.store(l.actors, actor * ACTOR_WORDS + word, value);
 }
 
-/** Adds `delta` to `actor`'s word `field` atomically; returns the old value. */
-export const actorAdd = (l: Layout, actor: number, field: ActorField, delta: number): number =>
-  Atomics.add(l.actors, actor * ACTOR_WORDS + AC[field], delta);
+/** Adds `delta` to `actor`'s word `word` atomically; returns the old value. */
+export const actorAdd = (l: Layout, actor: number, word: ActorWord, delta: number): number =>
+  Atomics.add(l.actors, actor * ACTOR_WORDS + word, delta);
 
-/** Sets `bits` in `actor`'s word `field` atomically; returns the old value. */
-export const actorOr = (l: Layout, actor: number, field: ActorField, bits: number): number =>
-  Atomics.or(l.actors, actor * ACTOR_WORDS + AC[field], bits);
+/** Sets `bits` in `actor`'s word `word` atomically; returns the old value. */
+export const actorOr = (l: Layout, actor: number, word: ActorWord, bits: number): number =>
+  Atomics.or(l.actors, actor * ACTOR_WORDS + word, bits);
 
-/** Swaps `value` into `actor`'s word `field` atomically; returns the old value. */
-export function actorExchange(l: Layout, actor: number, field: ActorField, value: number): number {
-  return Atomics.exchange(l.actors, actor * ACTOR_WORDS + AC[field], value);
+/** Swaps `value` into `actor`'s word `word` atomically; returns the old value. */
+export function actorExchange(l: Layout, actor: number, word: ActorWord, value: number): number {
+  return Atomics.exchange(l.actors, actor * ACTOR_WORDS + word, value);
 }
 
-/** `actor`'s word `field`, read plainly: for words only `actor`'s own thread writes. */
-export const actorRead = (l: Layout, actor: number, field: ActorField): number =>
-  l.actors[actor * ACTOR_WORDS + AC[field]]!;
+/** `actor`'s word `word`, read plainly: for words only `actor`'s own thread writes. */
+export const actorRead = (l: Layout, actor: number, word: ActorWord): number =>
+  l.actors[actor * ACTOR_WORDS + word]!;
 
-/** Writes `actor`'s word `field` plainly: only from `actor`'s own thread. */
-export function actorWrite(l: Layout, actor: number, field: ActorField, value: number): void {
-  l.actors[actor * ACTOR_WORDS + AC[field]] = value;
+/** Writes `actor`'s word `word` plainly: only from `actor`'s own thread. */
+export function actorWrite(l: Layout, actor: number, word: ActorWord, value: number): void {
+  l.actors[actor * ACTOR_WORDS + word] = value;
 }
 
 /** Zeroes `actor`'s whole record (its slot is free again). */

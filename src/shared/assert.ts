@@ -21,6 +21,15 @@ export function assert(
     throw new AssertionError(detail === undefined ? message : `${message} (${detail})`);
 }
 
+/**
+ * The failing half of an assertion on a hot path, written `if (!(condition)) fail(message,
+ * detail)`: the test stays inline in the caller, and nothing is called unless it fails (a
+ * call to assert() is a call whenever the caller's inlining budget is spent).
+ */
+export function fail(message: string, detail?: number | string): never {
+  throw new AssertionError(detail === undefined ? message : `${message} (${detail})`);
+}
+
 /** Marks a switch as exhaustive at compile time and at run time. */
 export function unreachable(value: never): never {
   throw new AssertionError(`unreachable: ${String(value)}`);

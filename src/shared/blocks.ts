@@ -7,7 +7,7 @@
  * (page_table.ts). Every lookup costs the same on an empty machine and a full one.
  */
 import { assert } from './assert.js';
-import { BK, BLOCK_WORDS, BlockKind, type BlockKindValue, H, type Layout } from './layout.js';
+import { VM, BK, BLOCK_WORDS, BlockKind, type BlockKindValue, H, type Layout } from './layout.js';
 import { blockStartAtOrBefore, markBlockStart } from './linear.js';
 import { vmLoad, vmSlot } from './vm_record.js';
 
@@ -138,7 +138,7 @@ function listHeadWord(l: Layout, kind: number, space: number): [Int32Array, numb
   if (kind === BlockKind.PHYS_MAP) return [l.header, H.physMapHead];
   if (kind !== BlockKind.DPMI_MAPPING) return undefined;
   assert(space >= 0 && space < l.options.vmMax, 'listHeadWord: a mapping lives in a VM', space);
-  const { view, index } = vmSlot(l, space, 'mappingHead');
+  const { view, index } = vmSlot(l, space, VM.mappingHead);
   return [view, index];
 }
 
@@ -195,7 +195,7 @@ export function findMappingCovering(
   firstPhys: number,
   count: number,
 ): number {
-  for (let entry = vmLoad(l, vm, 'mappingHead'); entry !== 0;) {
+  for (let entry = vmLoad(l, vm, VM.mappingHead); entry !== 0;) {
     const index = entry - 1;
     const phys = blockWord(l, index, BK.physPage);
     const live = blockState(l, index) === BLOCK_LIVE;

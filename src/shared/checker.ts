@@ -20,6 +20,7 @@ import {
   isRamFrame,
 } from './frames.js';
 import {
+  AC,
   ACTOR_LIVE,
   BK,
   BlockKind,
@@ -128,9 +129,9 @@ function checkLockdep(l: Layout, out: Violation[]): void {
 /** Synchronous services called at interrupt time: one violation per actor and service. */
 function checkInterruptTime(l: Layout, out: Violation[]): void {
   for (let actor = 0; actor < l.options.actorMax; actor++) {
-    if (actorLoad(l, actor, 'violations') === 0) continue;
-    const low = actorLoad(l, actor, 'violationSlotsLow');
-    const high = actorLoad(l, actor, 'violationSlotsHigh');
+    if (actorLoad(l, actor, AC.violations) === 0) continue;
+    const low = actorLoad(l, actor, AC.violationSlotsLow);
+    const high = actorLoad(l, actor, AC.violationSlotsHigh);
     for (let slot = 0; slot < 64; slot++) {
       const bits = slot < 32 ? low : high;
       if ((bits & (1 << (slot % 32))) === 0) continue;
@@ -262,7 +263,7 @@ function checkHeld(
   options: CheckOptions,
   out: Violation[],
 ): void {
-  const live = actorLoad(l, actor, 'state') === ACTOR_LIVE;
+  const live = actorLoad(l, actor, AC.state) === ACTOR_LIVE;
   if (live && !options.final) return;
   out.push({
     kind: 'lost-frame',

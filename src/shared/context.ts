@@ -11,6 +11,7 @@ import type { Layout } from './layout.js';
 import { Locker } from './lock.js';
 import { systemPhase, takeTicket } from './protocol.js';
 import type { ServiceDef } from './services/service.js';
+import { AC } from './layout.js';
 
 export type ActorKind = 'device' | 'vm';
 
@@ -85,9 +86,9 @@ export class Context {
     readonly homeVm: number,
   ) {
     this.locker = new Locker(l, actor);
-    this.callsSlot = actorSlot(l, actor, 'calls');
-    this.lastServiceSlot = actorSlot(l, actor, 'lastService');
-    this.pageSlot = actorSlot(l, actor, 'page');
+    this.callsSlot = actorSlot(l, actor, AC.calls);
+    this.lastServiceSlot = actorSlot(l, actor, AC.lastService);
+    this.pageSlot = actorSlot(l, actor, AC.page);
     this.vm = homeVm;
   }
 
@@ -159,7 +160,7 @@ export class Context {
     assert(count >= 0, 'atInterrupt: reenter count below zero');
     this.reenter = count;
     this.locker.atInterrupt = count > 0;
-    actorStore(this.l, this.actor, 'reenterCount', count);
+    actorStore(this.l, this.actor, AC.reenterCount, count);
   }
 
   /**

@@ -5,7 +5,7 @@
  * Callers hold the free-list lock for every function that touches the stack; a frame's record
  * is written only by whoever holds the lock of the place the frame is in.
  */
-import { assert } from './assert.js';
+import { fail } from './assert.js';
 import {
   FR,
   FRAME_FIXED,
@@ -59,8 +59,8 @@ export function setFrame(
   owner: number,
   where: number,
 ): void {
-  assert(isRamFrame(l, frame), 'setFrame: not a RAM frame', frame);
-  assert(state !== FrameState.FREE, 'setFrame: use pushFree to free a frame');
+  if (!isRamFrame(l, frame)) fail('setFrame: not a RAM frame', frame);
+  if (!(state !== FrameState.FREE)) fail('setFrame: use pushFree to free a frame');
   const base = frame * FRAME_WORDS;
   l.frames[base + FR.state] = state;
   l.frames[base + FR.owner] = owner;
@@ -69,20 +69,20 @@ export function setFrame(
 
 /** Marks a frame that is not free fixed (PageFixed) or not. */
 export function setFrameFixed(l: Layout, frame: number, fixed: boolean): void {
-  assert(isRamFrame(l, frame), 'setFrameFixed: not a RAM frame', frame);
+  if (!isRamFrame(l, frame)) fail('setFrameFixed: not a RAM frame', frame);
   const base = frame * FRAME_WORDS;
-  assert(l.frames[base + FR.state] !== FrameState.FREE, 'setFrameFixed: frame is free', frame);
+  if (!(l.frames[base + FR.state] !== FrameState.FREE)) fail('setFrameFixed: frame is free', frame);
   const flags = l.frames[base + FR.flags]!;
   l.frames[base + FR.flags] = fixed ? flags | FRAME_FIXED : flags & ~FRAME_FIXED;
 }
 
 /** Adds one to a frame's lock count; remembers where it was locked when it goes 0 → 1. */
 export function lockFrame(l: Layout, frame: number, page: number, space: number): void {
-  assert(isRamFrame(l, frame), 'lockFrame: not a RAM frame', frame);
+  if (!isRamFrame(l, frame)) fail('lockFrame: not a RAM frame', frame);
   const base = frame * FRAME_WORDS;
-  assert(l.frames[base + FR.state] !== FrameState.FREE, 'lockFrame: frame is free', frame);
+  if (!(l.frames[base + FR.state] !== FrameState.FREE)) fail('lockFrame: frame is free', frame);
   const count = l.frames[base + FR.lockCount]!;
-  assert(count >= 0, 'lockFrame: negative lock count', frame);
+  if (!(count >= 0)) fail('lockFrame: negative lock count', frame);
   if (count === 0) {
     l.frames[base + FR.lockedPage] = page;
     l.frames[base + FR.lockedSpace] = space;
@@ -92,9 +92,9 @@ export function lockFrame(l: Layout, frame: number, page: number, space: number)
 
 /** Takes one from a frame's lock count; false (and no change) if it is not locked. */
 export function unlockFrame(l: Layout, frame: number): boolean {
-  assert(isRamFrame(l, frame), 'unlockFrame: not a RAM frame', frame);
+  if (!isRamFrame(l, frame)) fail('unlockFrame: not a RAM frame', frame);
   const base = frame * FRAME_WORDS;
-  assert(l.frames[base + FR.state] !== FrameState.FREE, 'unlockFrame: frame is free', frame);
+  if (!(l.frames[base + FR.state] !== FrameState.FREE)) fail('unlockFrame: frame is free', frame);
   const count = l.frames[base + FR.lockCount]!;
   if (count <= 0) return false;
   l.frames[base + FR.lockCount] = count - 1;
@@ -105,11 +105,11 @@ export const freeCount = (l: Layout): number => Atomics.load(l.header, H.freeCou
 
 /** Puts a frame on the free list. Caller holds the free-list lock. */
 export function pushFree(l: Layout, frame: number): void {
-  assert(isRamFrame(l, frame), 'pushFree: not a RAM frame', frame);
+  if (!isRamFrame(l, frame)) fail('pushFree: not a RAM frame', frame);
   const base = frame * FRAME_WORDS;
-  assert(l.frames[base + FR.state] !== FrameState.FREE, 'pushFree: frame already free', frame);
+  if (!(l.frames[base + FR.state] !== FrameState.FREE)) fail('pushFree: frame already free', frame);
   const top = l.header[H.freeCount]!;
-  assert(top < l.options.ramPages, 'pushFree: free list overflow');
+  if (!(top < l.options.ramPages)) fail('pushFree: free list overflow');
   l.freeStack[top] = frame;
   l.frames[base + FR.state] = FrameState.FREE;
   l.frames[base + FR.owner] = -1;
@@ -123,14 +123,15 @@ export function pushFree(l: Layout, frame: number): void {
 /** Takes a specific free frame off the free list. Caller holds the free-list lock. */
 export function removeFree(l: Layout, frame: number): void {
   const base = frame * FRAME_WORDS;
-  assert(l.frames[base + FR.state] === FrameState.FREE, 'removeFree: frame not free', frame);
+  if (!(l.frames[base + FR.state] === FrameState.FREE)) fail('removeFree: frame not free', frame);
   const position = l.frames[base + FR.freePos]!;
   const last = l.header[H.freeCount]! - 1;
-  assert(position >= 0 && position <= last, 'removeFree: position off the free list', frame);
-  assert(l.freeStack[position] === frame, 'removeFree: free list does not hold the frame', frame);
+  if (!(position >= 0 && position <= last)) fail('removeFree: position off the free list', frame);
+  if (!(l.freeStack[position] === frame))
+    fail('removeFree: free list does not hold the frame', frame);
   const moved = l.freeStack[last]!;
   const movedFree = moved === frame || l.frames[moved * FRAME_WORDS + FR.state] === FrameState.FREE;
-  assert(movedFree, 'removeFree: the top of the free list is not a free frame', moved);
+  if (!movedFree) fail('removeFree: the top of the free list is not a free frame', moved);
   l.freeStack[position] = moved;
   l.frames[moved * FRAME_WORDS + FR.freePos] = position;
   l.frames[base + FR.state] = FrameState.BLOCK; // the caller's setFrame says where it goes
@@ -141,11 +142,11 @@ export function removeFree(l: Layout, frame: number): void {
 /** Pops any free frame, or -1 when the list is empty. Caller holds the free-list lock. */
 export function popFree(l: Layout): number {
   const count = l.header[H.freeCount]!;
-  assert(count >= 0 && count <= l.options.ramPages, 'popFree: free count out of range', count);
+  if (!(count >= 0 && count <= l.options.ramPages)) fail('popFree: free count out of range', count);
   if (count === 0) return -1;
   const frame = l.freeStack[count - 1]!;
   removeFree(l, frame);
-  assert(l.header[H.freeCount] === count - 1, 'popFree: the free count did not drop by one');
+  if (!(l.header[H.freeCount] === count - 1)) fail('popFree: the free count did not drop by one');
   return frame;
 }
 
@@ -161,8 +162,8 @@ export function findContiguousFree(
   minPage: number,
   maxPage: number,
 ): number {
-  assert(count > 0, 'findContiguousFree: count must be positive');
-  assert(alignPages > 0, 'findContiguousFree: alignment must be positive');
+  if (!(count > 0)) fail('findContiguousFree: count must be positive');
+  if (!(alignPages > 0)) fail('findContiguousFree: alignment must be positive');
   const end = Math.min(maxPage, l.options.ramPages);
   let start = Math.ceil(Math.max(minPage, 0) / alignPages) * alignPages;
   while (start + count <= end) {
@@ -198,7 +199,7 @@ export function initFrames(l: Layout): void {
   for (let frame = l.options.ramPages - 1; frame >= 0; frame--) {
     if (isRamFrame(l, frame)) pushFree(l, frame);
   }
-  assert(freeCount(l) === ramFrameCount(l), 'initFrames: every RAM frame starts free');
+  if (!(freeCount(l) === ramFrameCount(l))) fail('initFrames: every RAM frame starts free');
 }
 
 export function ramFrameCount(l: Layout): number {

@@ -17,6 +17,7 @@ import {
 } from './constants.js';
 import { Context, type FreePhysRegCallback, type KernelHooks } from './context.js';
 import {
+  AC,
   ACTOR_DEVICE,
   ACTOR_DROPPED,
   ACTOR_GOT_INIT_COMPLETE,
@@ -161,7 +162,7 @@ export class Kernel implements KernelHooks {
     const ctx = makeDeviceContext(this.layout, this, actor, name);
     this.hostContext ??= ctx;
     this.phases.add({ ctx, onControl: options.onControl }, actor, initOrder);
-    assert(actorLoad(this.layout, actor, 'kind') === ACTOR_DEVICE, 'device: slot not a device');
+    assert(actorLoad(this.layout, actor, AC.kind) === ACTOR_DEVICE, 'device: slot not a device');
     assert(ctx.actor === actor && ctx.vm === SYSTEM_VM, 'device: context of another slot', actor);
     return ctx;
   }
@@ -225,7 +226,7 @@ export class Kernel implements KernelHooks {
   /** A device's slot, claimed: what the phase driver's actor numbers must be. */
   private assertDevice(actor: number, where: string): void {
     assert(actor >= 0 && actor < this.layout.options.actorMax, where, actor);
-    assert(actorLoad(this.layout, actor, 'kind') === ACTOR_DEVICE, where, actor);
+    assert(actorLoad(this.layout, actor, AC.kind) === ACTOR_DEVICE, where, actor);
   }
 
   /** Makes a VM's address space without sending messages (the runtime); its handle. */

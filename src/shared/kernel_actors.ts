@@ -6,7 +6,7 @@
 import { assert } from './assert.js';
 import { actorAdd, actorLoad, actorOr, actorStore, claimActorSlot } from './actor_record.js';
 import { holdsFrames } from './frames.js';
-import { ACTOR_DEAD, ACTOR_FREE, ACTOR_LIVE, ACTOR_VM, H, type Layout } from './layout.js';
+import { AC, ACTOR_DEAD, ACTOR_FREE, ACTOR_LIVE, ACTOR_VM, H, type Layout } from './layout.js';
 
 /**
  * Claims the first free actor slot for a context of `kind` in `vm`: its record is cleared
@@ -18,8 +18,8 @@ export function claimActor(l: Layout, kind: number, vm: number, initOrder: numbe
     if (!claimActorSlot(l, actor, kind, vm, initOrder)) continue; // clears what was left
     Atomics.add(l.header, H.actorCount, 1);
     // Slot-local facts only: other threads claim and count slots at the same time.
-    assert(actorLoad(l, actor, 'state') === ACTOR_LIVE, 'claimActor: slot not live', actor);
-    assert(actorLoad(l, actor, 'kind') === kind, 'claimActor: slot of another kind', actor);
+    assert(actorLoad(l, actor, AC.state) === ACTOR_LIVE, 'claimActor: slot not live', actor);
+    assert(actorLoad(l, actor, AC.kind) === kind, 'claimActor: slot of another kind', actor);
     return actor;
   }
   throw new Error(`too many devices and VMs: actorMax is ${l.options.actorMax}`);
@@ -31,29 +31,29 @@ export function claimActor(l: Layout, kind: number, vm: number, initOrder: numbe
  * dead. Returns whether it was freed.
  */
 export function releaseActor(l: Layout, actor: number): boolean {
-  const state = actorLoad(l, actor, 'state');
+  const state = actorLoad(l, actor, AC.state);
   assert(state !== ACTOR_FREE && state !== ACTOR_DEAD, 'releaseActor: slot not in use', actor);
-  assert(actorLoad(l, actor, 'kind') === ACTOR_VM, 'releaseActor: not a VM slot', actor);
-  const holds = holdsFrames(l, actor) || actorLoad(l, actor, 'violations') !== 0;
-  actorStore(l, actor, 'state', holds ? ACTOR_DEAD : ACTOR_FREE);
+  assert(actorLoad(l, actor, AC.kind) === ACTOR_VM, 'releaseActor: not a VM slot', actor);
+  const holds = holdsFrames(l, actor) || actorLoad(l, actor, AC.violations) !== 0;
+  actorStore(l, actor, AC.state, holds ? ACTOR_DEAD : ACTOR_FREE);
   if (!holds) Atomics.sub(l.header, H.actorCount, 1);
   // A freed slot may be claimed by another thread at once; a dead one is never claimed.
-  assert(!holds || actorLoad(l, actor, 'state') === ACTOR_DEAD, 'releaseActor: not dead', actor);
+  assert(!holds || actorLoad(l, actor, AC.state) === ACTOR_DEAD, 'releaseActor: not dead', actor);
   return !holds;
 }
 
 /** `actor`'s flags (ACTOR_DROPPED, ACTOR_GOT_INIT_COMPLETE). */
-export const actorFlags = (l: Layout, actor: number): number => actorLoad(l, actor, 'flags');
+export const actorFlags = (l: Layout, actor: number): number => actorLoad(l, actor, AC.flags);
 
 /** Sets `flag` in `actor`'s flags. */
 export function setActorFlag(l: Layout, actor: number, flag: number): void {
-  actorOr(l, actor, 'flags', flag);
+  actorOr(l, actor, AC.flags, flag);
 }
 
 /** Records a rule violation (service `serviceSlot`) in the actor's slot, for every checker. */
 export function recordViolation(l: Layout, actor: number, serviceSlot: number): void {
-  const word = serviceSlot < 32 ? 'violationSlotsLow' : 'violationSlotsHigh';
+  const word = serviceSlot < 32 ? AC.violationSlotsLow : AC.violationSlotsHigh;
   Atomics.add(l.header, H.interruptViolations, 1);
   actorOr(l, actor, word, 1 << (serviceSlot % 32));
-  actorAdd(l, actor, 'violations', 1);
+  actorAdd(l, actor, AC.violations, 1);
 }

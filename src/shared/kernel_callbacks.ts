@@ -8,6 +8,7 @@
 import { assert } from './assert.js';
 import { FREE_PHYS_REG_AVAILABLE, FREE_PHYS_REG_NEEDED } from './constants.js';
 import {
+  AC,
   ACTOR_DROPPED,
   ACTOR_LIVE,
   CALLBACK_MAX,
@@ -59,7 +60,7 @@ export class CallbackRegistry {
    */
   register(locker: Locker, ctx: Context, fn: FreePhysRegCallback): number {
     const l = this.l;
-    assert(actorLoad(l, ctx.actor, 'state') === ACTOR_LIVE, 'registerCallback: actor not live');
+    assert(actorLoad(l, ctx.actor, AC.state) === ACTOR_LIVE, 'registerCallback: actor not live');
     locker.acquire(LOCK_MISC);
     const id = l.header[H.calbkCount]!;
     const ok = id < CALLBACK_MAX;

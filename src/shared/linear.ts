@@ -5,6 +5,7 @@
  */
 import { assert } from './assert.js';
 import {
+  VM,
   COMMON_BIT_WORDS,
   COMMON_LINEAR_FIRST_PAGE,
   H,
@@ -59,7 +60,7 @@ function span(l: Layout, arena: ArenaValue, vm: number): Span {
 function hintSlot(l: Layout, arena: ArenaValue, vm: number): { view: Int32Array; index: number } {
   if (arena === Arena.shared) return { view: l.header, index: H.linearHintShared };
   if (arena === Arena.system) return { view: l.header, index: H.linearHintSystem };
-  return vmSlot(l, vm, 'privateHint');
+  return vmSlot(l, vm, VM.privateHint);
 }
 
 function bit(bits: Int32Array, s: Span, page: number): boolean {

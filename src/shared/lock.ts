@@ -9,6 +9,7 @@ import { isMainThread } from 'node:worker_threads';
 import { AssertionError, assert } from './assert.js';
 import { actorLoad, actorRead, actorStore } from './actor_record.js';
 import {
+  AC,
   ACTOR_CRASHED,
   COMMON_PDE_FIRST,
   LD,
@@ -236,7 +237,7 @@ export class Locker {
       held: top,
       taken: lockId,
       actor: this.me - 1,
-      service: actorRead(this.layout, this.me - 1, 'lastService'),
+      service: actorRead(this.layout, this.me - 1, AC.lastService),
     });
     if (this.report) return;
     throw new AssertionError(
@@ -254,7 +255,8 @@ export class Locker {
 
   holding(lockId: number): boolean {
     const id = this.global ? LOCK_GLOBAL : lockId;
-    return Atomics.load(this.words, id * LOCK_WORDS + LK.state) === this.me;
+    // A plain read: only this actor writes its own id into the word, so it sees its own.
+    return this.words[id * LOCK_WORDS + LK.state] === this.me;
   }
 
   heldCount(): number {
@@ -294,12 +296,12 @@ export class Locker {
       if (pause < PAUSE_MAX) pause *= 2;
     }
     Atomics.add(this.words, base + LK.contended, 1);
-    actorStore(this.layout, this.me - 1, 'waitingLock', lockId + 1);
+    actorStore(this.layout, this.me - 1, AC.waitingLock, lockId + 1);
     const start = performance.now();
     try {
       this.waitFree(lockId, start);
     } finally {
-      actorStore(this.layout, this.me - 1, 'waitingLock', 0);
+      actorStore(this.layout, this.me - 1, AC.waitingLock, 0);
     }
     const waitedUs = Math.round((performance.now() - start) * 1000);
     Atomics.add(this.words, base + LK.waitUsTotal, waitedUs);
@@ -339,7 +341,7 @@ export class Locker {
 }
 
 function actorCrashed(layout: Layout, actor: number): boolean {
-  return actorLoad(layout, actor, 'state') === ACTOR_CRASHED;
+  return actorLoad(layout, actor, AC.state) === ACTOR_CRASHED;
 }
 
 /** Marks `lockId` owner-dead for `actor`, unless it is marked already. */
@@ -353,7 +355,7 @@ function markLockOwnerDead(layout: Layout, lockId: number, actor: number): void 
  * waiting out its bound. Returns the ids of those locks. Called by whoever saw it die.
  */
 export function declareCrashed(layout: Layout, actor: number): number[] {
-  actorStore(layout, actor, 'state', ACTOR_CRASHED);
+  actorStore(layout, actor, AC.state, ACTOR_CRASHED);
   const locks = heldLocks(layout)
     .filter((h) => h.holderActor === actor)
     .map((h) => h.lockId);

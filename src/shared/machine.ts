@@ -27,6 +27,7 @@ import {
   frameOwner,
 } from './frames.js';
 import {
+  VM,
   BK,
   BlockKind,
   FrameState,
@@ -135,9 +136,9 @@ export function bootMachine(l: Layout, locker: Locker): void {
   setFrame(l, dir, FrameState.PAGE_TABLE, SYSTEM_VM, -1);
   locker.release(LOCK_FREE_LIST);
   zeroFrame(l, dir);
-  vmStore(l, SYSTEM_VM, 'pageDirFrame', dir);
-  vmStore(l, SYSTEM_VM, 'handle', vmHandleOf(SYSTEM_VM) | 0);
-  vmStore(l, SYSTEM_VM, 'state', VM_LIVE);
+  vmStore(l, SYSTEM_VM, VM.pageDirFrame, dir);
+  vmStore(l, SYSTEM_VM, VM.handle, vmHandleOf(SYSTEM_VM) | 0);
+  vmStore(l, SYSTEM_VM, VM.state, VM_LIVE);
   const v86 = newBlock(l, locker, {
     basePage: 0,
     pageCount: HMA_END_PAGE,
@@ -220,7 +221,7 @@ export function createVmSpace(l: Layout, locker: Locker, actor: number): number 
     locker.release(LOCK_VM_TABLE);
     return 'no free VM slot (vmMax reached)';
   }
-  vmStore(l, vm, 'state', VM_CREATING); // not yet given common PDEs by others
+  vmStore(l, vm, VM.state, VM_CREATING); // not yet given common PDEs by others
   locker.release(LOCK_VM_TABLE);
   locker.acquire(LOCK_VM_FIRST + vm);
   const result = buildVmSpace(l, locker, vm, actor);
@@ -244,12 +245,12 @@ function buildVmSpace(l: Layout, locker: Locker, vm: number, actor: number): num
   locker.release(LOCK_FREE_LIST);
   if (dir < 0) return 'insufficient memory for the page directory';
   zeroFrame(l, dir);
-  vmStore(l, vm, 'pageDirFrame', dir);
-  vmStore(l, vm, 'handle', vmHandleOf(vm) | 0);
-  vmStore(l, vm, 'privateHint', 0);
+  vmStore(l, vm, VM.pageDirFrame, dir);
+  vmStore(l, vm, VM.handle, vmHandleOf(vm) | 0);
+  vmStore(l, vm, VM.privateHint, 0);
   locker.acquire(LOCK_VM_TABLE);
   copyCommonPdes(l, locker, dir);
-  vmStore(l, vm, 'state', VM_LIVE);
+  vmStore(l, vm, VM.state, VM_LIVE);
   locker.release(LOCK_VM_TABLE);
   const first = l.header[H.firstV86Page]!;
   const count = l.options.vmV86Pages;
@@ -330,7 +331,7 @@ export function teardownVmSpace(
   locker.acquire(LOCK_VM_TABLE);
   const was = vmState(l, vm);
   assert(was === VM_LIVE || was === VM_CREATING, 'teardownVmSpace: VM not live', was);
-  vmStore(l, vm, 'state', VM_DESTROYING); // no more common PDE updates
+  vmStore(l, vm, VM.state, VM_DESTROYING); // no more common PDE updates
   locker.release(LOCK_VM_TABLE);
   const freed: number[] = [];
   dropAliases(vm); // before the VM lock: deleting an alias takes page-table locks of lower rank

@@ -9,10 +9,11 @@
  * expects (a map over a present entry is a bug, as in xv6's mappages). pte.ts says what the
  * bits mean.
  */
-import { assert } from './assert.js';
+import { fail } from './assert.js';
 import { P_ACC, P_DIRTY, P_USER, P_WRITE, SHARED_ARENA_FIRST_PAGE } from './constants.js';
 import { frameOwner, frameState, frameWhere, popFree, setFrame, zeroFrame } from './frames.js';
 import {
+  VM,
   COMMON_PDE_FIRST,
   FrameState,
   type Layout,
@@ -34,7 +35,7 @@ import {
   pteReserved,
   withTypeOf,
 } from './pte.js';
-import { vmLoad, vmState } from './vm_record.js';
+import { vmRead, vmState } from './vm_record.js';
 
 export const SYSTEM_VM = 0;
 export const COMMON_SPACE = -1;
@@ -50,7 +51,7 @@ export function spaceLockOf(page: number, vm: number): number {
   return LOCK_VM_FIRST + vm;
 }
 
-export const pageDirOf = (l: Layout, vm: number): number => vmLoad(l, vm, 'pageDirFrame');
+export const pageDirOf = (l: Layout, vm: number): number => vmRead(l, vm, VM.pageDirFrame);
 
 /** Index in `ramWords` of the PTE of `page` in `vm`, or -1 if its page table does not exist. */
 export function pteIndex(l: Layout, vm: number, page: number): number {
@@ -70,7 +71,7 @@ export function readPte(l: Layout, vm: number, page: number): number {
  * for it. Caller holds spaceLockOf(page, vm) and no lock ranked above the VM table.
  */
 export function ensureTable(l: Layout, locker: Locker, vm: number, page: number): number {
-  assert(locker.holding(spaceLockOf(page, vm)), 'ensureTable: space lock not held');
+  if (!locker.holding(spaceLockOf(page, vm))) fail('ensureTable: space lock not held');
   const existing = pteIndex(l, vm, page);
   if (existing >= 0) return existing;
   const pdeNumber = page >>> 10;
@@ -93,13 +94,13 @@ export function ensureTable(l: Layout, locker: Locker, vm: number, page: number)
     l.ramWords[pageDirOf(l, vm) * PTES_PER_TABLE + pdeNumber] = pde;
   }
   const index = pteIndex(l, vm, page);
-  assert(index >= 0, 'ensureTable: page table not reachable after it was made');
+  if (!(index >= 0)) fail('ensureTable: page table not reachable after it was made');
   return index;
 }
 
 /** Copies the common PDEs of the system VM into a new directory. Caller holds the VM table lock. */
 export function copyCommonPdes(l: Layout, locker: Locker, pageDirFrame: number): void {
-  assert(locker.holding(LOCK_VM_TABLE), 'copyCommonPdes: VM table lock not held');
+  if (!locker.holding(LOCK_VM_TABLE)) fail('copyCommonPdes: VM table lock not held');
   const from = pageDirOf(l, SYSTEM_VM) * PTES_PER_TABLE;
   const to = pageDirFrame * PTES_PER_TABLE;
   l.ramWords.copyWithin(to + COMMON_PDE_FIRST, from + COMMON_PDE_FIRST, from + PTES_PER_TABLE);
@@ -120,20 +121,20 @@ export function privateTables(l: Layout, vm: number): number[] {
 export const pteAt = (l: Layout, index: number): number => l.ramWords[index]!;
 
 /**
- * A frame's `where` word: the page it is mapped at, or for a page table its PDE number (-1 for
- * a page directory). A local accessor: frames.ts (helper B's) has none yet; it belongs there.
- */
-
-/**
  * The lock that guards the entry at `index`, read from the record of the page table it lies
  * in (ensureTable records the table's space and PDE number): no caller can name a wrong one.
  */
 export function tableLockOf(l: Layout, index: number): number {
-  assert(index >= 0 && index < l.ramWords.length, 'PTE: index outside RAM', index);
   const table = index >>> 10;
-  assert(frameState(l, table) === FrameState.PAGE_TABLE, 'PTE: not in a page table', index);
   const pde = frameWhere(l, table);
-  assert(pde >= 0, 'PTE: index in a page directory', index);
+  // One test on the hot path: inside RAM, in a page table, not in a page directory.
+  if (!(
+    index >= 0 &&
+    index < l.ramWords.length &&
+    frameState(l, table) === FrameState.PAGE_TABLE &&
+    pde >= 0
+  ))
+    fail('PTE: index not in a page table', index);
   const space = frameOwner(l, table);
   return space === COMMON_SPACE
     ? LOCK_COMMON_FIRST + pde - COMMON_PDE_FIRST
@@ -142,17 +143,17 @@ export function tableLockOf(l: Layout, index: number): number {
 
 /** The entry at `index` before a verb changes it: its table's lock is held (precondition). */
 function entryToChange(l: Layout, locker: Locker, index: number): number {
-  assert(locker.holding(tableLockOf(l, index)), 'PTE write: table lock not held', index);
+  if (!locker.holding(tableLockOf(l, index))) fail('PTE write: table lock not held', index);
   return l.ramWords[index]!;
 }
 
 /** A frame number that fits a PTE's 20 frame bits (precondition of every mapping verb). */
 const fitsEntry = (frame: number): boolean => frame >= 0 && frame < 0x100000;
 
-/** Writes a present entry and checks it reads back with its frame (postcondition). */
+/** Writes a present entry that holds `frame` (postcondition, checked on the value written). */
 function writePresent(l: Layout, index: number, frame: number, pte: number): void {
+  if (!(pteFrame(pte) === frame && ptePresent(pte))) fail('PTE: frame lost', index);
   l.ramWords[index] = pte;
-  assert(pteFrame(l.ramWords[index]!) === frame && ptePresent(pte), 'PTE: frame lost', index);
 }
 
 /** What a mapping verb expects of the entry it writes over. */
@@ -174,8 +175,9 @@ function writeMapping(
   message: string,
 ): number {
   const old = entryToChange(l, locker, index);
-  assert(expect === EXPECT_ANY || ptePresent(old) === (expect === EXPECT_PRESENT), message, index);
-  assert(fitsEntry(frame), 'PTE: frame out of range', frame);
+  if (!(expect === EXPECT_ANY || ptePresent(old) === (expect === EXPECT_PRESENT)))
+    fail(message, index);
+  if (!fitsEntry(frame)) fail('PTE: frame out of range', frame);
   writePresent(l, index, frame, makePresent(frame, perms));
   return old;
 }
@@ -225,17 +227,17 @@ export function replacePage(
 /** Copies present entry `pte` (frame, bits and all) into a free entry: a shared V86 page. */
 export function copyPte(l: Layout, locker: Locker, index: number, pte: number): void {
   const old = entryToChange(l, locker, index);
-  assert(old === 0, 'copyPte: entry not free', index);
-  assert(ptePresent(pte), 'copyPte: copying a not-present entry', index);
+  if (!(old === 0)) fail('copyPte: entry not free', index);
+  if (!ptePresent(pte)) fail('copyPte: copying a not-present entry', index);
   writePresent(l, index, pteFrame(pte), pte);
 }
 
 /** Reserves a free entry for a block page with no frame yet (permissions kept for commit). */
 export function reservePage(l: Layout, locker: Locker, index: number, perms: number): void {
   const old = entryToChange(l, locker, index);
-  assert(old === 0, 'reservePage: entry not free', index);
+  if (!(old === 0)) fail('reservePage: entry not free', index);
   l.ramWords[index] = makeReserved(perms);
-  assert(pteReserved(l.ramWords[index]!), 'reservePage: entry not reserved after', index);
+  if (!pteReserved(l.ramWords[index]!)) fail('reservePage: entry not reserved after', index);
 }
 
 /**
@@ -250,8 +252,8 @@ export function commitPage(
   perms: number,
 ): void {
   const old = entryToChange(l, locker, index);
-  assert(pteReserved(old), 'commitPage: entry not reserved', index);
-  assert(fitsEntry(frame), 'PTE: frame out of range', frame);
+  if (!pteReserved(old)) fail('commitPage: entry not reserved', index);
+  if (!fitsEntry(frame)) fail('PTE: frame out of range', frame);
   writePresent(l, index, frame, makePresent(frame, withTypeOf(old, perms)));
 }
 
@@ -261,9 +263,9 @@ export function commitPage(
  */
 export function unmapPage(l: Layout, locker: Locker, index: number): number {
   const old = entryToChange(l, locker, index);
-  assert(ptePresent(old), 'unmapPage: entry not present', index);
+  if (!ptePresent(old)) fail('unmapPage: entry not present', index);
   l.ramWords[index] = makeNotPresent(old);
-  assert(pteReserved(l.ramWords[index]!), 'unmapPage: entry not reserved after', index);
+  if (!pteReserved(l.ramWords[index]!)) fail('unmapPage: entry not reserved after', index);
   return old;
 }
 
@@ -280,15 +282,15 @@ const CHANGEABLE_BITS = P_WRITE | P_USER | P_ACC | P_DIRTY;
 /** Sets `bits` (of write, user, accessed, dirty) in a present entry. */
 export function setPteBits(l: Layout, locker: Locker, index: number, bits: number): void {
   const old = entryToChange(l, locker, index);
-  assert(ptePresent(old), 'setPteBits: entry not present', index);
-  assert((bits & ~CHANGEABLE_BITS) === 0, 'setPteBits: not a changeable bit', bits);
+  if (!ptePresent(old)) fail('setPteBits: entry not present', index);
+  if (!((bits & ~CHANGEABLE_BITS) === 0)) fail('setPteBits: not a changeable bit', bits);
   l.ramWords[index] = (old | bits) >>> 0;
 }
 
 /** Clears `bits` (of write, user, accessed, dirty) in a present entry. */
 export function clearPteBits(l: Layout, locker: Locker, index: number, bits: number): void {
   const old = entryToChange(l, locker, index);
-  assert(ptePresent(old), 'clearPteBits: entry not present', index);
-  assert((bits & ~CHANGEABLE_BITS) === 0, 'clearPteBits: not a changeable bit', bits);
+  if (!ptePresent(old)) fail('clearPteBits: entry not present', index);
+  if (!((bits & ~CHANGEABLE_BITS) === 0)) fail('clearPteBits: not a changeable bit', bits);
   l.ramWords[index] = (old & ~bits) >>> 0;
 }

@@ -9,7 +9,7 @@
  */
 import { actorAdd, actorLoad, actorSlot, actorStore } from './actor_record.js';
 import type { ControlMessageName } from './constants.js';
-import { H, type Layout } from './layout.js';
+import { AC, H, type Layout } from './layout.js';
 import { futexWait, futexWaitAsync, futexWake } from './lock.js';
 import type { TraceEvent } from './trace.js';
 
@@ -298,23 +298,23 @@ export const takeTicket = (l: Layout): number => Atomics.add(l.header, H.ticket,
 
 /** Tells `actor`'s worker that a control-plane call is on its way. */
 export function postMail(l: Layout, actor: number): void {
-  actorAdd(l, actor, 'mail', 1);
+  actorAdd(l, actor, AC.mail, 1);
 }
 
 /** The control-plane calls sent to `actor`'s worker so far. */
-export const mailSent = (l: Layout, actor: number): number => actorLoad(l, actor, 'mail');
+export const mailSent = (l: Layout, actor: number): number => actorLoad(l, actor, AC.mail);
 
 // ---- interrupt
 
 /** Raises one simulated interrupt for the device `actor`. */
 export function raiseIrq(l: Layout, actor: number): void {
-  actorAdd(l, actor, 'pendingIrq', 1);
+  actorAdd(l, actor, AC.pendingIrq, 1);
 }
 
 /** Takes one pending interrupt of `actor`: false when none is pending. */
 export function takeIrq(l: Layout, actor: number): boolean {
-  if (actorLoad(l, actor, 'pendingIrq') <= 0) return false;
-  actorAdd(l, actor, 'pendingIrq', -1);
+  if (actorLoad(l, actor, AC.pendingIrq) <= 0) return false;
+  actorAdd(l, actor, AC.pendingIrq, -1);
   return true;
 }
 
@@ -336,18 +336,18 @@ export const freeListNotices = (l: Layout): number => Atomics.load(l.header, H.c
  * Worker threads only (a futex wait).
  */
 export function requestPages(l: Layout, actor: number, count: number, waitMs: number): void {
-  const seq = actorLoad(l, actor, 'pressureSeq');
-  actorStore(l, actor, 'pressure', count);
+  const seq = actorLoad(l, actor, AC.pressureSeq);
+  actorStore(l, actor, AC.pressure, count);
   Atomics.add(l.header, H.pressureRequests, 1);
   futexWake(l.header, H.pressureRequests);
   const deadline = performance.now() + waitMs;
-  const seqSlot = actorSlot(l, actor, 'pressureSeq');
-  while (actorLoad(l, actor, 'pressureSeq') === seq) {
+  const seqSlot = actorSlot(l, actor, AC.pressureSeq);
+  while (actorLoad(l, actor, AC.pressureSeq) === seq) {
     const left = deadline - performance.now();
     if (left <= 0) break;
     futexWait(l.actors, seqSlot, seq, left);
   }
-  actorStore(l, actor, 'pressure', 0);
+  actorStore(l, actor, AC.pressure, 0);
 }
 
 /** The Request 1 waits posted so far (the coordinator sleeps on this count). */
@@ -358,12 +358,13 @@ export const awaitPressureRequests = (l: Layout, seen: number, timeoutMs: number
   futexWaitAsync(l.header, H.pressureRequests, seen, timeoutMs);
 
 /** The pages `actor` waits for (0: it does not wait). */
-export const pressureWanted = (l: Layout, actor: number): number => actorLoad(l, actor, 'pressure');
+export const pressureWanted = (l: Layout, actor: number): number =>
+  actorLoad(l, actor, AC.pressure);
 
 /** Tells `actor` that the chain for its wait has run, and wakes it. */
 export function pressureServed(l: Layout, actor: number): void {
-  actorAdd(l, actor, 'pressureSeq', 1);
-  futexWake(l.actors, actorSlot(l, actor, 'pressureSeq'));
+  actorAdd(l, actor, AC.pressureSeq, 1);
+  futexWake(l.actors, actorSlot(l, actor, AC.pressureSeq));
 }
 
 // ---- fault injection
@@ -382,18 +383,18 @@ export function armFaultCountdown(l: Layout, acquisitions: number): void {
 
 /** Stamps the fault as fired in `actor`, now. */
 export function markFaultFired(l: Layout, actor: number): void {
-  actorStore(l, actor, 'faultAtMs', wallMs());
-  actorStore(l, actor, 'faultFired', 1);
+  actorStore(l, actor, AC.faultAtMs, wallMs());
+  actorStore(l, actor, AC.faultFired, 1);
 }
 
 /** Takes the fault back in `actor` and re-arms it for the next acquisition, machine-wide. */
 export function refireFault(l: Layout, actor: number): void {
-  actorStore(l, actor, 'faultFired', 0);
+  actorStore(l, actor, AC.faultFired, 0);
   armFaultCountdown(l, 1);
 }
 
 /** The stamp (wallMs) of the fault fired in `actor`, or -1 when none fired there. */
 export function faultFiredAt(l: Layout, actor: number): number {
-  if (actorLoad(l, actor, 'faultFired') === 0) return -1;
-  return actorLoad(l, actor, 'faultAtMs');
+  if (actorLoad(l, actor, AC.faultFired) === 0) return -1;
+  return actorLoad(l, actor, AC.faultAtMs);
 }

@@ -12,26 +12,32 @@ export const VM_CREATING = 2;
 /** Being destroyed: no more common PDE updates reach it. */
 export const VM_DESTROYING = 3;
 
-/** A word of the VM record, by name. */
-export type VmField = keyof typeof VM;
+/** A word of the VM record: one of layout.ts's `VM` constants (see actor_record.ts's ActorWord). */
+export type VmWord = (typeof VM)[keyof typeof VM];
 
-/** The view and index of `vm`'s word `field`: for structures kept in it (lists, hints). */
-export function vmSlot(l: Layout, vm: number, field: VmField): { view: Int32Array; index: number } {
+/** The view and index of `vm`'s word `word`: for structures kept in it (lists, hints). */
+export function vmSlot(l: Layout, vm: number, word: VmWord): { view: Int32Array; index: number } {
   assert(vm >= 0 && vm < l.options.vmMax, `VM ${vm} is not a slot`);
-  return { view: l.vms, index: vm * VM_WORDS + VM[field] };
+  return { view: l.vms, index: vm * VM_WORDS + word };
 }
 
-/** `vm`'s word `field`, read atomically. */
-export const vmLoad = (l: Layout, vm: number, field: VmField): number =>
-  Atomics.load(l.vms, vm * VM_WORDS + VM[field]);
+/** `vm`'s word `word`, read atomically. */
+export const vmLoad = (l: Layout, vm: number, word: VmWord): number =>
+  Atomics.load(l.vms, vm * VM_WORDS + word);
 
-/** Stores `value` in `vm`'s word `field` atomically. */
-export function vmStore(l: Layout, vm: number, field: VmField, value: number): void {
-  Atomics.store(l.vms, vm * VM_WORDS + VM[field], value);
+/**
+ * `vm`'s word `word`, read plainly: for words written once before the VM's state turns live
+ * (its page directory), read on every service's hot path.
+ */
+export const vmRead = (l: Layout, vm: number, word: VmWord): number => l.vms[vm * VM_WORDS + word]!;
+
+/** Stores `value` in `vm`'s word `word` atomically. */
+export function vmStore(l: Layout, vm: number, word: VmWord, value: number): void {
+  Atomics.store(l.vms, vm * VM_WORDS + word, value);
 }
 
 /** `vm`'s state (VM_FREE, VM_LIVE, VM_CREATING, VM_DESTROYING). */
-export const vmState = (l: Layout, vm: number): number => vmLoad(l, vm, 'state');
+export const vmState = (l: Layout, vm: number): number => vmLoad(l, vm, VM.state);
 
 /** Whether `vm` is a slot in use by a live VM. */
 export const vmLive = (l: Layout, vm: number): boolean =>

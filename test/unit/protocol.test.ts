@@ -72,7 +72,7 @@ describe('protocol.ts: the handshakes on buffer words', () => {
     expect(pressureRequests(l)).toBe(0);
     expect(pressureWanted(l, 4)).toBe(0);
     pressureServed(l, 4);
-    expect(actorLoad(l, 4, 'pressureSeq')).toBe(1);
+    expect(actorLoad(l, 4, AC.pressureSeq)).toBe(1);
   });
 
   it('fault words: a fired fault is stamped now, a re-fired one is taken back and re-armed', () => {

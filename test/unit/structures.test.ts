@@ -33,6 +33,7 @@ import {
   unlockFrame,
 } from '../../src/shared/frames.js';
 import {
+  AC,
   ACTOR_DEVICE,
   ACTOR_LIVE,
   ACTOR_VM,
@@ -445,11 +446,11 @@ describe('frames.ts: the free list and the frame database', () => {
 describe('actor_record.ts: the actor records', () => {
   it('claimActorSlot takes a free slot only, zeroing what the actor before left in it', () => {
     const l = bare();
-    actorStore(l, 2, 'calls', 99);
+    actorStore(l, 2, AC.calls, 99);
     expect(claimActorSlot(l, 2, ACTOR_VM, 1, 5)).toBe(true);
     expect(claimActorSlot(l, 2, ACTOR_DEVICE, 0, 1)).toBe(false);
     expect(
-      ['state', 'kind', 'vm', 'initOrder', 'calls'].map((f) => actorLoad(l, 2, f as never)),
+      [AC.state, AC.kind, AC.vm, AC.initOrder, AC.calls].map((w) => actorLoad(l, 2, w)),
     ).toEqual([ACTOR_LIVE, ACTOR_VM, 1, 5, 0]);
   });
 });

@@ -258,7 +258,7 @@ describe('tidy', () => {
       ['raw PTE write', 'l.ramWords[index] = pte;'],
       ['raw PTE write', 'l.ramWords[index] |= 0x20;'],
       ['stop handshake (H.stop)', 'Atomics.store(l.header, H.stop, 1);'],
-      ['interrupt handshake (AC.pendingIrq)', "actorAdd(l, actor, 'pendingIrq', 1);"],
+      ['interrupt handshake (AC.pendingIrq)', 'actorAdd(l, actor, AC.pendingIrq, 1);'],
       ['pressure handshake (AC.pressureSeq)', 'futexWake(l.actors, base + AC.pressureSeq);'],
     ];
     for (const [name, line] of fixtures) {

@@ -24,6 +24,7 @@ import { Diagnosis } from './diagnosis.js';
 import { buildReport, type PhaseMark, type RunOptions, type RunReport } from './report.js';
 import { watchRun } from './watchdog.js';
 import { ActorFailureError, ActorHandle } from './worker_host.js';
+import { AC } from '../../shared/layout.js';
 
 export type { OwnerDeadLock, PhaseMark, RunOptions, RunReport } from './report.js';
 
@@ -288,7 +289,7 @@ export class Coordinator {
       name: a.name,
       actor: a.actor,
       // -1: its worker failed before it had a slot (no call made).
-      calls: a.actor < 0 ? 0 : actorLoad(this.kernel.layout, a.actor, 'calls'),
+      calls: a.actor < 0 ? 0 : actorLoad(this.kernel.layout, a.actor, AC.calls),
       byService: {},
       failures: {},
       interruptsTaken: 0,

@@ -18,6 +18,7 @@ import {
 import type { RunReport } from './report.js';
 import { cycleEpochs, hexPage, rootHolder, waitForGraph, type WaitForGraph } from './wait_for.js';
 import type { ActorFailureError, ActorHandle } from './worker_host.js';
+import { AC } from '../../shared/layout.js';
 
 export class Diagnosis {
   private waitFor: WaitForGraph | undefined;
@@ -93,7 +94,7 @@ export class Diagnosis {
     const failed = this.actors().find((a) => a.name === failure.actor);
     if (failed !== undefined && failed.actor >= 0 && failure.kind !== 'deadlock') {
       const locks = declareCrashed(this.layout, failed.actor);
-      const pageWord = actorRead(this.layout, failed.actor, 'page');
+      const pageWord = actorRead(this.layout, failed.actor, AC.page);
       const page = pageWord > 0 ? { page: hexPage(pageWord) } : {};
       const service = failed.lastService();
       this.ownerDead = {

@@ -8,6 +8,7 @@
  */
 import { actorLoad } from '../../shared/actor_record.js';
 import {
+  AC,
   ACTOR_CRASHED,
   ACTOR_DEAD,
   ACTOR_FREE,
@@ -51,23 +52,23 @@ export function waitForGraph(
 ): WaitForGraph {
   const held = heldLocks(layout);
   const nameOf = (actor: number): string => {
-    const kind = actorLoad(layout, actor, 'kind');
+    const kind = actorLoad(layout, actor, AC.kind);
     return names.get(actor) ?? (kind === ACTOR_HOST ? `VMM host ${actor}` : `actor ${actor}`);
   };
   const nodes: WaitForNode[] = [];
   for (let actor = 0; actor < layout.options.actorMax; actor++) {
-    const state = actorLoad(layout, actor, 'state');
+    const state = actorLoad(layout, actor, AC.state);
     if (state === ACTOR_FREE) continue;
-    const waiting = actorLoad(layout, actor, 'waitingLock') - 1;
+    const waiting = actorLoad(layout, actor, AC.waitingLock) - 1;
     const holds = held.filter((h) => h.holderActor === actor).map((h) => lockName(h.lockId));
     if (!names.has(actor) && holds.length === 0 && waiting < 0) continue;
-    const page = actorLoad(layout, actor, 'page');
+    const page = actorLoad(layout, actor, AC.page);
     const pressure = pressureWanted(layout, actor);
     const node: WaitForNode = {
       actor: nameOf(actor),
       actorId: actor,
       state: stateName(state, waiting),
-      service: serviceNameOf(actorLoad(layout, actor, 'lastService')),
+      service: serviceNameOf(actorLoad(layout, actor, AC.lastService)),
       ...(page > 0 ? { page: hexPage(page) } : {}),
       ...(pressure > 0 ? { waitsForCallbacks: pressure } : {}),
       holds,

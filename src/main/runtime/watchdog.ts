@@ -14,6 +14,7 @@ import type { CallbackRouter } from './callback_router.js';
 import type { Diagnosis } from './diagnosis.js';
 import type { RunOptions } from './report.js';
 import type { ActorFailureError, ActorHandle } from './worker_host.js';
+import { AC } from '../../shared/layout.js';
 
 /** What the watchdog reads and pokes. */
 export interface WatchParts {
@@ -59,7 +60,7 @@ function traceCounters(p: WatchParts, now: number): void {
 function callsSoFar(p: WatchParts): number {
   let calls = 0;
   for (const { actor } of p.actors())
-    if (actor >= 0) calls += actorRead(p.kernel.layout, actor, 'calls');
+    if (actor >= 0) calls += actorRead(p.kernel.layout, actor, AC.calls);
   return calls;
 }
 
@@ -99,7 +100,7 @@ export function watchRun(
       }
       for (const actor of runners) {
         if (failure !== undefined) break;
-        const calls = actorRead(l, actor.actor, 'calls');
+        const calls = actorRead(l, actor.actor, AC.calls);
         const before = seen.get(actor);
         if (before === undefined || before.calls !== calls) seen.set(actor, { calls, at: now });
         else if (now - before.at > p.o.hangMs && !p.finished.has(actor)) {

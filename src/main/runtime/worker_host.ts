@@ -19,6 +19,7 @@ import { serviceNameOf } from '../../shared/services/index.js';
 import { nodeEndpoint } from '../../workers/endpoint.js';
 
 import { spawnWorker } from '../../workers/spawn.js';
+import { AC } from '../../shared/layout.js';
 
 export class ActorFailureError extends Error {
   override name = 'ActorFailureError';
@@ -103,7 +104,7 @@ export class ActorHandle {
   /** The service this actor last called, from its slot in the buffer. */
   lastService(): string {
     if (this.actor < 0) return '(none)';
-    return serviceNameOf(actorLoad(this.layout, this.actor, 'lastService'));
+    return serviceNameOf(actorLoad(this.layout, this.actor, AC.lastService));
   }
 
   failure(

@@ -8,7 +8,15 @@ import { blockWord } from '../blocks.js';
 import { ControlMessage } from '../constants.js';
 import { assert } from '../assert.js';
 import type { Context } from '../context.js';
-import { ACTOR_GOT_INIT_COMPLETE, BK, BlockKind, H, type Layout, REGION_MAX } from '../layout.js';
+import {
+  AC,
+  ACTOR_GOT_INIT_COMPLETE,
+  BK,
+  BlockKind,
+  H,
+  type Layout,
+  REGION_MAX,
+} from '../layout.js';
 import { systemPhase } from '../protocol.js';
 import { actorLoad } from '../actor_record.js';
 
@@ -58,7 +66,7 @@ export function addRegion(l: Layout, block: number): boolean {
 export function mayUseRegions(ctx: Context): boolean {
   const phase = systemPhase(ctx.l);
   if (phase >= ControlMessage.Sys_VM_Init) return true;
-  const flags = actorLoad(ctx.l, ctx.actor, 'flags');
+  const flags = actorLoad(ctx.l, ctx.actor, AC.flags);
   return (flags & ACTOR_GOT_INIT_COMPLETE) !== 0;
 }
 

@@ -15,7 +15,7 @@
  */
 import { ERROR_DWORD } from '../constants.js';
 import type { Context } from '../context.js';
-import { assert } from '../assert.js';
+import { fail } from '../assert.js';
 import { frameFixed, frameOwner, frameState, isRamFrame, setFrame } from '../frames.js';
 import { FrameState } from '../layout.js';
 import {
@@ -72,47 +72,30 @@ export function xchgFreePhysReg(
   const index = pteIndex(l, SYSTEM_VM, linPgNum);
   const pte = pteAt(l, index);
   // A region page is always present (a frame of the region) or reserved (none): never free.
-  assert(pte !== 0, '_XchgFreePhysReg: region page free', linPgNum);
+  if (!(pte !== 0)) fail('_XchgFreePhysReg: region page free', linPgNum);
   const present = ptePresent(pte);
   const outFrame = pteFrame(pte);
   if (present && frameFixed(l, outFrame)) {
     ctx.locker.release(lock);
     return ctx.refuse(ERROR_DWORD, 'page was mapped with PageFixed');
   }
-  if (present) takeOut(ctx, outFrame, region, linPgNum);
-  if (physAddr !== 0) putIn(ctx, index, inFrame, pte, region, linPgNum);
-  else if (present) unmapPage(l, ctx.locker, index);
+  if (present) {
+    // The out half: a frame of this region becomes HELD by the caller.
+    if (!(frameState(l, outFrame) === FrameState.REGION))
+      fail('Xchg: out frame not REGION', outFrame);
+    if (!(frameOwner(l, outFrame) === region)) fail("Xchg: out frame not the region's", outFrame);
+    setFrame(l, outFrame, FrameState.HELD, ctx.actor, linPgNum);
+  }
+  if (physAddr !== 0) {
+    // The in half. heldBy(inFrame) was checked before the lock was taken; a HELD frame
+    // changes only by its holder's hand, so its state alone is checked again here.
+    if (!(frameState(l, inFrame) === FrameState.HELD)) fail('Xchg: in frame not HELD', inFrame);
+    setFrame(l, inFrame, FrameState.REGION, region, linPgNum);
+    if (present) remapPage(l, ctx.locker, index, inFrame, pte);
+    else mapPage(l, ctx.locker, index, inFrame, pte);
+  } else if (present) unmapPage(l, ctx.locker, index);
   ctx.locker.release(lock);
   return present ? outFrame * 4096 : 0;
-}
-
-/** The frame of a present region page becomes HELD by the caller (the exchange's out half). */
-function takeOut(ctx: Context, frame: number, region: number, page: number): void {
-  const l = ctx.l;
-  assert(
-    frameState(l, frame) === FrameState.REGION,
-    '_XchgFreePhysReg: out frame not REGION',
-    frame,
-  );
-  assert(frameOwner(l, frame) === region, "_XchgFreePhysReg: out frame not the region's", frame);
-  setFrame(l, frame, FrameState.HELD, ctx.actor, page);
-}
-
-/** A frame the caller held goes into the region page (the exchange's in half). */
-function putIn(
-  ctx: Context,
-  index: number,
-  frame: number,
-  pte: number,
-  region: number,
-  page: number,
-): void {
-  const l = ctx.l;
-  // Checked before the lock was taken; a HELD frame changes only by its holder's hand.
-  assert(heldBy(ctx, frame), '_XchgFreePhysReg: in frame no longer held by the caller', frame);
-  setFrame(l, frame, FrameState.REGION, region, page);
-  if (ptePresent(pte)) remapPage(l, ctx.locker, index, frame, pte);
-  else mapPage(l, ctx.locker, index, frame, pte);
 }
 
 export const _XchgFreePhysReg: ServiceDef = {
