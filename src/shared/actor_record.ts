@@ -6,7 +6,7 @@
  * each such handshake).
  */
 import { AC, ACTOR_FREE, ACTOR_LIVE, ACTOR_WORDS, type Layout } from './layout.js';
-import { assert } from './assert.js';
+import { fail } from './assert.js';
 
 /**
  * A word of the actor record: one of layout.ts's `AC` constants (`AC.calls`, …). A constant,
@@ -19,7 +19,7 @@ export type ActorWord = (typeof AC)[keyof typeof AC];
  * and for a hot path that computes once where its own actor's word lies (context.ts).
  */
 export function actorSlot(l: Layout, actor: number, word: ActorWord): number {
-  assert(actor >= 0 && actor < l.options.actorMax, `actor ${actor} is not a slot`);
+  if (!(actor >= 0 && actor < l.options.actorMax)) fail(`actor ${actor} is not a slot`);
   return actor * ACTOR_WORDS + word;
 }
 
@@ -56,7 +56,7 @@ export function actorWrite(l: Layout, actor: number, word: ActorWord, value: num
 
 /** Zeroes `actor`'s whole record (its slot is free again). */
 export function clearActor(l: Layout, actor: number): void {
-  assert(actor >= 0 && actor < l.options.actorMax, `actor ${actor} is not a slot`);
+  if (!(actor >= 0 && actor < l.options.actorMax)) fail(`actor ${actor} is not a slot`);
   for (let w = 0; w < ACTOR_WORDS; w++) Atomics.store(l.actors, actor * ACTOR_WORDS + w, 0);
 }
 
@@ -71,7 +71,7 @@ export function claimActorSlot(
   vm: number,
   initOrder: number,
 ): boolean {
-  assert(actor >= 0 && actor < l.options.actorMax, `actor ${actor} is not a slot`);
+  if (!(actor >= 0 && actor < l.options.actorMax)) fail(`actor ${actor} is not a slot`);
   const base = actor * ACTOR_WORDS;
   if (Atomics.compareExchange(l.actors, base + AC.state, ACTOR_FREE, ACTOR_LIVE) !== ACTOR_FREE)
     return false;

@@ -6,7 +6,7 @@
  * and freed under the block-table lock; the pages it covers are guarded by their space locks
  * (page_table.ts). Every lookup costs the same on an empty machine and a full one.
  */
-import { assert } from './assert.js';
+import { fail } from './assert.js';
 import { VM, BK, BLOCK_WORDS, BlockKind, type BlockKindValue, H, type Layout } from './layout.js';
 import { blockStartAtOrBefore, markBlockStart } from './linear.js';
 import { vmLoad, vmSlot } from './vm_record.js';
@@ -47,23 +47,23 @@ export const setBlockWord = (l: Layout, index: number, word: number, value: numb
  * longer find it) until destroyBlock frees it. Caller holds the block-table lock.
  */
 export function markBlockDying(l: Layout, index: number): void {
-  assert(blockState(l, index) === BLOCK_LIVE, 'markBlockDying: the block is not live', index);
+  if (!(blockState(l, index) === BLOCK_LIVE)) fail('markBlockDying: the block is not live', index);
   Atomics.store(l.blocks, index * BLOCK_WORDS + BK.state, BLOCK_DYING);
 }
 
 /** Adds `delta` to a live block's reference count; returns the new count, never below 1. */
 export function addBlockRefs(l: Layout, index: number, delta: number): number {
-  assert(blockState(l, index) === BLOCK_LIVE, 'addBlockRefs: the block is not live', index);
+  if (!(blockState(l, index) === BLOCK_LIVE)) fail('addBlockRefs: the block is not live', index);
   const count = l.blocks[index * BLOCK_WORDS + BK.refCount]! + delta;
-  assert(count >= 1, 'addBlockRefs: the last reference is dropped by markBlockDying', index);
+  if (!(count >= 1)) fail('addBlockRefs: the last reference is dropped by markBlockDying', index);
   l.blocks[index * BLOCK_WORDS + BK.refCount] = count;
   return count;
 }
 
 /** Makes a live record; -1 when the table is full. Caller holds the block-table lock. */
 export function createBlock(l: Layout, f: BlockFields): number {
-  assert(f.pageCount > 0, 'createBlock: a block has at least one page');
-  assert(findBlock(l, f.space, f.basePage) < 0, 'createBlock: a block already starts there');
+  if (!(f.pageCount > 0)) fail('createBlock: a block has at least one page');
+  if (!(findBlock(l, f.space, f.basePage) < 0)) fail('createBlock: a block already starts there');
   const index = takeSlot(l);
   if (index < 0) return -1;
   const base = index * BLOCK_WORDS;
@@ -86,13 +86,13 @@ export function createBlock(l: Layout, f: BlockFields): number {
   markBlockStart(l, f.space, f.basePage, true);
   link(l, index, f.kind, f.space);
   l.header[H.blockCount] = l.header[H.blockCount]! + 1;
-  assert(findBlock(l, f.space, f.basePage) === index, 'createBlock: not found by its handle');
+  if (!(findBlock(l, f.space, f.basePage) === index)) fail('createBlock: not found by its handle');
   return index;
 }
 
 /** Frees a record. Caller holds the block-table lock. */
 export function destroyBlock(l: Layout, index: number): void {
-  assert(blockState(l, index) !== BLOCK_FREE, 'destroyBlock: block already free');
+  if (!(blockState(l, index) !== BLOCK_FREE)) fail('destroyBlock: block already free');
   const space = blockWord(l, index, BK.space);
   const basePage = blockWord(l, index, BK.basePage);
   hashRemove(l, hashKey(space, basePage), index);
@@ -101,8 +101,8 @@ export function destroyBlock(l: Layout, index: number): void {
   Atomics.store(l.blocks, index * BLOCK_WORDS + BK.state, BLOCK_FREE);
   giveSlot(l, index);
   l.header[H.blockCount] = l.header[H.blockCount]! - 1;
-  assert(l.header[H.blockCount]! >= 0, 'destroyBlock: block count below zero');
-  assert(findBlock(l, space, basePage) < 0, 'destroyBlock: still found by its handle', index);
+  if (!(l.header[H.blockCount]! >= 0)) fail('destroyBlock: block count below zero');
+  if (!(findBlock(l, space, basePage) < 0)) fail('destroyBlock: still found by its handle', index);
 }
 
 /** A free slot: the last one freed, else the next never used; -1 when all are live. */
@@ -110,20 +110,20 @@ function takeSlot(l: Layout): number {
   const head = l.header[H.blockFreeHead]!;
   if (head !== 0) {
     const index = head - 1;
-    assert(blockState(l, index) === BLOCK_FREE, 'takeSlot: a free-stack slot is in use');
+    if (!(blockState(l, index) === BLOCK_FREE)) fail('takeSlot: a free-stack slot is in use');
     l.header[H.blockFreeHead] = l.blocks[index * BLOCK_WORDS + BK.next]!;
     return index;
   }
   const highWater = l.header[H.blockHighWater]!;
   if (highWater >= l.options.blockMax) return -1;
-  assert(blockState(l, highWater) === BLOCK_FREE, 'takeSlot: a never-used slot is in use');
+  if (!(blockState(l, highWater) === BLOCK_FREE)) fail('takeSlot: a never-used slot is in use');
   l.header[H.blockHighWater] = highWater + 1;
   return highWater;
 }
 
 function giveSlot(l: Layout, index: number): void {
-  assert(blockState(l, index) === BLOCK_FREE, 'giveSlot: the slot is in use', index);
-  assert(index < l.header[H.blockHighWater]!, 'giveSlot: a slot never taken', index);
+  if (!(blockState(l, index) === BLOCK_FREE)) fail('giveSlot: the slot is in use', index);
+  if (!(index < l.header[H.blockHighWater]!)) fail('giveSlot: a slot never taken', index);
   l.blocks[index * BLOCK_WORDS + BK.next] = l.header[H.blockFreeHead]!;
   l.header[H.blockFreeHead] = index + 1;
 }
@@ -137,7 +137,8 @@ function listHeadWord(l: Layout, kind: number, space: number): [Int32Array, numb
   if (kind === BlockKind.GLOBAL_ALIAS) return [l.header, H.aliasHead];
   if (kind === BlockKind.PHYS_MAP) return [l.header, H.physMapHead];
   if (kind !== BlockKind.DPMI_MAPPING) return undefined;
-  assert(space >= 0 && space < l.options.vmMax, 'listHeadWord: a mapping lives in a VM', space);
+  if (!(space >= 0 && space < l.options.vmMax))
+    fail('listHeadWord: a mapping lives in a VM', space);
   const { view, index } = vmSlot(l, space, VM.mappingHead);
   return [view, index];
 }
@@ -146,10 +147,10 @@ function listHeadWord(l: Layout, kind: number, space: number): [Int32Array, numb
 function link(l: Layout, index: number, kind: number, space: number): void {
   const head = listHeadWord(l, kind, space);
   if (head === undefined) return;
-  assert(blockState(l, index) === BLOCK_LIVE, 'link: only a live block is listed', index);
+  if (!(blockState(l, index) === BLOCK_LIVE)) fail('link: only a live block is listed', index);
   const [view, word] = head;
   const first = view[word]!;
-  assert(first !== index + 1, 'link: the block is on its list already', index);
+  if (!(first !== index + 1)) fail('link: the block is on its list already', index);
   l.blocks[index * BLOCK_WORDS + BK.next] = first;
   l.blocks[index * BLOCK_WORDS + BK.prev] = 0;
   if (first !== 0) l.blocks[(first - 1) * BLOCK_WORDS + BK.prev] = index + 1;
@@ -163,13 +164,13 @@ function unlink(l: Layout, index: number, kind: number, space: number): void {
   const next = l.blocks[index * BLOCK_WORDS + BK.next]!;
   const prev = l.blocks[index * BLOCK_WORDS + BK.prev]!;
   if (prev === 0) {
-    assert(view[word] === index + 1, 'unlink: a block without a previous one is not the head');
+    if (!(view[word] === index + 1)) fail('unlink: a block without a previous one is not the head');
     view[word] = next;
   } else {
     l.blocks[(prev - 1) * BLOCK_WORDS + BK.next] = next;
   }
   if (next !== 0) l.blocks[(next - 1) * BLOCK_WORDS + BK.prev] = prev;
-  assert(view[word] !== index + 1, 'unlink: the block is still the head of its list', index);
+  if (!(view[word] !== index + 1)) fail('unlink: the block is still the head of its list', index);
 }
 
 /**
@@ -178,7 +179,7 @@ function unlink(l: Layout, index: number, kind: number, space: number): void {
  */
 export function listedBlocks(l: Layout, kind: BlockKindValue, space = -1): number[] {
   const head = listHeadWord(l, kind, space);
-  assert(head !== undefined, 'listedBlocks: blocks of this kind are not on a list', kind);
+  if (!(head !== undefined)) fail('listedBlocks: blocks of this kind are not on a list', kind);
   const blocks = [];
   for (let entry = head[0][head[1]]!; entry !== 0; entry = blockWord(l, entry - 1, BK.next))
     blocks.push(entry - 1);
@@ -231,7 +232,7 @@ export function findBlockContaining(l: Layout, space: number, page: number): num
   if (start === undefined) return scanBlockContaining(l, space, page);
   if (start < 0) return -1;
   const index = findBlock(l, space, start);
-  assert(index >= 0, 'findBlockContaining: a start bit without its block', start);
+  if (!(index >= 0)) fail('findBlockContaining: a start bit without its block', start);
   const inside = page < start + blockWord(l, index, BK.pageCount);
   return inside && blockState(l, index) === BLOCK_LIVE ? index : -1;
 }
@@ -256,7 +257,7 @@ function hashInsert(l: Layout, key: number, index: number): void {
     }
     slot = (slot + 1) & (l.blockHashSize - 1);
   }
-  assert(false, 'hashInsert: block hash full');
+  if (!false) fail('hashInsert: block hash full');
 }
 
 /** Linear-probing removal with backward shift, so lookups never scan past a hole. */
@@ -264,7 +265,7 @@ function hashRemove(l: Layout, key: number, index: number): void {
   const mask = l.blockHashSize - 1;
   let hole = hashSlot(l, key);
   while (l.blockHash[hole] !== index + 1) {
-    assert(l.blockHash[hole] !== 0, 'hashRemove: block not in the hash');
+    if (!(l.blockHash[hole] !== 0)) fail('hashRemove: block not in the hash');
     hole = (hole + 1) & mask;
   }
   l.blockHash[hole] = 0;

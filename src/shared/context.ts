@@ -4,7 +4,7 @@
  * and it dispatches each DDK service through the rules every service shares (interrupt time,
  * init-only). It is not the services themselves (services/) nor the coordinator.
  */
-import { assert } from './assert.js';
+import { assert, fail } from './assert.js';
 import { ControlMessage } from './constants.js';
 import { actorSlot, actorStore } from './actor_record.js';
 import type { Layout } from './layout.js';
@@ -157,7 +157,7 @@ export class Context {
   }
 
   private setReenter(count: number): void {
-    assert(count >= 0, 'atInterrupt: reenter count below zero');
+    if (!(count >= 0)) fail('atInterrupt: reenter count below zero');
     this.reenter = count;
     this.locker.atInterrupt = count > 0;
     actorStore(this.l, this.actor, AC.reenterCount, count);

@@ -103,6 +103,9 @@ export function unlockFrame(l: Layout, frame: number): boolean {
 
 export const freeCount = (l: Layout): number => Atomics.load(l.header, H.freeCount);
 
+/** The free count, read plainly: the caller holds the free-list lock (no one else moves it). */
+export const freeCountLocked = (l: Layout): number => l.header[H.freeCount]!;
+
 /** Puts a frame on the free list. Caller holds the free-list lock. */
 export function pushFree(l: Layout, frame: number): void {
   if (!isRamFrame(l, frame)) fail('pushFree: not a RAM frame', frame);

@@ -5,7 +5,7 @@
  * It sends control messages in DDK order for in-process use; the multi-threaded coordinator
  * is src/main, not here.
  */
-import { assert } from './assert.js';
+import { fail } from './assert.js';
 import { check, type CheckOptions, type Violation } from './checker.js';
 import type { MachineOptions } from './config.js';
 import {
@@ -134,7 +134,7 @@ export class Kernel implements KernelHooks {
 
   /** The context the kernel's own work (boot, VM spaces, linear access) runs as. */
   private get host(): Context {
-    assert(this.hostContext !== undefined, 'kernel: no context on this thread yet');
+    if (!(this.hostContext !== undefined)) fail('kernel: no context on this thread yet');
     return this.hostContext;
   }
 
@@ -154,16 +154,16 @@ export class Kernel implements KernelHooks {
   /** A device context on this thread. Its current VM is the system VM. */
   device(name: string, options: DeviceOptions = {}): DeviceContext {
     const initOrder = options.initOrder ?? 0x80000000;
-    assert(
-      Number.isInteger(initOrder) && initOrder >= 0 && initOrder <= 0xffffffff,
-      'device: initOrder is a dword',
-    );
+    if (!(Number.isInteger(initOrder) && initOrder >= 0 && initOrder <= 0xffffffff))
+      fail('device: initOrder is a dword');
     const actor = claimActor(this.layout, ACTOR_DEVICE, SYSTEM_VM, initOrder | 0);
     const ctx = makeDeviceContext(this.layout, this, actor, name);
     this.hostContext ??= ctx;
     this.phases.add({ ctx, onControl: options.onControl }, actor, initOrder);
-    assert(actorLoad(this.layout, actor, AC.kind) === ACTOR_DEVICE, 'device: slot not a device');
-    assert(ctx.actor === actor && ctx.vm === SYSTEM_VM, 'device: context of another slot', actor);
+    if (!(actorLoad(this.layout, actor, AC.kind) === ACTOR_DEVICE))
+      fail('device: slot not a device');
+    if (!(ctx.actor === actor && ctx.vm === SYSTEM_VM))
+      fail('device: context of another slot', actor);
     return ctx;
   }
 
@@ -190,11 +190,9 @@ export class Kernel implements KernelHooks {
   private readonly deliver = (d: Delivery<DeviceEntry>): boolean => {
     const { ctx, onControl } = d.device;
     const carry = onControl?.(d.message, ctx, d.vmHandle, d.edx);
-    assert(
-      !((carry as unknown) instanceof Promise),
-      `${d.message}: in-process control handlers are synchronous`,
-    );
-    assert(ctx.locker.heldCount() === 0, `${d.message}: ${ctx.name} returned holding a lock`);
+    if (!!((carry as unknown) instanceof Promise))
+      fail(`${d.message}: in-process control handlers are synchronous`);
+    if (!(ctx.locker.heldCount() === 0)) fail(`${d.message}: ${ctx.name} returned holding a lock`);
     return carry === true;
   };
 
@@ -208,25 +206,24 @@ export class Kernel implements KernelHooks {
   markInitCompleteReceived(actor: number): void {
     this.assertDevice(actor, 'markInitCompleteReceived');
     setActorFlag(this.layout, actor, ACTOR_GOT_INIT_COMPLETE);
-    assert(
-      (actorFlags(this.layout, actor) & ACTOR_GOT_INIT_COMPLETE) !== 0,
-      'markInitCompleteReceived: flag not set',
-      actor,
-    );
+    if (!((actorFlags(this.layout, actor) & ACTOR_GOT_INIT_COMPLETE) !== 0))
+      fail('markInitCompleteReceived: flag not set', actor);
   }
 
   /** Drops a device that set carry during initialization: no more messages or callbacks. */
   dropDevice(actor: number): void {
     this.assertDevice(actor, 'dropDevice');
-    assert(initCompleteDone(this.layout) === false, 'dropDevice: initialization is over', actor);
+    if (!(initCompleteDone(this.layout) === false))
+      fail('dropDevice: initialization is over', actor);
     setActorFlag(this.layout, actor, ACTOR_DROPPED);
-    assert((actorFlags(this.layout, actor) & ACTOR_DROPPED) !== 0, 'dropDevice: not set', actor);
+    if (!((actorFlags(this.layout, actor) & ACTOR_DROPPED) !== 0))
+      fail('dropDevice: not set', actor);
   }
 
   /** A device's slot, claimed: what the phase driver's actor numbers must be. */
   private assertDevice(actor: number, where: string): void {
-    assert(actor >= 0 && actor < this.layout.options.actorMax, where, actor);
-    assert(actorLoad(this.layout, actor, AC.kind) === ACTOR_DEVICE, where, actor);
+    if (!(actor >= 0 && actor < this.layout.options.actorMax)) fail(where, actor);
+    if (!(actorLoad(this.layout, actor, AC.kind) === ACTOR_DEVICE)) fail(where, actor);
   }
 
   /** Makes a VM's address space without sending messages (the runtime); its handle. */
@@ -238,34 +235,30 @@ export class Kernel implements KernelHooks {
 
   /** newVmSpace, or why the VM cannot be made ("insufficient memory for V86 pages", …). */
   tryNewVmSpace(): number | string {
-    assert(
-      this.sequenceIndex === SYS_VM_INIT_INDEX,
-      'newVmSpace: VMs are created after Sys_VM_Init',
-    );
+    if (!(this.sequenceIndex === SYS_VM_INIT_INDEX))
+      fail('newVmSpace: VMs are created after Sys_VM_Init');
     const made = createVmSpace(this.layout, this.host.locker, this.host.actor);
     if (typeof made === 'string') return made;
-    assert(made > 0 && vmLive(this.layout, made), 'newVmSpace: VM not live', made);
+    if (!(made > 0 && vmLive(this.layout, made))) fail('newVmSpace: VM not live', made);
     return vmHandleOf(made);
   }
 
   /** Frees a VM's memory and address space (the runtime, after Destroy_VM). */
   releaseVmSpace(handle: number): void {
     const vm = vmOfHandle(this.layout, handle);
-    assert(vm > 0, 'releaseVmSpace: not a live VM (the system VM is never destroyed)');
+    if (!(vm > 0)) fail('releaseVmSpace: not a live VM (the system VM is never destroyed)');
     this.releaseVm(vm);
-    assert(vmOfHandle(this.layout, handle) < 0, 'releaseVmSpace: handle still live', handle);
+    if (!(vmOfHandle(this.layout, handle) < 0)) fail('releaseVmSpace: handle still live', handle);
   }
 
   /** Creates a VM (after Sys_VM_Init): Create_VM, VM_Critical_Init, VM_Init to every device. */
   createVM(): VmContext {
-    assert(
-      this.sequenceIndex === SYS_VM_INIT_INDEX,
-      'createVM: VMs are created after Sys_VM_Init and before exit',
-    );
+    if (!(this.sequenceIndex === SYS_VM_INIT_INDEX))
+      fail('createVM: VMs are created after Sys_VM_Init and before exit');
     const made = createVmSpace(this.layout, this.host.locker, this.host.actor);
     if (typeof made === 'string') throw new Error(`createVM: ${made}`);
     const handle = vmHandleOf(made);
-    assert(vmOfHandle(this.layout, handle) === made, 'createVM: handle of another VM', handle);
+    if (!(vmOfHandle(this.layout, handle) === made)) fail('createVM: handle of another VM', handle);
     // On carry the VM never ran: no VM_Terminate; VM_Not_Executeable says why (VNE_*Fail).
     const refusal = drive(this.phases.createVm(handle), this.deliver);
     if (refusal !== undefined) {
@@ -273,7 +266,7 @@ export class Kernel implements KernelHooks {
       throw new Error(`createVM: ${refusal.message} failed (carry set by ${by})`);
     }
     const ctx = this.vm(handle);
-    assert(ctx.handle === handle, 'createVM: context of another VM', handle);
+    if (!(ctx.handle === handle)) fail('createVM: context of another VM', handle);
     return ctx;
   }
 
@@ -283,7 +276,7 @@ export class Kernel implements KernelHooks {
    */
   vm(handle: number, name?: string): VmCore {
     const vm = vmOfHandle(this.layout, handle);
-    assert(vm >= 0, `vm: ${handle.toString(16)}h is not a live VM handle`);
+    if (!(vm >= 0)) fail(`vm: ${handle.toString(16)}h is not a live VM handle`);
     let ctx = this.vmContexts.get(vm);
     if (ctx === undefined) {
       ctx = makeVmContext(
@@ -297,7 +290,7 @@ export class Kernel implements KernelHooks {
       this.hostContext ??= ctx;
       this.vmContexts.set(vm, ctx);
     }
-    assert(ctx.vm === vm && ctx.handle === handle, 'vm: context of another VM', vm);
+    if (!(ctx.vm === vm && ctx.handle === handle)) fail('vm: context of another VM', vm);
     return ctx;
   }
 
@@ -305,19 +298,19 @@ export class Kernel implements KernelHooks {
   destroyVM(vmCtx: VmContext | number): void {
     const handle = typeof vmCtx === 'number' ? vmCtx : vmCtx.handle;
     const vm = vmOfHandle(this.layout, handle);
-    assert(vm > 0, 'destroyVM: not a live VM (the system VM is never destroyed)');
+    if (!(vm > 0)) fail('destroyVM: not a live VM (the system VM is never destroyed)');
     drive(this.phases.endVm(handle, true, VNE_Closed), this.deliver);
-    assert(!this.vmContexts.has(vm), 'destroyVM: the VM keeps a context', vm);
-    assert(!vmLive(this.layout, vm), 'destroyVM: the VM is still live', vm);
+    if (!!this.vmContexts.has(vm)) fail('destroyVM: the VM keeps a context', vm);
+    if (!!vmLive(this.layout, vm)) fail('destroyVM: the VM is still live', vm);
   }
 
   private releaseVm(vm: number): void {
-    assert(vm > 0 && vm < this.layout.options.vmMax, 'releaseVm: not a VM slot', vm);
+    if (!(vm > 0 && vm < this.layout.options.vmMax)) fail('releaseVm: not a VM slot', vm);
     freeVmBlocks(this.host, vm);
     teardownVmSpace(this.layout, this.host.locker, vm, (v) =>
       dropAliasesOf(this.host, v, 0, SHARED_ARENA_FIRST_PAGE),
     );
-    assert(!vmLive(this.layout, vm), 'releaseVm: VM still live after its teardown', vm);
+    if (!!vmLive(this.layout, vm)) fail('releaseVm: VM still live after its teardown', vm);
     const ctx = this.vmContexts.get(vm);
     if (ctx !== undefined) {
       ctx.broken = new Error(`VM ${ctx.name}: destroyed; its context can make no more calls`);
@@ -404,10 +397,8 @@ export class Kernel implements KernelHooks {
 
   private assertNoLocksHeld(message: string): void {
     const held = check(this.layout, { locksOnly: true });
-    assert(
-      held.length === 0,
-      `${message}: a lock is held at a phase boundary: ${held[0]?.message}`,
-    );
+    if (!(held.length === 0))
+      fail(`${message}: a lock is held at a phase boundary: ${held[0]?.message}`);
   }
 }
 

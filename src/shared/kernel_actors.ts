@@ -3,7 +3,7 @@
  * destroyed, its flags (dropped, got Init_Complete) and the rule violations recorded in it.
  * The kernel's half of the actor record; the words themselves are actor_record.ts's.
  */
-import { assert } from './assert.js';
+import { fail } from './assert.js';
 import { actorAdd, actorLoad, actorOr, actorStore, claimActorSlot } from './actor_record.js';
 import { holdsFrames } from './frames.js';
 import { AC, ACTOR_DEAD, ACTOR_FREE, ACTOR_LIVE, ACTOR_VM, H, type Layout } from './layout.js';
@@ -13,13 +13,13 @@ import { AC, ACTOR_DEAD, ACTOR_FREE, ACTOR_LIVE, ACTOR_VM, H, type Layout } from
  * of what a VM before left there, and counted in use. Throws when every slot is taken.
  */
 export function claimActor(l: Layout, kind: number, vm: number, initOrder: number): number {
-  assert(vm >= 0 && vm < l.options.vmMax, 'claimActor: not a VM slot', vm);
+  if (!(vm >= 0 && vm < l.options.vmMax)) fail('claimActor: not a VM slot', vm);
   for (let actor = 0; actor < l.options.actorMax; actor++) {
     if (!claimActorSlot(l, actor, kind, vm, initOrder)) continue; // clears what was left
     Atomics.add(l.header, H.actorCount, 1);
     // Slot-local facts only: other threads claim and count slots at the same time.
-    assert(actorLoad(l, actor, AC.state) === ACTOR_LIVE, 'claimActor: slot not live', actor);
-    assert(actorLoad(l, actor, AC.kind) === kind, 'claimActor: slot of another kind', actor);
+    if (!(actorLoad(l, actor, AC.state) === ACTOR_LIVE)) fail('claimActor: slot not live', actor);
+    if (!(actorLoad(l, actor, AC.kind) === kind)) fail('claimActor: slot of another kind', actor);
     return actor;
   }
   throw new Error(`too many devices and VMs: actorMax is ${l.options.actorMax}`);
@@ -32,13 +32,14 @@ export function claimActor(l: Layout, kind: number, vm: number, initOrder: numbe
  */
 export function releaseActor(l: Layout, actor: number): boolean {
   const state = actorLoad(l, actor, AC.state);
-  assert(state !== ACTOR_FREE && state !== ACTOR_DEAD, 'releaseActor: slot not in use', actor);
-  assert(actorLoad(l, actor, AC.kind) === ACTOR_VM, 'releaseActor: not a VM slot', actor);
+  if (!(state !== ACTOR_FREE && state !== ACTOR_DEAD)) fail('releaseActor: slot not in use', actor);
+  if (!(actorLoad(l, actor, AC.kind) === ACTOR_VM)) fail('releaseActor: not a VM slot', actor);
   const holds = holdsFrames(l, actor) || actorLoad(l, actor, AC.violations) !== 0;
   actorStore(l, actor, AC.state, holds ? ACTOR_DEAD : ACTOR_FREE);
   if (!holds) Atomics.sub(l.header, H.actorCount, 1);
   // A freed slot may be claimed by another thread at once; a dead one is never claimed.
-  assert(!holds || actorLoad(l, actor, AC.state) === ACTOR_DEAD, 'releaseActor: not dead', actor);
+  if (!(!holds || actorLoad(l, actor, AC.state) === ACTOR_DEAD))
+    fail('releaseActor: not dead', actor);
   return !holds;
 }
 

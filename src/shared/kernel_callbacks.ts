@@ -5,7 +5,7 @@
  * (phases.ts callbackChain); where requests go when devices live in other workers is the
  * dispatcher's (the runtime's).
  */
-import { assert } from './assert.js';
+import { fail } from './assert.js';
 import { FREE_PHYS_REG_AVAILABLE, FREE_PHYS_REG_NEEDED } from './constants.js';
 import {
   AC,
@@ -60,7 +60,8 @@ export class CallbackRegistry {
    */
   register(locker: Locker, ctx: Context, fn: FreePhysRegCallback): number {
     const l = this.l;
-    assert(actorLoad(l, ctx.actor, AC.state) === ACTOR_LIVE, 'registerCallback: actor not live');
+    if (!(actorLoad(l, ctx.actor, AC.state) === ACTOR_LIVE))
+      fail('registerCallback: actor not live');
     locker.acquire(LOCK_MISC);
     const id = l.header[H.calbkCount]!;
     const ok = id < CALLBACK_MAX;
@@ -72,8 +73,8 @@ export class CallbackRegistry {
     locker.release(LOCK_MISC);
     if (!ok) return -1;
     this.entries.push({ id, ctx, fn });
-    assert(callbackOwner(l, id) === ctx.actor, 'registerCallback: table entry not owned', id);
-    assert(registered(l) > id, 'registerCallback: entry not counted', id);
+    if (!(callbackOwner(l, id) === ctx.actor)) fail('registerCallback: table entry not owned', id);
+    if (!(registered(l) > id)) fail('registerCallback: entry not counted', id);
     return id;
   }
 
@@ -91,7 +92,7 @@ export class CallbackRegistry {
 
   /** Runs a callback registered on this thread, by its id; resolves to carry. */
   async runOne(id: number, request: number, count: number): Promise<boolean> {
-    assert(id >= 0 && id < registered(this.l), 'runCallback: not a registered id', id);
+    if (!(id >= 0 && id < registered(this.l))) fail('runCallback: not a registered id', id);
     const entry = this.entries.find((e) => e.id === id);
     if (entry === undefined || this.dropped(entry)) return false;
     const carry: unknown = await entry.fn(request, count);
@@ -104,12 +105,9 @@ export class CallbackRegistry {
    * reported by the next Request 0.
    */
   runChain(request: number, count: number): void {
-    assert(
-      request === FREE_PHYS_REG_AVAILABLE || request === FREE_PHYS_REG_NEEDED,
-      'runChain: not a Free_Phys_Reg request',
-      request,
-    );
-    assert(Number.isInteger(count) && count >= 0, 'runChain: not a page count', count);
+    if (!(request === FREE_PHYS_REG_AVAILABLE || request === FREE_PHYS_REG_NEEDED))
+      fail('runChain: not a Free_Phys_Reg request', request);
+    if (!(Number.isInteger(count) && count >= 0)) fail('runChain: not a page count', count);
     if (this.dispatching || this.entries.length === 0) return;
     this.dispatching = true;
     try {

@@ -42,7 +42,7 @@
  *
  * It is not a place for policy: which lock guards what is lock.ts, what a PTE means is pte.ts.
  */
-import { assert } from './assert.js';
+import { fail } from './assert.js';
 import { type MachineOptions, resolveOptions } from './config.js';
 
 export const MAGIC = 0x564d4d53; // 'VMMS'
@@ -340,11 +340,11 @@ export function lockCountFor(vmMax: number): number {
 function assertRegions(regions: Region[], total: number): void {
   let end = 0;
   for (const r of regions) {
-    assert(r.offset % r.align === 0, `layout: ${r.name} is not ${r.align}-aligned`);
-    assert(r.offset >= end, `layout: ${r.name} overlaps the region before it`);
+    if (!(r.offset % r.align === 0)) fail(`layout: ${r.name} is not ${r.align}-aligned`);
+    if (!(r.offset >= end)) fail(`layout: ${r.name} overlaps the region before it`);
     end = r.offset + r.bytes;
   }
-  assert(end === total, 'layout: regions do not add up to the buffer length');
+  if (!(end === total)) fail('layout: regions do not add up to the buffer length');
 }
 
 /** The typed views over one machine's buffer. Built on every thread that attaches. */
@@ -381,7 +381,7 @@ export class Layout {
     this.options = options;
     const regions = computeRegions(options);
     const total = regions.at(-1)!.offset + regions.at(-1)!.bytes;
-    assert(sab.byteLength === total, 'layout: buffer length does not match the options');
+    if (!(sab.byteLength === total)) fail('layout: buffer length does not match the options');
     assertRegions(regions, total);
     const at = (name: string): Region => regions.find((r) => r.name === name)!;
     const i32 = (name: string): Int32Array =>
@@ -432,10 +432,10 @@ export class Layout {
 
   /** Views over a buffer another thread created; checks magic and version first. */
   static attach(sab: SharedArrayBuffer): Layout {
-    assert(sab.byteLength >= HEADER_WORDS * 4, 'layout: buffer too small to be a machine');
+    if (!(sab.byteLength >= HEADER_WORDS * 4)) fail('layout: buffer too small to be a machine');
     const h = new Int32Array(sab, 0, HEADER_WORDS);
-    assert(h[H.magic] === MAGIC, 'layout: buffer is not a vmmsim machine (bad magic)');
-    assert(h[H.version] === LAYOUT_VERSION, 'layout: buffer has another layout version');
+    if (!(h[H.magic] === MAGIC)) fail('layout: buffer is not a vmmsim machine (bad magic)');
+    if (!(h[H.version] === LAYOUT_VERSION)) fail('layout: buffer has another layout version');
     const options: MachineOptions = {
       ramPages: h[H.ramPages]!,
       vmMax: h[H.vmMax]!,

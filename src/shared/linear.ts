@@ -3,7 +3,7 @@
  * every VM) and of a private window per VM. Caller holds the block-table lock. This says
  * nothing about frames; page_table.ts says what a taken page maps.
  */
-import { assert } from './assert.js';
+import { fail } from './assert.js';
 import {
   VM,
   COMMON_BIT_WORDS,
@@ -48,7 +48,7 @@ function span(l: Layout, arena: ArenaValue, vm: number): Span {
       bitmapFirst: COMMON_LINEAR_FIRST_PAGE,
     };
   }
-  assert(vm >= 0 && vm < l.options.vmMax, 'linear: bad VM', vm);
+  if (!(vm >= 0 && vm < l.options.vmMax)) fail('linear: bad VM', vm);
   return {
     first: PRIVATE_LINEAR_FIRST_PAGE,
     end: PRIVATE_LINEAR_FIRST_PAGE + PRIVATE_WINDOW_PAGES,
@@ -153,7 +153,7 @@ export function reserveLinear(
   count: number,
   alignPages = 1,
 ): number {
-  assert(count > 0, 'reserveLinear: count must be positive');
+  if (!(count > 0)) fail('reserveLinear: count must be positive');
   const s = span(l, arena, vm);
   const hint = hintSlot(l, arena, vm);
   const hinted = hint.view[hint.index]!;
@@ -165,7 +165,7 @@ export function reserveLinear(
       if (taken === page + count) {
         setBits(l.linearBits, s, page, count, true);
         hint.view[hint.index] = page + count;
-        assert(!allClear(l.linearBits, s, page, count), 'reserveLinear: bits not set');
+        if (!!allClear(l.linearBits, s, page, count)) fail('reserveLinear: bits not set');
         return page;
       }
       page = alignUp(nextClear(l.linearBits, s, taken, s.end), alignPages);
@@ -189,13 +189,10 @@ export function reserveLinearAt(l: Layout, vm: number, first: number, count: num
 
 export function releaseLinear(l: Layout, vm: number, first: number, count: number): void {
   const arena = arenaOf(first);
-  assert(arena !== undefined, `releaseLinear: page ${first.toString(16)}h has no arena`);
+  if (!(arena !== undefined)) fail(`releaseLinear: page ${first.toString(16)}h has no arena`);
   const s = span(l, arena, vm);
-  assert(
-    nextClear(l.linearBits, s, first, first + count) === first + count,
-    'releaseLinear: a page was not taken',
-    first,
-  );
+  if (!(nextClear(l.linearBits, s, first, first + count) === first + count))
+    fail('releaseLinear: a page was not taken', first);
   setBits(l.linearBits, s, first, count, false);
 }
 
@@ -232,11 +229,8 @@ function indexedSpan(l: Layout, space: number, page: number): Span | undefined {
 export function markBlockStart(l: Layout, space: number, page: number, on: boolean): boolean {
   const s = indexedSpan(l, space, page);
   if (s === undefined) return false;
-  assert(
-    bit(l.blockStarts, s, page) !== on,
-    'markBlockStart: start bit already in that state',
-    page,
-  );
+  if (!(bit(l.blockStarts, s, page) !== on))
+    fail('markBlockStart: start bit already in that state', page);
   setBits(l.blockStarts, s, page, 1, on);
   return true;
 }

@@ -6,7 +6,7 @@
  * It is not a scheduler: fairness comes from the OS futex queue, not from here.
  */
 import { isMainThread } from 'node:worker_threads';
-import { AssertionError, assert } from './assert.js';
+import { AssertionError, fail } from './assert.js';
 import { actorLoad, actorRead, actorStore } from './actor_record.js';
 import {
   AC,
@@ -188,7 +188,8 @@ export class Locker {
 
   /** Takes `lockId` (through the policy), waiting at most lockWaitMsMax. */
   acquire(lockId: number): void {
-    assert(this.ranks[lockId]! > 0 || lockId === LOCK_GLOBAL, 'acquire: not a lock id', lockId);
+    if (!(this.ranks[lockId]! > 0 || lockId === LOCK_GLOBAL))
+      fail('acquire: not a lock id', lockId);
     const held = this.held;
     const depth = held.length;
     if (depth > 0 && this.ranks[held[depth - 1]!]! >= this.ranks[lockId]!)
@@ -199,7 +200,8 @@ export class Locker {
       const base = (this.global ? LOCK_GLOBAL : lockId) * LOCK_WORDS;
       if (Atomics.compareExchange(this.words, base, 0, this.me) !== 0)
         this.acquireSlowOrForget(base / LOCK_WORDS);
-      assert(this.words[base] === this.me, 'acquire: the lock word does not name this actor', base);
+      if (!(this.words[base] === this.me))
+        fail('acquire: the lock word does not name this actor', base);
       // We hold the lock, so a plain write is safe; the release's exchange publishes it.
       this.words[base + LK.epoch] = (this.words[base + LK.epoch]! + 1) | 0;
     }
@@ -211,7 +213,7 @@ export class Locker {
   release(lockId: number): void {
     if (this.held.pop() !== lockId) this.releaseViolation(lockId);
     if (this.global && --this.depthGlobal > 0) return;
-    assert(this.depthGlobal >= 0, 'release: more releases than acquisitions', lockId);
+    if (!(this.depthGlobal >= 0)) fail('release: more releases than acquisitions', lockId);
     const base = (this.global ? LOCK_GLOBAL : lockId) * LOCK_WORDS;
     // Store 0 before reading the waiter count: a waiter increments the count before it
     // re-checks the word, so either it sees 0 and does not sleep, or we see it and wake it.
@@ -314,7 +316,7 @@ export class Locker {
     for (;;) {
       const holder = Atomics.compareExchange(this.words, base + LK.state, 0, this.me);
       if (holder === 0) return;
-      assert(holder !== this.me, `acquire: ${lockName(lockId)} already held by this actor`);
+      if (!(holder !== this.me)) fail(`acquire: ${lockName(lockId)} already held by this actor`);
       if (actorCrashed(this.layout, holder - 1)) {
         markLockOwnerDead(this.layout, lockId, holder - 1);
         throw new OwnerDeadError(lockId, holder - 1);
@@ -427,7 +429,7 @@ export function futexWait(
   expected: number,
   timeoutMs: number,
 ): boolean {
-  assert(!isMainThread, 'futexWait: the main thread never blocks in Atomics.wait');
+  if (!!isMainThread) fail('futexWait: the main thread never blocks in Atomics.wait');
   // Sleeps only while the word still holds `expected`: a change made before the wait is seen.
   return Atomics.wait(view, index, expected, timeoutMs) !== 'timed-out';
 }

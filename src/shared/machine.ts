@@ -3,7 +3,7 @@
  * page directories of new VMs and their teardown. Runs on whichever thread owns the machine
  * (boot) or calls createVM/destroyVM; the services are in services/, not here.
  */
-import { assert } from './assert.js';
+import { fail } from './assert.js';
 import {
   BLOCK_LIVE,
   blockState,
@@ -94,10 +94,10 @@ export function vmOfHandle(l: Layout, handle: number): number {
 
 /** Makes a block record under the block-table lock; -1 when the table is full. */
 export function newBlock(l: Layout, locker: Locker, fields: BlockFields): number {
-  assert(fields.pageCount > 0, 'newBlock: no pages', fields.basePage);
+  if (!(fields.pageCount > 0)) fail('newBlock: no pages', fields.basePage);
   locker.acquire(LOCK_BLOCKS);
   const index = createBlock(l, fields);
-  assert(index < 0 || blockState(l, index) === BLOCK_LIVE, 'newBlock: block not live', index);
+  if (!(index < 0 || blockState(l, index) === BLOCK_LIVE)) fail('newBlock: block not live', index);
   locker.release(LOCK_BLOCKS);
   return index;
 }
@@ -112,12 +112,12 @@ function mapBootPage(
   perms: number,
 ): boolean {
   // only the booting thread runs: nothing may be mapped at a boot page yet
-  assert(readPte(l, vm, page) === 0, 'mapBootPage: page already mapped', page);
+  if (!(readPte(l, vm, page) === 0)) fail('mapBootPage: page already mapped', page);
   locker.acquire(spaceLockOf(page, vm));
   const index = ensureTable(l, locker, vm, page);
   if (index >= 0) mapPage(l, locker, index, physPage, perms);
   locker.release(spaceLockOf(page, vm));
-  assert(index < 0 || pteFrame(readPte(l, vm, page)) === physPage, 'mapBootPage: not mapped');
+  if (!(index < 0 || pteFrame(readPte(l, vm, page)) === physPage)) fail('mapBootPage: not mapped');
   return index >= 0;
 }
 
@@ -132,7 +132,7 @@ export function bootMachine(l: Layout, locker: Locker): void {
   for (let frame = 0; frame < V86_RAM_END_PAGE; frame++) removeFree(l, frame);
   for (let frame = HMA_FIRST_PAGE; frame < HMA_END_PAGE; frame++) removeFree(l, frame);
   const dir = popFree(l);
-  assert(dir >= 0, 'bootMachine: no frame for the system page directory');
+  if (!(dir >= 0)) fail('bootMachine: no frame for the system page directory');
   setFrame(l, dir, FrameState.PAGE_TABLE, SYSTEM_VM, -1);
   locker.release(LOCK_FREE_LIST);
   zeroFrame(l, dir);
@@ -151,12 +151,12 @@ export function bootMachine(l: Layout, locker: Locker): void {
     actor: -1,
     perms: V86_PERMS,
   });
-  assert(v86 >= 0, 'bootMachine: no block for the system VM V86 memory');
+  if (!(v86 >= 0)) fail('bootMachine: no block for the system VM V86 memory');
   for (let page = 0; page < HMA_END_PAGE; page++) {
     if (page >= VGA_END_PAGE && page < HMA_FIRST_PAGE) continue; // ROM: not present
     const isVga = page >= VGA_FIRST_PAGE && page < VGA_END_PAGE;
     const ok = mapBootPage(l, locker, SYSTEM_VM, page, page, isVga ? DEVICE_PERMS : V86_PERMS);
-    assert(ok, 'bootMachine: no frame for the V86 page table');
+    if (!ok) fail('bootMachine: no frame for the V86 page table');
     if (!isVga) setFrame(l, page, FrameState.BLOCK, v86, page);
   }
   bootNulPage(l, locker);
@@ -168,7 +168,7 @@ function bootNulPage(l: Layout, locker: Locker): void {
   locker.release(LOCK_BLOCKS);
   locker.acquire(LOCK_FREE_LIST);
   const frame = popFree(l);
-  assert(frame >= 0, 'bootNulPage: no frame for the nul page');
+  if (!(frame >= 0)) fail('bootNulPage: no frame for the nul page');
   setFrame(l, frame, FrameState.NUL, -1, -1);
   locker.release(LOCK_FREE_LIST);
   l.header[H.nulFrame] = frame;
@@ -185,11 +185,9 @@ function bootNulPage(l: Layout, locker: Locker): void {
     actor: -1,
     perms: SYSTEM_PERMS,
   });
-  assert(block >= 0, 'bootNulPage: no block for the nul page');
-  assert(
-    mapBootPage(l, locker, SYSTEM_VM, page, frame, SYSTEM_PERMS),
-    'bootNulPage: no page table',
-  );
+  if (!(block >= 0)) fail('bootNulPage: no block for the nul page');
+  if (!mapBootPage(l, locker, SYSTEM_VM, page, frame, SYSTEM_PERMS))
+    fail('bootNulPage: no page table');
 }
 
 /** Whether linear V86 page `page` holds instance data (a private copy in every VM). */
@@ -231,14 +229,14 @@ export function createVmSpace(l: Layout, locker: Locker, actor: number): number 
     return result;
   }
   // the slot was ours from VM_CREATING on: no one else makes or destroys it meanwhile
-  assert(vmState(l, vm) === VM_LIVE, 'createVmSpace: VM not live after it was built', vm);
-  assert(vmOfHandle(l, vmHandleOf(vm)) === vm, 'createVmSpace: handle does not name it', vm);
+  if (!(vmState(l, vm) === VM_LIVE)) fail('createVmSpace: VM not live after it was built', vm);
+  if (!(vmOfHandle(l, vmHandleOf(vm)) === vm)) fail('createVmSpace: handle does not name it', vm);
   return vm;
 }
 
 function buildVmSpace(l: Layout, locker: Locker, vm: number, actor: number): number | string {
-  assert(locker.holding(LOCK_VM_FIRST + vm), 'buildVmSpace: VM lock not held', vm);
-  assert(vmState(l, vm) === VM_CREATING, 'buildVmSpace: VM not being created', vm);
+  if (!locker.holding(LOCK_VM_FIRST + vm)) fail('buildVmSpace: VM lock not held', vm);
+  if (!(vmState(l, vm) === VM_CREATING)) fail('buildVmSpace: VM not being created', vm);
   locker.acquire(LOCK_FREE_LIST);
   const dir = popFree(l);
   if (dir >= 0) setFrame(l, dir, FrameState.PAGE_TABLE, vm, -1);
@@ -284,8 +282,8 @@ function mapVmV86Page(
   count: number,
   v86: number,
 ): string | undefined {
-  assert(locker.holding(LOCK_VM_FIRST + vm), 'mapVmV86Page: VM lock not held', vm);
-  assert(page < HMA_END_PAGE, 'mapVmV86Page: not a V86 page', page);
+  if (!locker.holding(LOCK_VM_FIRST + vm)) fail('mapVmV86Page: VM lock not held', vm);
+  if (!(page < HMA_END_PAGE)) fail('mapVmV86Page: not a V86 page', page);
   const global = page < first || page >= first + count;
   const sysPte = readPte(l, SYSTEM_VM, page);
   if (global && !ptePresent(sysPte)) return undefined;
@@ -310,10 +308,10 @@ function mapVmV86Page(
 /** The frame holding the snapshot of instance page `page` (taken after Init_Complete). */
 function snapshotFrameOf(l: Layout, page: number): number {
   const block = l.header[H.snapshotBlock]!;
-  assert(block >= 0, 'snapshotFrameOf: no instance snapshot was taken');
+  if (!(block >= 0)) fail('snapshotFrameOf: no instance snapshot was taken');
   const base = blockWord(l, block, BK.basePage);
   const pte = readPte(l, SYSTEM_VM, base + page);
-  assert(ptePresent(pte), 'snapshotFrameOf: snapshot page not present');
+  if (!ptePresent(pte)) fail('snapshotFrameOf: snapshot page not present');
   return pteFrame(pte);
 }
 
@@ -327,10 +325,10 @@ export function teardownVmSpace(
   vm: number,
   dropAliases: (vm: number) => void,
 ): number[] {
-  assert(vm !== SYSTEM_VM, 'teardownVmSpace: the system VM is never destroyed');
+  if (!(vm !== SYSTEM_VM)) fail('teardownVmSpace: the system VM is never destroyed');
   locker.acquire(LOCK_VM_TABLE);
   const was = vmState(l, vm);
-  assert(was === VM_LIVE || was === VM_CREATING, 'teardownVmSpace: VM not live', was);
+  if (!(was === VM_LIVE || was === VM_CREATING)) fail('teardownVmSpace: VM not live', was);
   vmStore(l, vm, VM.state, VM_DESTROYING); // no more common PDE updates
   locker.release(LOCK_VM_TABLE);
   const freed: number[] = [];
@@ -353,9 +351,9 @@ export function teardownVmSpace(
   locker.release(LOCK_FREE_LIST);
   locker.release(LOCK_VM_FIRST + vm);
   locker.acquire(LOCK_VM_TABLE);
-  assert(vmState(l, vm) === VM_DESTROYING, 'teardownVmSpace: state changed under us', vm);
+  if (!(vmState(l, vm) === VM_DESTROYING)) fail('teardownVmSpace: state changed under us', vm);
   clearVm(l, vm);
-  assert(vmState(l, vm) === VM_FREE, 'teardownVmSpace: slot not free', vm);
+  if (!(vmState(l, vm) === VM_FREE)) fail('teardownVmSpace: slot not free', vm);
   locker.release(LOCK_VM_TABLE);
   return freed;
 }
@@ -370,8 +368,8 @@ function findOwnedBlock(l: Layout, vm: number): number {
 
 /** Frees a private-space block of `vm` and its frames. Caller holds the VM space lock. */
 function releasePrivateBlock(l: Layout, locker: Locker, vm: number, block: number): number[] {
-  assert(locker.holding(LOCK_VM_FIRST + vm), 'releasePrivateBlock: VM lock not held', vm);
-  assert(blockWord(l, block, BK.space) === vm, 'releasePrivateBlock: not a block of the VM');
+  if (!locker.holding(LOCK_VM_FIRST + vm)) fail('releasePrivateBlock: VM lock not held', vm);
+  if (!(blockWord(l, block, BK.space) === vm)) fail('releasePrivateBlock: not a block of the VM');
   const base = blockWord(l, block, BK.basePage);
   const count = blockWord(l, block, BK.pageCount);
   const freed: number[] = [];

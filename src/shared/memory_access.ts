@@ -4,7 +4,7 @@
  * protection breach (ring 3 on a supervisor page, a write to a read-only page — as with
  * CR0.WP set). Physical reads and writes go straight to frames and device memory.
  */
-import { assert } from './assert.js';
+import { fail } from './assert.js';
 import { P_ACC, P_DIRTY } from './constants.js';
 import type { Context } from './context.js';
 import { type Layout, PAGE_SIZE } from './layout.js';
@@ -71,7 +71,8 @@ function access(
         throw new PageFaultError(linear, write, ring === 3, true);
       }
       // a present entry lies in a page table, and a chunk never crosses its page
-      assert(index >= 0 && offset + chunk <= PAGE_SIZE, 'access: chunk outside its page', linear);
+      if (!(index >= 0 && offset + chunk <= PAGE_SIZE))
+        fail('access: chunk outside its page', linear);
       setPteBits(l, ctx.locker, index, write ? P_ACC | P_DIRTY : P_ACC);
       copyPhysical(l, pteFrame(pte), offset, bytes.subarray(done, done + chunk), write);
     } finally {

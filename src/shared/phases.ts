@@ -11,7 +11,7 @@
  * driver's sequences are generators that yield each delivery and get its carry back; `drive`
  * and `driveAsync` run them.
  */
-import { assert } from './assert.js';
+import { assert, fail } from './assert.js';
 import { ControlMessage, type ControlMessageName } from './constants.js';
 import {
   SYSTEM_EXIT_PAIRS,
@@ -30,8 +30,9 @@ export const initCompleteDone = (l: Layout): boolean =>
 
 /** Marks initialization complete: callbacks may run from now on. Once, in Init_Complete. */
 export function markInitCompleteDone(l: Layout): void {
-  assert(systemPhase(l) === ControlMessage.Init_Complete, 'completeInit: not in Init_Complete');
-  assert(!initCompleteDone(l), 'completeInit: initialization completed twice');
+  if (!(systemPhase(l) === ControlMessage.Init_Complete))
+    fail('completeInit: not in Init_Complete');
+  if (!!initCompleteDone(l)) fail('completeInit: initialization completed twice');
   Atomics.store(l.header, H.initCompleteDone, 1);
 }
 
@@ -46,17 +47,16 @@ export const SYS_VM_INIT_INDEX = SYSTEM_SEQUENCE.indexOf('Sys_VM_Init');
  */
 export function enterPhase(l: Layout, from: number, message: ControlMessageName): number {
   const index = SYSTEM_SEQUENCE.indexOf(message);
-  assert(index >= 0, `systemControl: ${message} is not a system-wide message`);
-  assert(index > from, `systemControl: ${message} out of DDK order`);
+  if (!(index >= 0)) fail(`systemControl: ${message} is not a system-wide message`);
+  if (!(index > from)) fail(`systemControl: ${message} out of DDK order`);
   if (index > SYS_VM_INIT_INDEX) {
     const systemExit = SYSTEM_SEQUENCE.indexOf('System_Exit');
-    assert(
-      from >= SYS_VM_INIT_INDEX || index >= systemExit,
-      `systemControl: ${message} before Sys_VM_Init`,
-    );
+    if (!(from >= SYS_VM_INIT_INDEX || index >= systemExit))
+      fail(`systemControl: ${message} before Sys_VM_Init`);
   } else assert(index === from + 1, `systemControl: ${message} skips a message`);
   publishPhase(l, ControlMessage[message]);
-  assert(systemPhase(l) === ControlMessage[message], 'enterPhase: the phase word did not take');
+  if (!(systemPhase(l) === ControlMessage[message]))
+    fail('enterPhase: the phase word did not take');
   return index;
 }
 
@@ -101,9 +101,9 @@ function chainStart(l: Layout, owners: number): number {
 export function* callbackChain<C>(l: Layout, owners: readonly C[]): Steps<C, boolean> {
   const n = owners.length;
   if (n === 0) return false;
-  assert(initCompleteDone(l), 'callbackChain: callbacks run only after Init_Complete');
+  if (!initCompleteDone(l)) fail('callbackChain: callbacks run only after Init_Complete');
   const start = chainStart(l, n);
-  assert(start >= 0 && start < n, 'callbackChain: rotation out of the chain', start);
+  if (!(start >= 0 && start < n)) fail('callbackChain: rotation out of the chain', start);
   for (let i = 0; i < n; i++) if (yield owners[(start + i) % n]!) return true;
   return false;
 }
@@ -148,8 +148,8 @@ export class PhaseDriver<D> {
 
   /** Adds a device (in load order): its actor slot and DDB_Init_Order. */
   add(device: D, actor: number, initOrder: number): void {
-    assert(actor >= 0, 'PhaseDriver.add: a device without an actor slot', actor);
-    assert(!this.entries.some((e) => e.device === device), 'PhaseDriver.add: a device twice');
+    if (!(actor >= 0)) fail('PhaseDriver.add: a device without an actor slot', actor);
+    if (!!this.entries.some((e) => e.device === device)) fail('PhaseDriver.add: a device twice');
     this.entries.push({ device, actor, initOrder, dropped: false });
   }
 

@@ -3,7 +3,7 @@
  * randomness in code that a replay must repeat comes from here; Math.random never does.
  * Integer API only.
  */
-import { assert } from './assert.js';
+import { fail } from './assert.js';
 
 export class Prng {
   private a!: number;
@@ -17,7 +17,7 @@ export class Prng {
 
   /** Starts the generator over from `seed`, as a new Prng(seed) would (no allocation). */
   reseed(seed: number): void {
-    assert(Number.isInteger(seed), 'Prng: seed must be an integer');
+    if (!Number.isInteger(seed)) fail('Prng: seed must be an integer');
     let s = seed >>> 0;
     s = (s + 0x9e3779b9) >>> 0;
     this.a = mix32(s);
@@ -44,13 +44,14 @@ export class Prng {
 
   /** An integer in [0, bound). */
   int(bound: number): number {
-    assert(Number.isInteger(bound) && bound > 0 && bound <= 0x100000000, 'Prng.int: bad bound');
+    if (!(Number.isInteger(bound) && bound > 0 && bound <= 0x100000000))
+      fail('Prng.int: bad bound');
     return Math.floor((this.nextU32() / 0x100000000) * bound);
   }
 
   /** An integer in [min, max]. */
   range(min: number, max: number): number {
-    assert(max >= min, 'Prng.range: max < min');
+    if (!(max >= min)) fail('Prng.range: max < min');
     return min + this.int(max - min + 1);
   }
 
@@ -60,7 +61,7 @@ export class Prng {
   }
 
   pick<T>(items: readonly T[]): T {
-    assert(items.length > 0, 'Prng.pick: empty list');
+    if (!(items.length > 0)) fail('Prng.pick: empty list');
     return items[this.int(items.length)]!;
   }
 }

@@ -3,7 +3,7 @@
  * hint and the head of its 0800h mapping list. This module is their owner: no other file
  * computes where a VM's word lies, and a VM's state is one of the names below.
  */
-import { assert } from './assert.js';
+import { fail } from './assert.js';
 import { type Layout, VM, VM_FREE, VM_LIVE, VM_WORDS } from './layout.js';
 
 export { VM_FREE, VM_LIVE };
@@ -17,7 +17,7 @@ export type VmWord = (typeof VM)[keyof typeof VM];
 
 /** The view and index of `vm`'s word `word`: for structures kept in it (lists, hints). */
 export function vmSlot(l: Layout, vm: number, word: VmWord): { view: Int32Array; index: number } {
-  assert(vm >= 0 && vm < l.options.vmMax, `VM ${vm} is not a slot`);
+  if (!(vm >= 0 && vm < l.options.vmMax)) fail(`VM ${vm} is not a slot`);
   return { view: l.vms, index: vm * VM_WORDS + word };
 }
 
@@ -45,6 +45,6 @@ export const vmLive = (l: Layout, vm: number): boolean =>
 
 /** Zeroes `vm`'s whole record (its slot is free again). */
 export function clearVm(l: Layout, vm: number): void {
-  assert(vm >= 0 && vm < l.options.vmMax, `VM ${vm} is not a slot`);
+  if (!(vm >= 0 && vm < l.options.vmMax)) fail(`VM ${vm} is not a slot`);
   for (let w = 0; w < VM_WORDS; w++) Atomics.store(l.vms, vm * VM_WORDS + w, 0);
 }

@@ -6,7 +6,7 @@
  * snapshot taken then).
  */
 import { ALWAYS_FIELD, INDOS_FIELD, OPTIONAL_FIELD } from '../constants.js';
-import { assert } from '../assert.js';
+import { fail } from '../assert.js';
 import type { Context } from '../context.js';
 import { LOCK_MISC, PAGE_SIZE } from '../layout.js';
 import { HMA_END_PAGE, isInstancePage } from '../machine.js';
@@ -27,7 +27,8 @@ export function addInstanceItem(ctx: Context, pInstDataStruc: unknown, flags: nu
   if (instanceSnapshotTaken(ctx)) return ctx.refuse(0, INSTANCE_TOO_LATE);
   ctx.locker.acquire(LOCK_MISC);
   const ok = addInstanceRange(ctx.l, address!, size!);
-  assert(!ok || isInstancePage(ctx.l, address! >>> 12), '_AddInstanceItem: range not recorded');
+  if (!(!ok || isInstancePage(ctx.l, address! >>> 12)))
+    fail('_AddInstanceItem: range not recorded');
   ctx.locker.release(LOCK_MISC);
   return ok ? 1 : ctx.refuse(0, 'too many instance items');
 }

@@ -4,7 +4,7 @@
  * takes its locks in rank order: block table (reserve linear pages), free list (frames),
  * then the space locks of the pages to write the PTEs.
  */
-import { assert } from '../assert.js';
+import { fail } from '../assert.js';
 import {
   BLOCK_DYING,
   BLOCK_FREE,
@@ -83,7 +83,7 @@ export function allocateBlock(
   r: BlockRequest,
 ): { block: number; base: number } | string {
   const l = ctx.l;
-  assert(r.pageCount > 0, 'allocateBlock: no pages asked for', r.pageCount);
+  if (!(r.pageCount > 0)) fail('allocateBlock: no pages asked for', r.pageCount);
   ctx.locker.acquire(LOCK_BLOCKS);
   const base =
     r.atPage === undefined
@@ -122,8 +122,9 @@ export function allocateBlock(
     return 'insufficient memory for page tables';
   }
   // the block lies in the arena asked for, whole (a reservation never crosses arenas)
-  assert(arenaOf(base) === r.arena, 'allocateBlock: block outside its arena', base);
-  assert(arenaOf(base + r.pageCount - 1) === r.arena, 'allocateBlock: block crosses arenas', base);
+  if (!(arenaOf(base) === r.arena)) fail('allocateBlock: block outside its arena', base);
+  if (!(arenaOf(base + r.pageCount - 1) === r.arena))
+    fail('allocateBlock: block crosses arenas', base);
   return { block, base };
 }
 
@@ -140,7 +141,7 @@ function takeFramesWithPressure(
   const frames =
     first ??
     (ctx.hooks.pagesNeeded(Math.max(r.pageCount - freeCount(ctx.l), 1)) ? take() : undefined);
-  assert(frames === undefined || frames.length === r.pageCount, 'allocateBlock: frames short');
+  if (!(frames === undefined || frames.length === r.pageCount)) fail('allocateBlock: frames short');
   return frames;
 }
 
@@ -169,10 +170,12 @@ function takeConstrained(
   const ok = frames.length === count;
   if (ok) {
     // findContiguousFree's promise: aligned, and (PageContig) one run of frames
-    assert(first % c.alignPages === 0, 'takeConstrained: first frame not aligned', first);
-    assert(!c.contiguous || frames[count - 1] === first + count - 1, 'takeConstrained: not a run');
+    if (!(first % c.alignPages === 0)) fail('takeConstrained: first frame not aligned', first);
+    if (!(!c.contiguous || frames[count - 1] === first + count - 1))
+      fail('takeConstrained: not a run');
     for (const frame of frames) {
-      assert(frameState(l, frame) === FrameState.FREE, 'takeConstrained: frame not free', frame);
+      if (!(frameState(l, frame) === FrameState.FREE))
+        fail('takeConstrained: frame not free', frame);
       removeFree(l, frame);
       setFrame(l, frame, FrameState.BLOCK, block, -1);
     }
@@ -190,7 +193,7 @@ function mapBlockPages(
   frames: number[],
 ): boolean {
   const l = ctx.l;
-  assert(frames.length === 0 || frames.length === r.pageCount, 'mapBlockPages: frames short');
+  if (!(frames.length === 0 || frames.length === r.pageCount)) fail('mapBlockPages: frames short');
   const locks = lockRange(ctx, r.spaceVm, base, r.pageCount);
   let ok = true;
   for (let i = 0; i < r.pageCount && ok; i++) {
@@ -202,7 +205,8 @@ function mapBlockPages(
     }
     const frame = frames[i];
     // the frames were taken for this block and no one else knows them yet
-    assert(frame === undefined || frameOwner(l, frame) === block, 'mapBlockPages: frame', frame);
+    if (!(frame === undefined || frameOwner(l, frame) === block))
+      fail('mapBlockPages: frame', frame);
     if (frame === undefined) {
       reservePage(l, ctx.locker, index, r.perms);
       continue;
@@ -219,7 +223,7 @@ function mapBlockPages(
 }
 
 function clearPtes(ctx: Context, vm: number, base: number, count: number): void {
-  assert(count > 0, 'clearPtes: empty range', base);
+  if (!(count > 0)) fail('clearPtes: empty range', base);
   for (let page = base; page < base + count; page++) {
     const index = pteIndex(ctx.l, vm, page);
     if (index >= 0) clearPte(ctx.l, ctx.locker, index);
@@ -228,7 +232,7 @@ function clearPtes(ctx: Context, vm: number, base: number, count: number): void 
 
 function discardBlock(ctx: Context, block: number, spaceVm: number): void {
   ctx.locker.acquire(LOCK_BLOCKS);
-  assert(blockState(ctx.l, block) !== BLOCK_FREE, 'discardBlock: block already free', block);
+  if (!(blockState(ctx.l, block) !== BLOCK_FREE)) fail('discardBlock: block already free', block);
   releaseLinear(
     ctx.l,
     spaceVm,
@@ -236,7 +240,7 @@ function discardBlock(ctx: Context, block: number, spaceVm: number): void {
     blockWord(ctx.l, block, BK.pageCount),
   );
   destroyBlock(ctx.l, block);
-  assert(blockState(ctx.l, block) === BLOCK_FREE, 'discardBlock: block not freed', block);
+  if (!(blockState(ctx.l, block) === BLOCK_FREE)) fail('discardBlock: block not freed', block);
   ctx.locker.release(LOCK_BLOCKS);
 }
 
@@ -245,7 +249,7 @@ export function claimBlock(ctx: Context, block: number): boolean {
   ctx.locker.acquire(LOCK_BLOCKS);
   const live = blockState(ctx.l, block) === BLOCK_LIVE;
   if (live) claimLiveBlock(ctx, block);
-  assert(!live || blockState(ctx.l, block) === BLOCK_DYING, 'claimBlock: not claimed', block);
+  if (!(!live || blockState(ctx.l, block) === BLOCK_DYING)) fail('claimBlock: not claimed', block);
   ctx.locker.release(LOCK_BLOCKS);
   return live;
 }
@@ -256,7 +260,7 @@ export function claimBlock(ctx: Context, block: number): boolean {
  */
 export function freeClaimedBlock(ctx: Context, block: number, spaceVm: number): number {
   const l = ctx.l;
-  assert(blockState(l, block) === BLOCK_DYING, 'freeClaimedBlock: block not claimed');
+  if (!(blockState(l, block) === BLOCK_DYING)) fail('freeClaimedBlock: block not claimed');
   const base = blockWord(l, block, BK.basePage);
   const count = blockWord(l, block, BK.pageCount);
   dropAliasesOf(ctx, blockWord(l, block, BK.space), base, count);
@@ -270,7 +274,7 @@ export function freeClaimedBlock(ctx: Context, block: number, spaceVm: number): 
       frames.push(pteFrame(pte));
   }
   unlockRange(ctx, locks);
-  assert(frames.length <= count, 'freeClaimedBlock: more frames than pages', block);
+  if (!(frames.length <= count)) fail('freeClaimedBlock: more frames than pages', block);
   returnFrames(ctx, frames);
   discardBlock(ctx, block, spaceVm);
   return frames.length;

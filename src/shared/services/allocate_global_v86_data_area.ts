@@ -29,7 +29,7 @@ import {
   GVDAWordAlign,
   GVDAZeroInit,
 } from '../constants.js';
-import { assert } from '../assert.js';
+import { fail } from '../assert.js';
 import type { Context } from '../context.js';
 import { pushFree } from '../frames.js';
 import { H, LOCK_FREE_LIST, LOCK_MISC, PAGE_SIZE } from '../layout.js';
@@ -103,8 +103,8 @@ export function allocateGlobalV86DataArea(ctx: Context, nBytes: number, flags: n
   l.header[H.firstV86Page] = Math.max(l.header[H.firstV86Page]!, Math.ceil(end / PAGE_SIZE));
   if (instance) addInstanceRange(l, aligned, nBytes);
   // the block lies below the first V86 page, and the next block starts after it
-  assert(l.header[H.firstV86Page]! * PAGE_SIZE >= end, 'GVDA: block above the first V86 page');
-  assert(l.header[H.gvdaNextByte]! >= end, 'GVDA: next block overlaps this one', end);
+  if (!(l.header[H.firstV86Page]! * PAGE_SIZE >= end)) fail('GVDA: block above the first V86 page');
+  if (!(l.header[H.gvdaNextByte]! >= end)) fail('GVDA: next block overlaps this one', end);
   ctx.locker.release(LOCK_MISC);
   if (flags & GVDAZeroInit) zeroLinear(ctx, aligned, nBytes);
   if (flags & GVDAReclaim && flags & GVDAPageAlign) reclaimPages(ctx, aligned, end);
@@ -114,8 +114,8 @@ export function allocateGlobalV86DataArea(ctx: Context, nBytes: number, flags: n
 /** GVDAReclaim: frames of the block's pages to the free list, the nul page in their place. */
 function reclaimPages(ctx: Context, address: number, end: number): void {
   const l = ctx.l;
-  assert(address % PAGE_SIZE === 0, 'GVDAReclaim: block not page-aligned', address);
-  assert(end <= V86_AREA_END, 'GVDAReclaim: block past V86 RAM', end);
+  if (!(address % PAGE_SIZE === 0)) fail('GVDAReclaim: block not page-aligned', address);
+  if (!(end <= V86_AREA_END)) fail('GVDAReclaim: block past V86 RAM', end);
   const first = address / PAGE_SIZE;
   const count = Math.floor(end / PAGE_SIZE) - first;
   if (count <= 0) return;

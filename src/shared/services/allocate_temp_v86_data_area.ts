@@ -5,7 +5,7 @@
  * positive, no room below the video memory, reserved flag bits.
  */
 import { TVDANeedTilInitComplete } from '../constants.js';
-import { assert } from '../assert.js';
+import { fail } from '../assert.js';
 import type { Context } from '../context.js';
 import { H, LOCK_MISC, PAGE_SIZE } from '../layout.js';
 import { fail0, type ServiceDef } from './service.js';
@@ -27,10 +27,11 @@ export function allocateTempV86DataArea(ctx: Context, nBytes: number, flags: num
     l.header[H.tempV86Address] = address;
     l.header[H.tempV86Bytes] = nBytes;
   }
-  assert(reason !== undefined || l.header[H.tempV86Address] === address, 'temp V86: not recorded');
+  if (!(reason !== undefined || l.header[H.tempV86Address] === address))
+    fail('temp V86: not recorded');
   ctx.locker.release(LOCK_MISC);
   if (reason !== undefined) return ctx.refuse(0, reason);
-  assert(address + nBytes <= V86_AREA_END, 'temp V86: block past V86 RAM', address);
+  if (!(address + nBytes <= V86_AREA_END)) fail('temp V86: block past V86 RAM', address);
   zeroLinear(ctx, address, nBytes);
   return address;
 }

@@ -2,7 +2,7 @@
  * _Free_Temp_V86_Data_Area() — Win 3.1 DDK. Init-only (VMM_ICODE), synchronous. Frees the
  * temporary V86 data block: nonzero, or 0 if none is allocated.
  */
-import { assert } from '../assert.js';
+import { fail } from '../assert.js';
 import type { Context } from '../context.js';
 import { H, LOCK_MISC } from '../layout.js';
 import { fail0, type ServiceDef } from './service.js';
@@ -11,10 +11,10 @@ export function freeTempV86DataArea(ctx: Context): number {
   ctx.locker.acquire(LOCK_MISC);
   const had = ctx.l.header[H.tempV86Address] !== 0;
   // an allocated temporary block has a size; a free one has none
-  assert(had === (ctx.l.header[H.tempV86Bytes] !== 0), 'temp V86: address and size disagree');
+  if (!(had === (ctx.l.header[H.tempV86Bytes] !== 0))) fail('temp V86: address and size disagree');
   ctx.l.header[H.tempV86Address] = 0;
   ctx.l.header[H.tempV86Bytes] = 0;
-  assert(ctx.locker.holding(LOCK_MISC), 'temp V86: misc lock not held');
+  if (!ctx.locker.holding(LOCK_MISC)) fail('temp V86: misc lock not held');
   ctx.locker.release(LOCK_MISC);
   return had ? 1 : ctx.refuse(0, 'no temporary block is allocated');
 }

@@ -4,7 +4,7 @@
  * _LinPageUnLock(PAGEMAPGLOBAL), or before the frames it shows are freed. No DDK service
  * lives here.
  */
-import { assert } from '../assert.js';
+import { fail } from '../assert.js';
 import {
   BLOCK_DYING,
   BLOCK_LIVE,
@@ -53,7 +53,8 @@ export function makeGlobalAlias(ctx: Context, first: number, count: number): num
     if (mine) deleteAlias(ctx, made.block);
     return -1;
   }
-  assert(blockWord(l, made.block, BK.kind) === BlockKind.GLOBAL_ALIAS, 'makeGlobalAlias: kind');
+  if (!(blockWord(l, made.block, BK.kind) === BlockKind.GLOBAL_ALIAS))
+    fail('makeGlobalAlias: kind');
   return made.base;
 }
 
@@ -108,8 +109,8 @@ export function dropAliasesOf(ctx: Context, space: number, first: number, count:
 
 /** Removes a claimed alias: its PTEs, linear pages and record. Caller holds no lock. */
 function deleteAlias(ctx: Context, block: number): void {
-  assert(blockState(ctx.l, block) === BLOCK_DYING, 'deleteAlias: alias not claimed', block);
+  if (!(blockState(ctx.l, block) === BLOCK_DYING)) fail('deleteAlias: alias not claimed', block);
   removeMapping(ctx, block, SYSTEM_VM);
   const left = Atomics.sub(ctx.l.header, H.aliasCount, 1) - 1;
-  assert(left >= 0, 'deleteAlias: alias count below zero', left);
+  if (!(left >= 0)) fail('deleteAlias: alias count below zero', left);
 }

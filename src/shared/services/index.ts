@@ -2,7 +2,7 @@
  * The service table: every DDK service by its DDK name, and the typed device and VM
  * contexts that expose them. A grep for a DDK name finds its module, this table and traces.
  */
-import { assert } from '../assert.js';
+import { fail } from '../assert.js';
 import { Context, type KernelHooks, type Refusal, SERVICE_SLOTS } from '../context.js';
 import type { Layout } from '../layout.js';
 import { vmOfHandle } from '../machine.js';
@@ -246,7 +246,7 @@ serviceTable.forEach((def, slot) => {
   });
 });
 Int31.slot = serviceTable.length;
-assert(Int31.slot < SERVICE_SLOTS, 'service table larger than SERVICE_SLOTS');
+if (!(Int31.slot < SERVICE_SLOTS)) fail('service table larger than SERVICE_SLOTS');
 
 /** A VM: Int 31h and ring-3 memory access, nothing else (no service method at all). */
 class VmServiceContext extends Context implements VmContext {

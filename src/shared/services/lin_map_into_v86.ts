@@ -7,7 +7,7 @@
  * a page isolation forbids.
  */
 import { MAPV86_IGNOREWRAP, PG_SYS, PG_TYPE_SHIFT } from '../constants.js';
-import { assert } from '../assert.js';
+import { fail } from '../assert.js';
 import type { Context } from '../context.js';
 import { vmOfHandle } from '../machine.js';
 import { readPte } from '../page_table.js';
@@ -54,7 +54,7 @@ export function linMapIntoV86(
   if (pages.length !== nPages) return ctx.refuse(failPair(), 'linear page not present');
   const why = isolationRefusal(l, pages, vm);
   if (why !== undefined) return ctx.refuse(failPair(), why);
-  assert(pages.length === nPages, '_LinMapIntoV86: pages short', nPages);
+  if (!(pages.length === nPages)) fail('_LinMapIntoV86: pages short', nPages);
   mapV86(ctx, vm, vmLinPgNum, pages, typeBits);
   return { eax: 1, edx: vmLinPgNum };
 }

@@ -9,7 +9,7 @@
  * nothing. The locking itself (and the DMA rule) is in lock_pages.ts.
  */
 import { PAGELOCKEDIFDP, PAGEMAPGLOBAL, PAGEMARKDIRTY } from '../constants.js';
-import { assert } from '../assert.js';
+import { fail } from '../assert.js';
 import { Arena, arenaOf } from '../linear.js';
 import type { Context } from '../context.js';
 import { makeGlobalAlias } from './global_alias.js';
@@ -40,7 +40,8 @@ export function linPageLock(
     unlockPages(ctx, ctx.vm, hLinPgNum, nPages, false);
     return ctx.refuse(0, 'insufficient memory for the global alias');
   }
-  assert(arenaOf(alias) === Arena.system, '_LinPageLock: alias outside the system arena', alias);
+  if (!(arenaOf(alias) === Arena.system))
+    fail('_LinPageLock: alias outside the system arena', alias);
   return alias * 4096;
 }
 

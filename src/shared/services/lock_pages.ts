@@ -6,7 +6,7 @@
  * move: like PageFixed blocks they are always locked [I], so locking does nothing to them and
  * succeeds (reference §2.4).
  */
-import { assert } from '../assert.js';
+import { fail } from '../assert.js';
 import { blockWord } from '../blocks.js';
 import { P_ACC, P_DIRTY } from '../constants.js';
 import type { Context } from '../context.js';
@@ -50,7 +50,7 @@ function rangeRefusal(
   unlocking: boolean,
 ): string | undefined {
   const l = ctx.l;
-  assert(ctx.locker.holding(spaceLockOf(first, vm)), 'lock_pages: range lock not held', first);
+  if (!ctx.locker.holding(spaceLockOf(first, vm))) fail('lock_pages: range lock not held', first);
   for (let page = first; page < first + count; page++) {
     const index = pteIndex(l, vm, page);
     const pte = index < 0 ? 0 : pteAt(l, index);
@@ -78,7 +78,7 @@ export function lockPages(
     const frame = pteFrame(pteAt(l, index));
     if (lockable(ctx, frame)) {
       lockFrame(l, frame, ...homeOf(l, frame, page, spaceOf(page, vm)));
-      assert(frameLockCount(l, frame) > 0, 'lockPages: frame not locked after', frame);
+      if (!(frameLockCount(l, frame) > 0)) fail('lockPages: frame not locked after', frame);
     }
     if (markDirty) setPteBits(l, ctx.locker, index, P_DIRTY);
   }
@@ -102,7 +102,7 @@ export function unlockPages(
     const frame = pteFrame(pteAt(l, index));
     if (!lockable(ctx, frame)) continue;
     unlockFrame(l, frame);
-    assert(frameLockCount(l, frame) >= 0, 'unlockPages: negative lock count', frame);
+    if (!(frameLockCount(l, frame) >= 0)) fail('unlockPages: negative lock count', frame);
     if (markPageOut && frameLockCount(l, frame) === 0) clearPteBits(l, ctx.locker, index, P_ACC);
   }
   unlockRange(ctx, locks);

@@ -9,7 +9,7 @@
  * "Invalid use of PageFixed" [I]: only the device that created the region may fix pages in
  * it, since only it can promise never to unmap them.
  */
-import { assert } from '../assert.js';
+import { fail } from '../assert.js';
 import { blockWord } from '../blocks.js';
 import { PageFixed } from '../constants.js';
 import type { Context } from '../context.js';
@@ -17,7 +17,7 @@ import { setFrame, setFrameFixed } from '../frames.js';
 import { BK, FrameState } from '../layout.js';
 import { commitPage, pteAt, pteIndex, SYSTEM_VM } from '../page_table.js';
 import { ptePerms, pteReserved } from '../pte.js';
-import { mayUseRegions, regionForRange } from './region.js';
+import { mayUseRegions, regionForRange, isRegionBlock } from './region.js';
 import {
   fail0,
   lockRange,
@@ -41,7 +41,7 @@ export function mapFreePhysReg(
   if (fixed && blockWord(ctx.l, region, BK.actor) !== ctx.actor) {
     return ctx.refuse(0, 'invalid use of PageFixed');
   }
-  assert(ctx.l.regions.includes(region), '_MapFreePhysReg: not a published region', region);
+  if (!isRegionBlock(ctx.l, region)) fail('_MapFreePhysReg: not a live region block', region);
   const locks = lockRange(ctx, SYSTEM_VM, linPgNum, nPages);
   const reason = mapLocked(ctx, region, linPgNum, nPages, fixed);
   unlockRange(ctx, locks);
@@ -58,12 +58,12 @@ function mapLocked(
   const l = ctx.l;
   for (let page = first; page < first + count; page++) {
     const index = pteIndex(l, SYSTEM_VM, page);
-    assert(index >= 0, '_MapFreePhysReg: region page has no page table');
+    if (!(index >= 0)) fail('_MapFreePhysReg: region page has no page table');
     if (!pteReserved(pteAt(l, index))) return 'part of the page range already present';
   }
   const frames = takeFrames(ctx, count, FrameState.REGION, region, false);
   if (frames === undefined) return 'insufficient pages on the free list';
-  assert(frames.length === count, '_MapFreePhysReg: frames short', count);
+  if (!(frames.length === count)) fail('_MapFreePhysReg: frames short', count);
   for (let i = 0; i < count; i++) {
     const page = first + i;
     const frame = frames[i]!;

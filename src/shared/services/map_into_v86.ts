@@ -7,7 +7,7 @@
  */
 import { blockWord } from '../blocks.js';
 import { MAPV86_IGNOREWRAP, PageDEBUGNulFault, PG_TYPE_SHIFT } from '../constants.js';
-import { assert } from '../assert.js';
+import { fail } from '../assert.js';
 import type { Context } from '../context.js';
 import { BK, BlockKind, H } from '../layout.js';
 import { readPte, SYSTEM_VM } from '../page_table.js';
@@ -52,7 +52,7 @@ export function mapIntoV86(
   }
   const why = nul ? undefined : isolationRefusal(l, pages, vm);
   if (why !== undefined) return ctx.refuse(0, why);
-  assert(pages.length === nPages, '_MapIntoV86: pages short', nPages);
+  if (!(pages.length === nPages)) fail('_MapIntoV86: pages short', nPages);
   mapV86(ctx, vm, vmLinPgNum, pages, blockWord(l, block, BK.pType) << PG_TYPE_SHIFT);
   return 1;
 }

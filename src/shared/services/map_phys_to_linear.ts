@@ -9,7 +9,7 @@
  */
 import { BLOCK_LIVE, blockState, blockWord, listedBlocks } from '../blocks.js';
 import { ERROR_DWORD, PG_SYS, PG_TYPE_SHIFT, P_PCD, P_WRITE } from '../constants.js';
-import { assert } from '../assert.js';
+import { fail } from '../assert.js';
 import type { Context } from '../context.js';
 import { isRamFrame } from '../frames.js';
 import { BK, BlockKind, LOCK_BLOCKS, LOCK_MISC } from '../layout.js';
@@ -38,7 +38,7 @@ function findAlias(ctx: Context, firstPhys: number, count: number): number {
 
 function makeAlias(ctx: Context, firstPhys: number, count: number): number {
   // one alias per range: findAlias and makeAlias run together under the misc lock
-  assert(ctx.locker.holding(LOCK_MISC), '_MapPhysToLinear: misc lock not held', firstPhys);
+  if (!ctx.locker.holding(LOCK_MISC)) fail('_MapPhysToLinear: misc lock not held', firstPhys);
   const perms = P_WRITE | P_PCD | (PG_SYS << PG_TYPE_SHIFT);
   const made = reserveMapping(ctx, Arena.system, SYSTEM_VM, {
     pageCount: count,
@@ -65,7 +65,8 @@ function makeAlias(ctx: Context, firstPhys: number, count: number): number {
     removeMapping(ctx, made.block, SYSTEM_VM);
     return -1;
   }
-  assert(arenaOf(made.base) === Arena.system, '_MapPhysToLinear: alias outside the system arena');
+  if (!(arenaOf(made.base) === Arena.system))
+    fail('_MapPhysToLinear: alias outside the system arena');
   return made.base;
 }
 
@@ -96,7 +97,8 @@ export function mapPhysToLinear(
   if (page < 0) page = makeAlias(ctx, firstPhys, count);
   ctx.locker.release(LOCK_MISC);
   if (page < 0) return ctx.refuse(ERROR_DWORD, 'no linear space for the alias');
-  assert(arenaOf(page) === Arena.system, '_MapPhysToLinear: alias outside the system arena', page);
+  if (!(arenaOf(page) === Arena.system))
+    fail('_MapPhysToLinear: alias outside the system arena', page);
   return page * 4096 + (physAddr % 4096);
 }
 

@@ -3,7 +3,7 @@
  * _MapPhysToLinear aliases, DPMI 0800h mappings: reserving their linear pages, writing their
  * PTEs, and removing them. The frames' owners (or device memory) stay where they are.
  */
-import { assert } from '../assert.js';
+import { fail } from '../assert.js';
 import {
   BLOCK_FREE,
   BLOCK_LIVE,
@@ -27,12 +27,12 @@ export function reserveMapping(
   fields: Omit<BlockFields, 'basePage'>,
 ): { block: number; base: number } | undefined {
   const l = ctx.l;
-  assert(fields.pageCount > 0, 'reserveMapping: no pages asked for', fields.pageCount);
+  if (!(fields.pageCount > 0)) fail('reserveMapping: no pages asked for', fields.pageCount);
   ctx.locker.acquire(LOCK_BLOCKS);
   const base = reserveLinear(l, arena, spaceVm, fields.pageCount);
   const block = base < 0 ? -1 : createBlock(l, withBase(fields, base));
   if (base >= 0 && block < 0) releaseLinear(l, spaceVm, base, fields.pageCount);
-  assert(block < 0 || blockState(l, block) === BLOCK_LIVE, 'reserveMapping: block not live');
+  if (!(block < 0 || blockState(l, block) === BLOCK_LIVE)) fail('reserveMapping: block not live');
   ctx.locker.release(LOCK_BLOCKS);
   return block < 0 ? undefined : { block, base };
 }
@@ -66,7 +66,7 @@ export function mapPhysPages(
   extraLocks?: [number, number],
 ): boolean {
   const l = ctx.l;
-  assert(count > 0, 'mapPhysPages: empty range', base);
+  if (!(count > 0)) fail('mapPhysPages: empty range', base);
   const locks = lockRange(ctx, vm, base, count, extraLocks);
   let ok = true;
   let index = -1;
@@ -79,7 +79,7 @@ export function mapPhysPages(
     if (ok) mapPage(l, ctx.locker, index, phys, perms(phys));
   }
   // the one-lookup-per-table walk ends on the entry of the last page
-  assert(!ok || index === pteIndex(l, vm, base + count - 1), 'mapPhysPages: walk lost', base);
+  if (!(!ok || index === pteIndex(l, vm, base + count - 1))) fail('mapPhysPages: walk lost', base);
   unlockRange(ctx, locks);
   return ok;
 }
@@ -87,7 +87,7 @@ export function mapPhysPages(
 /** Clears a mapping block's PTEs, releases its linear pages and the block. No lock held. */
 export function removeMapping(ctx: Context, block: number, vm: number): void {
   const l = ctx.l;
-  assert(blockState(l, block) !== BLOCK_FREE, 'removeMapping: block already free', block);
+  if (!(blockState(l, block) !== BLOCK_FREE)) fail('removeMapping: block already free', block);
   const base = blockWord(l, block, BK.basePage);
   const count = blockWord(l, block, BK.pageCount);
   const locks = lockRange(ctx, vm, base, count);
@@ -102,6 +102,6 @@ export function removeMapping(ctx: Context, block: number, vm: number): void {
   ctx.locker.acquire(LOCK_BLOCKS);
   releaseLinear(l, vm, base, count);
   destroyBlock(l, block);
-  assert(blockState(l, block) === BLOCK_FREE, 'removeMapping: block not freed', block);
+  if (!(blockState(l, block) === BLOCK_FREE)) fail('removeMapping: block not freed', block);
   ctx.locker.release(LOCK_BLOCKS);
 }

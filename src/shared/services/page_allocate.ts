@@ -29,7 +29,7 @@ import {
   PageZeroInit,
   ControlMessage,
 } from '../constants.js';
-import { assert } from '../assert.js';
+import { fail } from '../assert.js';
 import { frameFixed, frameLockCount } from '../frames.js';
 import { type Context, inInitialization } from '../context.js';
 import { BlockKind } from '../layout.js';
@@ -136,7 +136,7 @@ function allocateRegion(
   if (typeof made === 'string') return ctx.refuse(failPair(), made);
   if (!addRegion(ctx.l, made.block))
     return ctx.refuse(failPair(), 'too many free physical regions');
-  assert(regionOf(ctx.l, made.base) === made.block, '_PageAllocate: region not published');
+  if (!(regionOf(ctx.l, made.base) === made.block)) fail('_PageAllocate: region not published');
   const address = made.base * 4096;
   return { eax: address, edx: address };
 }
@@ -186,8 +186,9 @@ export function pageAllocate(
   const address = made.base * 4096;
   // the handle is not returned yet: no one else can have changed the first page
   const first = pteFrame(readPte(ctx.l, SYSTEM_VM, made.base));
-  assert((flags & PageFixed) === 0 || frameFixed(ctx.l, first), '_PageAllocate: not fixed');
-  assert((flags & PageLocked) === 0 || frameLockCount(ctx.l, first) > 0, '_PageAllocate: lock');
+  if (!((flags & PageFixed) === 0 || frameFixed(ctx.l, first))) fail('_PageAllocate: not fixed');
+  if (!((flags & PageLocked) === 0 || frameLockCount(ctx.l, first) > 0))
+    fail('_PageAllocate: lock');
   if (phys !== undefined && physAddrPtr instanceof Uint32Array) {
     physAddrPtr[0] = firstFrameAddress(ctx, made.base);
   }

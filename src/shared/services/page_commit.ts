@@ -7,7 +7,7 @@
  * arena [I: ring 0 only, DESIGN.md §3], a PR_STATIC block without PC_STATIC). The page type
  * stays the one the reservation chose.
  */
-import { assert } from '../assert.js';
+import { fail } from '../assert.js';
 import { blockWord } from '../blocks.js';
 import {
   PC_DIRTY,
@@ -80,7 +80,7 @@ export function pageCommit(
     hpd === PD_ZEROINIT || hpd === PD_FIXEDZERO,
   );
   if (frames === undefined) return ctx.refuse(0, 'insufficient memory');
-  assert(frames.length === npages, '_PageCommit: frames short', npages);
+  if (!(frames.length === npages)) fail('_PageCommit: frames short', npages);
   const perms =
     ((flags & PC_WRITEABLE) !== 0 ? P_WRITE : 0) | ((flags & PC_USER) !== 0 ? P_USER : 0);
   const ok = commitFrames(ctx, vm, block, page, frames, {
@@ -115,13 +115,14 @@ function commitFrames(
   for (let i = 0; i < frames.length && ok; i++) {
     const frame = frames[i]!;
     // takeFrames gave it to the block; no one else knows it yet
-    assert(frameOwner(l, frame) === block, '_PageCommit: frame not the block', frame);
+    if (!(frameOwner(l, frame) === block)) fail('_PageCommit: frame not the block', frame);
     setFrame(l, frame, FrameState.BLOCK, block, page + i);
     if (how.fixed) setFrameFixed(l, frame, true);
     if (how.locked) lockFrame(l, frame, page + i, spaceOf(page + i, vm));
     commitPage(l, ctx.locker, pteIndex(l, vm, page + i), frame, how.perms); // type stays
   }
-  assert(!ok || ptePresent(pteAt(l, pteIndex(l, vm, page))), '_PageCommit: not committed', page);
+  if (!(!ok || ptePresent(pteAt(l, pteIndex(l, vm, page)))))
+    fail('_PageCommit: not committed', page);
   unlockRange(ctx, locks);
   return ok;
 }

@@ -5,7 +5,7 @@
  * specified"]. Nonzero, or 0 (a page not committed, not in one reserved block, fixed pages,
  * locked pages [I: the DMA rule], a PR_STATIC block without PC_STATIC).
  */
-import { assert } from '../assert.js';
+import { fail } from '../assert.js';
 import { blockWord } from '../blocks.js';
 import { PC_STATIC } from '../constants.js';
 import type { Context } from '../context.js';
@@ -34,12 +34,12 @@ export function pageDecommit(ctx: Context, page: number, npages: number, flags: 
   for (let p = page; p < page + npages && reason === undefined; p++) {
     const frame = pteFrame(unmapPage(ctx.l, ctx.locker, pteIndex(ctx.l, vm, p)));
     // a committed page of a reserved block holds a frame the block owns
-    assert(frameOwner(ctx.l, frame) === block, "_PageDecommit: frame not the block's", frame);
+    if (!(frameOwner(ctx.l, frame) === block)) fail("_PageDecommit: frame not the block's", frame);
     frames.push(frame);
   }
   unlockRange(ctx, locks);
   if (reason !== undefined) return ctx.refuse(0, reason);
-  assert(frames.length === npages, '_PageDecommit: frames short', npages);
+  if (!(frames.length === npages)) fail('_PageDecommit: frames short', npages);
   returnFrames(ctx, frames);
   ctx.hooks.freeListGrew();
   return 1;

@@ -11,7 +11,7 @@
  */
 import { BLOCK_LIVE, blockState, blockWord } from '../blocks.js';
 import { PC_STATIC } from '../constants.js';
-import { assert } from '../assert.js';
+import { fail } from '../assert.js';
 import type { Context } from '../context.js';
 import { BK, BlockKind } from '../layout.js';
 import { COMMON_SPACE, SYSTEM_VM } from '../page_table.js';
@@ -31,7 +31,8 @@ export function pageFree(ctx: Context, hMem: number, flags: number): number {
   if (kind !== BlockKind.ALLOCATION && kind !== BlockKind.RESERVED) {
     return ctx.refuse(0, 'invalid memory handle');
   }
-  assert(kind === BlockKind.ALLOCATION || kind === BlockKind.RESERVED, '_PageFree: kind', kind);
+  if (!(kind === BlockKind.ALLOCATION || kind === BlockKind.RESERVED))
+    fail('_PageFree: kind', kind);
   const space = blockWord(ctx.l, block, BK.space);
   if (!claimBlock(ctx, block)) return ctx.refuse(0, 'invalid memory handle');
   freeClaimedBlock(ctx, block, space < 0 ? SYSTEM_VM : space);
@@ -51,7 +52,7 @@ export const _PageFree: ServiceDef = {
 
 /** Destroy_VM: frees every block of the common arenas that belongs to `vm` (PG_VM, PG_HOOKED). */
 export function freeVmBlocks(ctx: Context, vm: number): number {
-  assert(vm !== SYSTEM_VM, 'freeVmBlocks: the system VM is never destroyed');
+  if (!(vm !== SYSTEM_VM)) fail('freeVmBlocks: the system VM is never destroyed');
   let freed = 0;
   for (let block = 0; block < ctx.l.options.blockMax; block++) {
     if (blockState(ctx.l, block) !== BLOCK_LIVE) continue;
@@ -60,6 +61,6 @@ export function freeVmBlocks(ctx: Context, vm: number): number {
     if (blockWord(ctx.l, block, BK.kind) !== BlockKind.ALLOCATION) continue;
     if (claimBlock(ctx, block)) freed += freeClaimedBlock(ctx, block, SYSTEM_VM);
   }
-  assert(freed >= 0 && freed <= ctx.l.options.ramPages, 'freeVmBlocks: freed count', freed);
+  if (!(freed >= 0 && freed <= ctx.l.options.ramPages)) fail('freeVmBlocks: freed count', freed);
   return freed;
 }

@@ -9,7 +9,7 @@ import type { Context } from '../context.js';
 import { BK, BlockKind } from '../layout.js';
 import { systemPhase } from '../protocol.js';
 import { blockOfHandle, hasReservedBits } from './service.js';
-import { assert } from '../assert.js';
+import { fail } from '../assert.js';
 
 function target(
   ctx: Context,
@@ -56,6 +56,6 @@ export function pagesToLock(
   const t = target(ctx, hMem, nPages, pageOff);
   if (typeof t === 'string') return ctx.refuse(0, t);
   if (t.fixed || (flags & PageLockedIfDP) !== 0) return 1;
-  assert(t.first >= 0 && nPages > 0, 'pagesToLock: empty range after the checks', t.first);
+  if (!(t.first >= 0 && nPages > 0)) fail('pagesToLock: empty range after the checks', t.first);
   return { first: t.first };
 }

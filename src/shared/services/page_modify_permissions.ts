@@ -17,7 +17,7 @@ import {
   P_USER,
   P_WRITE,
 } from '../constants.js';
-import { assert } from '../assert.js';
+import { fail } from '../assert.js';
 import type { Context } from '../context.js';
 import { overlapsSystemArena } from '../isolation.js';
 import { BK, BlockKind, LOCK_BLOCKS } from '../layout.js';
@@ -63,7 +63,7 @@ export function pageModifyPermissions(
   if ((permor & PC_USER) !== 0 && overlapsSystemArena(page, npages))
     return ctx.refuse(ERROR_DWORD, 'PC_USER in the system arena (ring 0 only)');
   const l = ctx.l;
-  assert(npages > 0, '_PageModifyPermissions: empty range after the checks', page);
+  if (!(npages > 0)) fail('_PageModifyPermissions: empty range after the checks', page);
   const locks = lockRange(ctx, ctx.vm, page, npages);
   let old = -1;
   for (let p = page; p < page + npages; p++) {
@@ -81,7 +81,8 @@ export function pageModifyPermissions(
     setPteBits(l, ctx.locker, index, toPte((toPc(pte) & permand) | permor));
   }
   unlockRange(ctx, locks);
-  assert(old >= 0 && (old & ~(PC_USER | PC_WRITEABLE)) === 0, '_PageModifyPermissions: old', old);
+  if (!(old >= 0 && (old & ~(PC_USER | PC_WRITEABLE)) === 0))
+    fail('_PageModifyPermissions: old', old);
   return old;
 }
 

@@ -17,7 +17,7 @@ import {
   PageZeroInit,
   PageZeroReInit,
 } from '../constants.js';
-import { assert } from '../assert.js';
+import { fail } from '../assert.js';
 import type { Context } from '../context.js';
 import { BK, BlockKind, PAGE_SIZE } from '../layout.js';
 import { Arena } from '../linear.js';
@@ -78,8 +78,9 @@ export function pageReAllocate(
     return ctx.refuse(failPair(), 'invalid memory handle');
   }
   // claimed: the old block is ours alone now, and the new one is another block
-  assert(blockState(ctx.l, old) === BLOCK_DYING, '_PageReAllocate: old block not claimed', old);
-  assert(made.block !== old, '_PageReAllocate: new block is the old one', old);
+  if (!(blockState(ctx.l, old) === BLOCK_DYING))
+    fail('_PageReAllocate: old block not claimed', old);
+  if (!(made.block !== old)) fail('_PageReAllocate: new block is the old one', old);
   if ((flags & (PageNoCopy | PageZeroReInit)) === 0) copyPages(ctx, old, made.base, nPages);
   freeClaimedBlock(ctx, old, SYSTEM_VM);
   ctx.hooks.freeListGrew();
@@ -96,7 +97,7 @@ function copyPages(ctx: Context, old: number, newBase: number, nPages: number): 
     const from = readPte(l, SYSTEM_VM, oldBase + i);
     const to = readPte(l, SYSTEM_VM, newBase + i);
     if (!ptePresent(from) || !ptePresent(to)) continue;
-    assert(pteFrame(from) !== pteFrame(to), '_PageReAllocate: old and new share a frame', i);
+    if (!(pteFrame(from) !== pteFrame(to))) fail('_PageReAllocate: old and new share a frame', i);
     l.ram.copyWithin(
       pteFrame(to) * PAGE_SIZE,
       pteFrame(from) * PAGE_SIZE,

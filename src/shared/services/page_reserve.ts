@@ -16,7 +16,7 @@ import {
   PR_STATIC,
   PR_SYSTEM,
 } from '../constants.js';
-import { assert } from '../assert.js';
+import { fail } from '../assert.js';
 import type { Context } from '../context.js';
 import { BlockKind } from '../layout.js';
 import { Arena, arenaOf, type ArenaValue } from '../linear.js';
@@ -60,9 +60,10 @@ export function pageReserve(ctx: Context, page: number, npages: number, flags: n
     ...(named === undefined ? { atPage: page } : {}),
   });
   if (typeof made === 'string') return ctx.refuse(ERROR_DWORD, made);
-  assert(named !== undefined || made.base === page, '_PageReserve: not at the page asked', page);
+  if (!(named !== undefined || made.base === page))
+    fail('_PageReserve: not at the page asked', page);
   const aligned = named === undefined || (flags & PR_4MEG) === 0 || made.base % 1024 === 0;
-  assert(aligned, '_PageReserve: PR_4MEG block not 4 MiB aligned', made.base);
+  if (!aligned) fail('_PageReserve: PR_4MEG block not 4 MiB aligned', made.base);
   return made.base * 4096;
 }
 

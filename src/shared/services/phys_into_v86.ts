@@ -6,7 +6,7 @@
  * a physical page with no memory behind it, or a page isolation forbids (v86_mapping.ts).
  */
 import { MAPV86_IGNOREWRAP, PG_SYS, PG_TYPE_SHIFT } from '../constants.js';
-import { assert } from '../assert.js';
+import { fail } from '../assert.js';
 import type { Context } from '../context.js';
 import { fail0, type ServiceDef } from './service.js';
 import { checkV86Range, hasMemory, isolationRefusal, mapV86 } from './v86_mapping.js';
@@ -29,7 +29,7 @@ export function physIntoV86(
   }
   const why = isolationRefusal(ctx.l, pages, vm);
   if (why !== undefined) return ctx.refuse(0, why);
-  assert(pages.length === nPages, '_PhysIntoV86: pages short', nPages);
+  if (!(pages.length === nPages)) fail('_PhysIntoV86: pages short', nPages);
   mapV86(ctx, vm, vmLinPgNum, pages, PG_SYS << PG_TYPE_SHIFT);
   return 1;
 }

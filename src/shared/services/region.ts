@@ -4,9 +4,9 @@
  * _PageAllocate(PageMapFreePhysReg) and is never freed, so the table only grows and may be
  * read without a lock: an entry is published after its block is complete.
  */
-import { blockWord } from '../blocks.js';
+import { BLOCK_LIVE, blockState, blockWord } from '../blocks.js';
 import { ControlMessage } from '../constants.js';
-import { assert } from '../assert.js';
+import { fail } from '../assert.js';
 import type { Context } from '../context.js';
 import {
   AC,
@@ -19,6 +19,10 @@ import {
 } from '../layout.js';
 import { systemPhase } from '../protocol.js';
 import { actorLoad } from '../actor_record.js';
+
+/** Whether `block` is a live free-physical-region block (what every region index names). */
+export const isRegionBlock = (l: Layout, block: number): boolean =>
+  blockState(l, block) === BLOCK_LIVE && blockWord(l, block, BK.kind) === BlockKind.REGION;
 
 /** The region block whose pages contain `page`, or -1. */
 export function regionOf(l: Layout, page: number): number {
@@ -50,12 +54,14 @@ export function regionOfHinted(ctx: Context, page: number): number {
 /** Publishes a finished region block; false when the table is full. */
 export function addRegion(l: Layout, block: number): boolean {
   const count = l.header[H.regionCount]!;
-  assert(blockWord(l, block, BK.kind) === BlockKind.REGION, 'addRegion: not a region block', block);
+  if (!(blockWord(l, block, BK.kind) === BlockKind.REGION))
+    fail('addRegion: not a region block', block);
   if (count >= REGION_MAX) return false;
   l.regions[count] = block;
   Atomics.store(l.header, H.regionCount, count + 1);
   // regions are made during init, one device at a time: no other thread adds one meanwhile
-  assert(regionOf(l, blockWord(l, block, BK.basePage)) === block, 'addRegion: not found after');
+  if (!(regionOf(l, blockWord(l, block, BK.basePage)) === block))
+    fail('addRegion: not found after');
   return true;
 }
 

@@ -3,7 +3,7 @@
  * ranges, taking the space locks of a range in rank order, taking frames from the free list.
  * No DDK service lives here.
  */
-import { assert } from '../assert.js';
+import { fail } from '../assert.js';
 import {
   BLOCK_LIVE,
   blockState,
@@ -21,7 +21,7 @@ import {
   zeroFrame,
   frameState,
   frameOwner,
-  freeCount,
+  freeCountLocked,
 } from '../frames.js';
 import { BK, type FrameStateValue, LOCK_BLOCKS, LOCK_FREE_LIST, PAGE_SIZE } from '../layout.js';
 import { isCommonPage, spaceLockOf, spaceOf } from '../page_table.js';
@@ -84,7 +84,7 @@ export function lockRange(
   count: number,
   more?: [number, number],
 ): number[] {
-  assert(count > 0, 'lockRange: empty range', first);
+  if (!(count > 0)) fail('lockRange: empty range', first);
   ctx.notePage(first);
   if (more === undefined && first >>> 10 === (first + count - 1) >>> 10) {
     const id = spaceLockOf(first, vm); // the common case: one page table, one lock
@@ -96,7 +96,7 @@ export function lockRange(
   if (more !== undefined) addSpaceLocks(ids, vm, more[0], more[1]);
   if (ids.length > 1) ids.sort(byNumber);
   for (const id of ids) ctx.locker.acquire(id);
-  assert(ids.includes(spaceLockOf(first, vm)), 'lockRange: first page lock missing', first);
+  if (!ids.includes(spaceLockOf(first, vm))) fail('lockRange: first page lock missing', first);
   return ids;
 }
 
@@ -111,7 +111,7 @@ function addSpaceLocks(ids: number[], vm: number, from: number, count: number): 
 }
 
 export function unlockRange(ctx: Context, ids: number[]): void {
-  assert(ids.length > 0, 'unlockRange: no lock ids');
+  if (!(ids.length > 0)) fail('unlockRange: no lock ids');
   for (let i = ids.length - 1; i >= 0; i--) ctx.locker.release(ids[i]!);
 }
 
@@ -127,20 +127,20 @@ export function takeFrames(
   zero: boolean,
 ): number[] | undefined {
   const l = ctx.l;
-  assert(Number.isInteger(count) && count >= 0, 'takeFrames: bad count', count);
+  if (!(Number.isInteger(count) && count >= 0)) fail('takeFrames: bad count', count);
   ctx.locker.acquire(LOCK_FREE_LIST);
-  if (freeCount(l) < count) {
+  if (freeCountLocked(l) < count) {
     ctx.locker.release(LOCK_FREE_LIST);
     return undefined;
   }
   const frames: number[] = [];
   for (let i = 0; i < count; i++) {
     const frame = popFree(l);
-    assert(frame >= 0, 'takeFrames: free list shorter than its count');
+    if (!(frame >= 0)) fail('takeFrames: free list shorter than its count');
     setFrame(l, frame, state, owner, -1);
     frames.push(frame);
   }
-  assert(freeCount(l) >= 0, 'takeFrames: free count below zero');
+  if (!(freeCountLocked(l) >= 0)) fail('takeFrames: free count below zero');
   ctx.locker.release(LOCK_FREE_LIST);
   if (zero) for (const frame of frames) zeroFrame(l, frame);
   return frames;
@@ -150,10 +150,10 @@ export function takeFrames(
 export function returnFrames(ctx: Context, frames: readonly number[]): void {
   if (frames.length === 0) return;
   ctx.locker.acquire(LOCK_FREE_LIST);
-  const before = freeCount(ctx.l);
+  const before = freeCountLocked(ctx.l);
   for (const frame of frames) pushFree(ctx.l, frame);
   // under the free-list lock no one else moves the count
-  assert(freeCount(ctx.l) === before + frames.length, 'returnFrames: free count off');
+  if (!(freeCountLocked(ctx.l) === before + frames.length)) fail('returnFrames: free count off');
   ctx.locker.release(LOCK_FREE_LIST);
 }
 
@@ -187,7 +187,7 @@ export function blockOfHandle(ctx: Context, handle: number, vm: number): number 
  * the block-table lock. (A local helper: blocks.ts, helper B's, has no state setter yet.)
  */
 export function claimLiveBlock(ctx: Context, block: number): void {
-  assert(ctx.locker.holding(LOCK_BLOCKS), 'claimLiveBlock: block-table lock not held', block);
+  if (!ctx.locker.holding(LOCK_BLOCKS)) fail('claimLiveBlock: block-table lock not held', block);
   markBlockDying(ctx.l, block);
 }
 
@@ -197,7 +197,7 @@ export function claimLiveBlock(ctx: Context, block: number): void {
  * the block-table lock.
  */
 export function addBlockRef(ctx: Context, block: number, delta: 1 | -1): void {
-  assert(ctx.locker.holding(LOCK_BLOCKS), 'addBlockRef: block-table lock not held', block);
+  if (!ctx.locker.holding(LOCK_BLOCKS)) fail('addBlockRef: block-table lock not held', block);
   addBlockRefs(ctx.l, block, delta);
 }
 

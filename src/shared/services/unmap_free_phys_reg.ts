@@ -8,12 +8,12 @@
  * while locked, against the DMA rule of seed 002]. All or nothing [I].
  * Afterwards the free list has grown: Request 0 goes to the callbacks.
  */
-import { assert } from '../assert.js';
+import { fail } from '../assert.js';
 import type { Context } from '../context.js';
 import { frameFixed, frameLockCount } from '../frames.js';
 import { pteAt, pteIndex, SYSTEM_VM, unmapPage } from '../page_table.js';
 import { pteFrame, ptePresent } from '../pte.js';
-import { mayUseRegions, regionForRange } from './region.js';
+import { mayUseRegions, regionForRange, isRegionBlock } from './region.js';
 import {
   fail0,
   lockRange,
@@ -34,7 +34,7 @@ export function unmapFreePhysReg(
   if (!mayUseRegions(ctx)) return ctx.refuse(0, 'device has not yet received Init_Complete');
   const region = regionForRange(ctx, linPgNum, nPages);
   if (typeof region === 'string') return ctx.refuse(0, region);
-  assert(ctx.l.regions.includes(region), '_UnmapFreePhysReg: not a published region', region);
+  if (!isRegionBlock(ctx.l, region)) fail('_UnmapFreePhysReg: not a live region block', region);
   const locks = lockRange(ctx, SYSTEM_VM, linPgNum, nPages);
   const result = unmapLocked(ctx, region, linPgNum, nPages);
   unlockRange(ctx, locks);
@@ -61,14 +61,12 @@ function unmapLocked(
   for (let page = first; page < first + count; page++) {
     const index = pteIndex(l, SYSTEM_VM, page);
     const frame = pteFrame(pteAt(l, index));
-    assert(
-      ownsFrame(ctx, region, frame, FrameState.REGION),
-      "_UnmapFreePhysReg: frame not the region's",
-    );
+    if (!ownsFrame(ctx, region, frame, FrameState.REGION))
+      fail("_UnmapFreePhysReg: frame not the region's");
     unmapPage(l, ctx.locker, index);
     frames.push(frame);
   }
-  assert(frames.length === count, '_UnmapFreePhysReg: frames short', count);
+  if (!(frames.length === count)) fail('_UnmapFreePhysReg: frames short', count);
   return frames;
 }
 

@@ -5,7 +5,7 @@
  * here: _Allocate_Global_V86_Data_Area, _Allocate_Temp_V86_Data_Area,
  * _Free_Temp_V86_Data_Area and _AddInstanceItem each have their file. Seed 003.
  */
-import { assert } from '../assert.js';
+import { fail } from '../assert.js';
 import { PG_SYS, PG_TYPE_SHIFT, P_WRITE } from '../constants.js';
 import type { Context } from '../context.js';
 import { copyFrame } from '../frames.js';
@@ -39,8 +39,9 @@ export const INSTANCE_TOO_LATE = 'instance data after Init_Complete was processe
 /** Zero-fills `nBytes` of the system VM's V86 memory at `address` (a page not present: skipped). */
 export function zeroLinear(ctx: Context, address: number, nBytes: number): void {
   const l = ctx.l;
-  assert(nBytes > 0, 'zeroLinear: nothing to fill', nBytes);
-  assert(address >= 0 && address + nBytes <= V86_AREA_END, 'zeroLinear: outside V86 RAM', address);
+  if (!(nBytes > 0)) fail('zeroLinear: nothing to fill', nBytes);
+  if (!(address >= 0 && address + nBytes <= V86_AREA_END))
+    fail('zeroLinear: outside V86 RAM', address);
   for (let at = address; at < address + nBytes;) {
     const page = Math.floor(at / PAGE_SIZE);
     const chunkEnd = Math.min((page + 1) * PAGE_SIZE, address + nBytes);
@@ -58,8 +59,8 @@ export function zeroLinear(ctx: Context, address: number, nBytes: number): void 
 /** Records an instance range, merged with one it touches. Caller holds the misc lock. */
 export function addInstanceRange(l: Context['l'], address: number, size: number): boolean {
   const count = l.header[H.instanceCount]!;
-  assert(count >= 0 && count <= INSTANCE_MAX, 'addInstanceRange: instance count', count);
-  assert(size > 0, 'addInstanceRange: empty range', address);
+  if (!(count >= 0 && count <= INSTANCE_MAX)) fail('addInstanceRange: instance count', count);
+  if (!(size > 0)) fail('addInstanceRange: empty range', address);
   for (let i = 0; i < count; i++) {
     const a = l.instances[i * 2]!;
     const s = l.instances[i * 2 + 1]!;
@@ -99,13 +100,13 @@ export function takeInstanceSnapshot(ctx: Context): void {
     locked: false,
     fixed: false,
   });
-  assert(typeof made !== 'string', `takeInstanceSnapshot: ${String(made)}`);
+  if (!(typeof made !== 'string')) fail(`takeInstanceSnapshot: ${String(made)}`);
   l.header[H.snapshotBlock] = made.block;
   for (let page = 0; page < HMA_END_PAGE; page++) {
     const source = readPte(l, SYSTEM_VM, page);
     if (!isInstancePage(l, page) || !ptePresent(source)) continue;
     const frames = takeFrames(ctx, 1, FrameState.BLOCK, made.block, false);
-    assert(frames !== undefined, 'takeInstanceSnapshot: no frame for the snapshot');
+    if (!(frames !== undefined)) fail('takeInstanceSnapshot: no frame for the snapshot');
     const frame = frames[0]!;
     copyFrame(l, pteFrame(source), frame);
     const lock = spaceLockOf(made.base + page, SYSTEM_VM);

@@ -8,7 +8,7 @@
  * returns the failure value [I: "callers must not map pages that … belong to another device"].
  */
 import { PG_TYPE, P_PCD, P_USER, P_WRITE } from '../constants.js';
-import { assert } from '../assert.js';
+import { fail } from '../assert.js';
 import type { Context } from '../context.js';
 import { isRamFrame } from '../frames.js';
 import { H, type Layout } from '../layout.js';
@@ -60,9 +60,9 @@ export function mapV86(
 ): void {
   const l = ctx.l;
   // checkV86Range's promise: a nonempty range of the mappable V86 pages
-  assert(physPages.length > 0 && page >= V86_FIRST_MAPPABLE, 'mapV86: bad range start', page);
-  assert(page + physPages.length <= V86_END, 'mapV86: range past the V86 pages', page);
-  assert((typeBits & ~PG_TYPE) === 0, 'mapV86: type bits hold other bits', typeBits);
+  if (!(physPages.length > 0 && page >= V86_FIRST_MAPPABLE)) fail('mapV86: bad range start', page);
+  if (!(page + physPages.length <= V86_END)) fail('mapV86: range past the V86 pages', page);
+  if (!((typeBits & ~PG_TYPE) === 0)) fail('mapV86: type bits hold other bits', typeBits);
   const locks = lockRange(ctx, vm, page, physPages.length);
   for (let i = 0; i < physPages.length; i++) {
     const phys = physPages[i]!;

@@ -8,7 +8,7 @@
  *   word   64 .. 1087  one pin word per page of each published region
  *   word 1280 .. 1551  the V86 instance-data agreement of v86_data.ts and dos_vm.ts
  */
-import { assert } from '../../assert.js';
+import { fail } from '../../assert.js';
 import { SCENARIO_WORDS } from '../../layout.js';
 
 /**
@@ -72,9 +72,10 @@ export const V86_WORDS = {
 
 const SWAP_END = SWAP_WORDS.pinsBase + SWAP_WORDS.entryMax * SWAP_WORDS.pinsPerRegion;
 const V86_END = V86_WORDS.base + V86_WORDS.vmTable + V86_WORDS.vmEntryMax * V86_WORDS.vmEntryWords;
-assert(SWAP_WORDS.entryMax * SWAP_WORDS.entryWords <= SWAP_WORDS.pinsBase, 'swap entries overlap');
-assert(SWAP_END <= V86_WORDS.base, 'swap pins overlap the V86 agreement');
-assert(V86_END <= SCENARIO_WORDS, 'V86 agreement runs past the scenario words');
+if (!(SWAP_WORDS.entryMax * SWAP_WORDS.entryWords <= SWAP_WORDS.pinsBase))
+  fail('swap entries overlap');
+if (!(SWAP_END <= V86_WORDS.base)) fail('swap pins overlap the V86 agreement');
+if (!(V86_END <= SCENARIO_WORDS)) fail('V86 agreement runs past the scenario words');
 
 /** FNV-1a of a device name, as an Int32 (names are matched by hash in the shared words). */
 export function nameHash(name: string): number {
@@ -97,7 +98,7 @@ export function publishSwapRegion(
   pageCount: number,
 ): number {
   const w = SWAP_WORDS;
-  assert(pageCount <= w.pinsPerRegion, 'publishSwapRegion: region larger than its pin words');
+  if (!(pageCount <= w.pinsPerRegion)) fail('publishSwapRegion: region larger than its pin words');
   for (let entry = 0; entry < w.entryMax; entry++) {
     const at = w.base + entry * w.entryWords;
     if (Atomics.compareExchange(shared, at + w.state, w.EMPTY, w.WRITING) !== w.EMPTY) continue;
@@ -159,10 +160,11 @@ export class RegionClaims {
 
   release(indexes: readonly number[]): void {
     for (const index of indexes) {
-      assert(this.mine.delete(index), 'RegionClaims.release: page was not claimed');
+      if (!this.mine.delete(index)) fail('RegionClaims.release: page was not claimed');
       if (this.pinBase < 0) continue;
       const was = Atomics.compareExchange(this.shared, this.pinBase + index, SWAP_WORDS.MOVING, 0);
-      assert(was === SWAP_WORDS.MOVING, 'RegionClaims.release: pin word changed under a claim');
+      if (!(was === SWAP_WORDS.MOVING))
+        fail('RegionClaims.release: pin word changed under a claim');
     }
   }
 
@@ -195,7 +197,7 @@ export function pinPage(shared: Int32Array, pinWord: number): boolean {
 
 export function unpinPage(shared: Int32Array, pinWord: number): void {
   const was = Atomics.sub(shared, pinWord, 1);
-  assert(was > 0, 'unpinPage: page was not pinned');
+  if (!(was > 0)) fail('unpinPage: page was not pinned');
 }
 
 /** Deterministic bytes of a seed: what a V86 instance block or global block must hold. */

@@ -9,7 +9,7 @@ import {
   DPMI_PHYSICAL_MEMORY_UNAVAILABLE,
   PG_VM,
 } from '../../constants.js';
-import { assert } from '../../assert.js';
+import { fail } from '../../assert.js';
 import type { Context } from '../../context.js';
 import { BK, BlockKind, PAGE_SIZE } from '../../layout.js';
 import { blockWord } from '../../blocks.js';
@@ -42,7 +42,8 @@ export function allocateMemory(ctx: Context, regs: Registers): Registers {
     return dpmiError(ctx, regs, code, made);
   }
   const linear = made.base * PAGE_SIZE;
-  assert(blockWord(ctx.l, made.block, BK.pageCount) * PAGE_SIZE >= size, 'DPMI 0501h: too small');
-  assert(blockWord(ctx.l, made.block, BK.kind) === BlockKind.DPMI_MEMORY, 'DPMI 0501h: kind');
+  if (!(blockWord(ctx.l, made.block, BK.pageCount) * PAGE_SIZE >= size))
+    fail('DPMI 0501h: too small');
+  if (!(blockWord(ctx.l, made.block, BK.kind) === BlockKind.DPMI_MEMORY)) fail('DPMI 0501h: kind');
   return withRegs(regs, { bx: hi(linear), cx: lo(linear), si: hi(linear), di: lo(linear) });
 }

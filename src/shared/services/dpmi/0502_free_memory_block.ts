@@ -4,7 +4,7 @@
  */
 import { BLOCK_DYING, BLOCK_LIVE, blockState, blockWord, findBlock } from '../../blocks.js';
 import { DPMI_INVALID_HANDLE } from '../../constants.js';
-import { assert } from '../../assert.js';
+import { fail } from '../../assert.js';
 import type { Context } from '../../context.js';
 import { BK, BlockKind, LOCK_BLOCKS, PAGE_SIZE } from '../../layout.js';
 import { claimBlock, freeClaimedBlock } from '../alloc.js';
@@ -22,9 +22,9 @@ export function freeMemory(ctx: Context, regs: Registers): Registers {
   if (!valid || !claimBlock(ctx, block))
     return dpmiError(ctx, regs, DPMI_INVALID_HANDLE, 'invalid handle');
   const pages = blockWord(ctx.l, block, BK.pageCount);
-  assert(blockState(ctx.l, block) === BLOCK_DYING, 'DPMI 0502h: block not claimed', block);
+  if (!(blockState(ctx.l, block) === BLOCK_DYING)) fail('DPMI 0502h: block not claimed', block);
   const freed = freeClaimedBlock(ctx, block, ctx.vm);
-  assert(freed <= pages, 'DPMI 0502h: freed more frames than pages', freed);
+  if (!(freed <= pages)) fail('DPMI 0502h: freed more frames than pages', freed);
   ctx.hooks.freeListGrew();
   return withRegs(regs, {});
 }

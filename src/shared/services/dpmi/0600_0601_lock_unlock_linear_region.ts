@@ -4,7 +4,7 @@
  * region); 8002h (unlock) a page not locked. The lock counts are in lock_pages.ts.
  */
 import { DPMI_INVALID_LINEAR_ADDRESS, DPMI_INVALID_STATE } from '../../constants.js';
-import { assert } from '../../assert.js';
+import { fail } from '../../assert.js';
 import type { Context } from '../../context.js';
 import { PAGE_SIZE } from '../../layout.js';
 import { lockPages, unlockPages } from '../lock_pages.js';
@@ -17,8 +17,8 @@ export function lockRegion(ctx: Context, regs: Registers, lock: boolean): Regist
   const count = size === 0 ? 0 : Math.floor((linear + size - 1) / PAGE_SIZE) - first + 1;
   if (count === 0 || first + count > 0x100000)
     return dpmiError(ctx, regs, DPMI_INVALID_LINEAR_ADDRESS, 'invalid linear region');
-  assert(count > 0 && first >= 0, 'DPMI 0600h/0601h: empty region after the checks', first);
-  assert(first + count <= 0x100000, 'DPMI 0600h/0601h: region past 4 GiB', first);
+  if (!(count > 0 && first >= 0)) fail('DPMI 0600h/0601h: empty region after the checks', first);
+  if (!(first + count <= 0x100000)) fail('DPMI 0600h/0601h: region past 4 GiB', first);
   const reason = lock
     ? lockPages(ctx, ctx.vm, first, count, false)
     : unlockPages(ctx, ctx.vm, first, count, false);

@@ -5,7 +5,7 @@
  * RAM; 8012h no linear space. An existing mapping that covers the range is reused with a
  * reference count [I, reference §4.2]; new PTEs are P|W|U|PCD.
  */
-import { assert } from '../../assert.js';
+import { fail } from '../../assert.js';
 import { blockWord, findMappingCovering } from '../../blocks.js';
 import {
   DPMI_INVALID_VALUE,
@@ -31,7 +31,7 @@ export function mapPhysical(ctx: Context, regs: Registers): Registers {
   const count = Math.floor((phys + size - 1) / PAGE_SIZE) - firstPhys + 1;
   // Every page from 1 MiB (HOLE_END_PAGE) to the top of RAM is RAM, and the range starts at
   // 1 MiB or above: it touches RAM exactly when it starts below the top.
-  assert(firstPhys >= HOLE_END_PAGE, 'mapPhysical: the range starts below 1 MiB');
+  if (!(firstPhys >= HOLE_END_PAGE)) fail('mapPhysical: the range starts below 1 MiB');
   if (firstPhys < ctx.l.options.ramPages)
     return dpmiError(ctx, regs, DPMI_SYSTEM_INTEGRITY, 'range is host RAM');
   ctx.locker.acquire(LOCK_BLOCKS);
@@ -46,13 +46,15 @@ export function mapPhysical(ctx: Context, regs: Registers): Registers {
     (firstPhys - blockWord(ctx.l, block, BK.physPage)) * PAGE_SIZE +
     (phys % PAGE_SIZE);
   // the mapping lies in the caller's private arena and covers the whole range
-  assert(arenaOf(linear >>> 12) === Arena.private, 'DPMI 0800h: mapping outside private arena');
-  assert(
-    firstPhys + count <=
-      blockWord(ctx.l, block, BK.physPage) + blockWord(ctx.l, block, BK.pageCount),
-    'DPMI 0800h: mapping does not cover the range',
-    firstPhys,
-  );
+  if (!(arenaOf(linear >>> 12) === Arena.private))
+    fail('DPMI 0800h: mapping outside private arena');
+  if (
+    !(
+      firstPhys + count <=
+      blockWord(ctx.l, block, BK.physPage) + blockWord(ctx.l, block, BK.pageCount)
+    )
+  )
+    fail('DPMI 0800h: mapping does not cover the range', firstPhys);
   return withRegs(regs, { bx: hi(linear), cx: lo(linear) });
 }
 
@@ -70,7 +72,8 @@ function makeMapping(ctx: Context, firstPhys: number, count: number): number {
     perms,
   });
   if (made === undefined) return -1;
-  assert(arenaOf(made.base + count - 1) === Arena.private, 'DPMI 0800h: past the private arena');
+  if (!(arenaOf(made.base + count - 1) === Arena.private))
+    fail('DPMI 0800h: past the private arena');
   if (
     !mapPhysPages(
       ctx,

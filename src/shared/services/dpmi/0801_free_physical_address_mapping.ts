@@ -2,7 +2,7 @@
  * DPMI 0801h Free Physical Address Mapping — DPMI 1.0 and seed 004. Frees the mapping at BX:CX
  * (an address 0800h returned; the last reference removes it). 8025h otherwise.
  */
-import { assert } from '../../assert.js';
+import { fail } from '../../assert.js';
 import { BLOCK_DYING, blockState, blockWord, findBlockContaining } from '../../blocks.js';
 import { DPMI_INVALID_LINEAR_ADDRESS } from '../../constants.js';
 import type { Context } from '../../context.js';
@@ -20,10 +20,10 @@ export function unmapPhysical(ctx: Context, regs: Registers): Registers {
   const found = arenaOf(page) === Arena.private ? findBlockContaining(l, ctx.vm, page) : -1;
   const block = found >= 0 && blockWord(l, found, BK.kind) === BlockKind.DPMI_MAPPING ? found : -1;
   const last = block >= 0 && blockWord(l, block, BK.refCount) === 1;
-  assert(block < 0 || blockWord(l, block, BK.refCount) >= 1, 'DPMI 0801h: refCount', block);
+  if (!(block < 0 || blockWord(l, block, BK.refCount) >= 1)) fail('DPMI 0801h: refCount', block);
   if (block >= 0 && !last) addBlockRef(ctx, block, -1);
   if (last) claimLiveBlock(ctx, block);
-  assert(!last || blockState(l, block) === BLOCK_DYING, 'DPMI 0801h: last not claimed', block);
+  if (!(!last || blockState(l, block) === BLOCK_DYING)) fail('DPMI 0801h: last not claimed', block);
   ctx.locker.release(LOCK_BLOCKS);
   if (block < 0)
     return dpmiError(ctx, regs, DPMI_INVALID_LINEAR_ADDRESS, 'not an address 0800h returned');
