@@ -7,7 +7,6 @@
  * and VMs) is checked here, before any worker starts. It does not run anything.
  */
 import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
 import * as z from './schema.js';
 import {
   LockingPolicies,
@@ -21,24 +20,19 @@ import { printable } from '../printable.js';
 import type { ScenarioSource } from '../protocol.js';
 import type { DeviceDefinition, ScenarioDefinition, VmDefinition } from './scenario.js';
 import { builtinModels, modelOptionSchemas } from './models/index.js';
+import { firstLine, importScenario, MODULE_LOAD_MS_MAX } from './import_module.js';
+import { ScenarioError } from './scenario_error.js';
 
 /** A JSON scenario file is a few KiB; a bigger one is refused before it is read. */
 export const SCENARIO_FILE_BYTES_MAX = 1 << 20;
 /** A scenario needs five levels of nesting; deeper JSON is refused before it is validated. */
 export const SCENARIO_DEPTH_MAX = 16;
-/** A module still loading after this long (a top-level await that never ends) is refused. */
-export const MODULE_LOAD_MS_MAX = 20_000;
+export { MODULE_LOAD_MS_MAX };
 /** Keys that could reach an object's prototype; refused anywhere in a JSON scenario. */
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 export { printable };
 
-/** A scenario file or module that is wrong: the message names the field. Exit code 2. */
-export class ScenarioError extends Error {
-  override name = 'ScenarioError';
-  constructor(message: string) {
-    super(printable(message));
-  }
-}
+export { ScenarioError };
 
 const modelName = z.enum(Object.keys(builtinModels) as [string, ...string[]]);
 
@@ -297,85 +291,6 @@ function resize<T extends { name: string }>(
     const item = list[i % list.length]!;
     return i < list.length ? item : { ...item, name: rename(i) };
   });
-}
-
-/** One line for whatever an import threw (a module may throw anything, null included). */
-function firstLine(error: unknown): string {
-  try {
-    const text = error instanceof Error ? error.message : `threw ${String(error)}`;
-    // "Transform failed with 1 error:" says what on the next line.
-    const [first = '', second] = text.split('\n');
-    return first.endsWith(':') && second !== undefined ? `${first} ${second.trim()}` : first;
-  } catch {
-    return 'it threw a value that cannot be printed';
-  }
-}
-
-let tsxRegistered = false;
-
-/**
- * TypeScript for import() and require() alike: a .ts file in a folder whose package.json
- * says "type": "commonjs" (what `npm init -y` writes) is a CommonJS module, and with the ESM
- * hooks alone Node fails it as a require cycle.
- */
-async function registerTypeScript(): Promise<void> {
-  if (tsxRegistered || import.meta.url.endsWith('.ts')) return;
-  (await import('tsx/esm/api')).register();
-  (await import('tsx/cjs/api')).register();
-  tsxRegistered = true;
-}
-
-/** An ES module's default export, or a CommonJS one's (module.exports or TS's exports.default). */
-function defaultExport(module: { default?: unknown }): unknown {
-  const value = module.default;
-  if (value === null || typeof value !== 'object') return value;
-  const compiled = value as { __esModule?: unknown; default?: unknown };
-  return compiled.__esModule === true && 'default' in compiled ? compiled.default : value;
-}
-
-/**
- * Imports a scenario module, bounded by MODULE_LOAD_MS_MAX; a failure is one ScenarioError.
- * tsx reports a syntax error in a .ts module as a require cycle; the module is compiled once
- * more with tsImport to say what the syntax error is.
- */
-async function importScenario(path: string, signal?: AbortSignal): Promise<{ value: unknown }> {
-  await registerTypeScript();
-  let timer: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
-  // Bounded, and interruptible: Ctrl-C (the signal) ends the wait too.
-  const timeout = new Promise<never>((_, reject) => {
-    const seconds = MODULE_LOAD_MS_MAX / 1000;
-    timer = setTimeout(() => {
-      reject(new ScenarioError(`${path}: the module did not finish loading in ${seconds} s`));
-    }, MODULE_LOAD_MS_MAX);
-    onAbort = () => reject(new ScenarioError(`${path}: interrupted while the module loaded`));
-    if (signal?.aborted === true) onAbort();
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-  // A module that calls process.exit() while it loads would end vmmsim without a word.
-  const exit = process.exit;
-  process.exit = ((code?: number | string | null) => {
-    throw new ScenarioError(`${path}: the module called process.exit(${code ?? ''}) while loading`);
-  }) as typeof process.exit;
-  try {
-    const module = (await Promise.race([import(pathToFileURL(path).href), timeout])) as {
-      default?: unknown;
-    };
-    // Boxed: a default export with a `then` (a thenable, a Proxy) is not awaited here.
-    return { value: defaultExport(module) };
-  } catch (error) {
-    if (error instanceof ScenarioError) throw error;
-    let reason = firstLine(error);
-    if ((error as { code?: unknown } | null)?.code === 'ERR_REQUIRE_CYCLE_MODULE') {
-      const { tsImport } = await import('tsx/esm/api');
-      reason = await tsImport(path, import.meta.url).then(() => reason, firstLine);
-    }
-    throw new ScenarioError(`${path}: the module cannot be loaded: ${reason}`);
-  } finally {
-    process.exit = exit;
-    clearTimeout(timer);
-    if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
-  }
 }
 
 /** A scenario module is source code; anything bigger is refused before it is imported. */
