@@ -2,7 +2,7 @@
 // policies, and each planted bug is reported with its device, page and frame.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runScenario } from '../../src/index.js';
+import { runScenario, type RunReport } from '../../src/index.js';
 
 const scenarios = join(import.meta.dirname, '..', '..', 'scenarios');
 const quick = { seed: 7, hangSeconds: 10, calls: 30_000 };
@@ -80,12 +80,21 @@ describe('scenarios: planted bugs are found', () => {
   });
 
   it('a DMA device that unlocks before its transfer finishes: the data misses its page, named', async () => {
-    const report = await runScenario(join(scenarios, 'planted-early-unlock.json'), {
-      ...quick,
-      calls: 60_000,
-    });
-    expect(report.failure).toBeUndefined();
-    const missed = report.actorViolations.filter((v) => v.actor === 'BUSMSTR');
+    // A race on real threads: the page-swap device must move a buffer page inside the
+    // transfer's window. A run on a loaded machine can miss it (one in several suites under
+    // a CPU hog), so up to three runs with other seeds; detection that broke finds nothing
+    // in any of them.
+    let missed: RunReport['actorViolations'] = [];
+    for (const seed of [7, 8, 9]) {
+      const report = await runScenario(join(scenarios, 'planted-early-unlock.json'), {
+        ...quick,
+        seed,
+        calls: 60_000,
+      });
+      expect(report.failure).toBeUndefined();
+      missed = report.actorViolations.filter((v) => v.actor === 'BUSMSTR');
+      if (missed.length > 0) break;
+    }
     expect(missed.length).toBeGreaterThan(0);
     expect(missed[0]!.page).toBeGreaterThan(0);
     expect(missed[0]!.frame).toBeGreaterThan(0);
