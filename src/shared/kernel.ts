@@ -190,7 +190,7 @@ export class Kernel implements KernelHooks {
   private readonly deliver = (d: Delivery<DeviceEntry>): boolean => {
     const { ctx, onControl } = d.device;
     const carry = onControl?.(d.message, ctx, d.vmHandle, d.edx);
-    if (!!((carry as unknown) instanceof Promise))
+    if ((carry as unknown) instanceof Promise)
       fail(`${d.message}: in-process control handlers are synchronous`);
     if (!(ctx.locker.heldCount() === 0)) fail(`${d.message}: ${ctx.name} returned holding a lock`);
     return carry === true;
@@ -300,8 +300,8 @@ export class Kernel implements KernelHooks {
     const vm = vmOfHandle(this.layout, handle);
     if (!(vm > 0)) fail('destroyVM: not a live VM (the system VM is never destroyed)');
     drive(this.phases.endVm(handle, true, VNE_Closed), this.deliver);
-    if (!!this.vmContexts.has(vm)) fail('destroyVM: the VM keeps a context', vm);
-    if (!!vmLive(this.layout, vm)) fail('destroyVM: the VM is still live', vm);
+    if (this.vmContexts.has(vm)) fail('destroyVM: the VM keeps a context', vm);
+    if (vmLive(this.layout, vm)) fail('destroyVM: the VM is still live', vm);
   }
 
   private releaseVm(vm: number): void {
@@ -310,7 +310,7 @@ export class Kernel implements KernelHooks {
     teardownVmSpace(this.layout, this.host.locker, vm, (v) =>
       dropAliasesOf(this.host, v, 0, SHARED_ARENA_FIRST_PAGE),
     );
-    if (!!vmLive(this.layout, vm)) fail('releaseVm: VM still live after its teardown', vm);
+    if (vmLive(this.layout, vm)) fail('releaseVm: VM still live after its teardown', vm);
     const ctx = this.vmContexts.get(vm);
     if (ctx !== undefined) {
       ctx.broken = new Error(`VM ${ctx.name}: destroyed; its context can make no more calls`);

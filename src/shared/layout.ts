@@ -24,9 +24,9 @@
  *   regions       REGION_MAX x i32        block indexes of free        services/region.ts
  *                                         physical regions
  *   instances     INSTANCE_MAX x 2 i32    instance data ranges         the instance-data service
- *   callbacks     CALLBACK_MAX x 4 i32    free-physical-region         kernel.ts
+ *   callbacks     CALLBACK_MAX x 4 i32    free-physical-region         kernel_callbacks.ts
  *                                         callbacks (actor, local id)
- *   lockdep       LOCKDEP_MAX x 8 i32     lock-order and interrupt-    lock.ts
+ *   lockdep       LOCKDEP_MAX x 8 i32     lock-order and interrupt-    lockdep.ts
  *                                         time violations seen
  *   scenario      SCENARIO_WORDS x i32    words a scenario's devices   the scenario's models
  *                                         share (their agreements)

@@ -165,7 +165,7 @@ export function reserveLinear(
       if (taken === page + count) {
         setBits(l.linearBits, s, page, count, true);
         hint.view[hint.index] = page + count;
-        if (!!allClear(l.linearBits, s, page, count)) fail('reserveLinear: bits not set');
+        if (allClear(l.linearBits, s, page, count)) fail('reserveLinear: bits not set');
         return page;
       }
       page = alignUp(nextClear(l.linearBits, s, taken, s.end), alignPages);

@@ -12,12 +12,9 @@ import {
   AC,
   ACTOR_CRASHED,
   COMMON_PDE_FIRST,
-  LD,
   LK,
   LOCKDEP_INTERRUPT,
-  LOCKDEP_MAX,
   LOCKDEP_ORDER,
-  LOCKDEP_WORDS,
   LOCK_BLOCKS,
   LOCK_COMMON_FIRST,
   LOCK_FREE_LIST,
@@ -29,6 +26,7 @@ import {
   H,
   type Layout,
 } from './layout.js';
+import { recordLockdep } from './lockdep.js';
 
 /**
  * Lock order, lowest first: MISC, the common page tables by PDE index, VM spaces by VM id,
@@ -58,6 +56,9 @@ export function lockName(lockId: number): string {
 }
 
 /** Thrown when a wait passes its bound: a liveness failure, never retried. */
+export type { LockdepEntry } from './lockdep.js';
+export { lockdepEntries } from './lockdep.js';
+
 export class LockTimeoutError extends Error {
   override name = 'LockTimeoutError';
   constructor(
@@ -103,59 +104,6 @@ export class OwnerDeadError extends Error {
   ) {
     super(`${lockName(lockId)} is owner-dead: actor ${ownerActor} died holding it`);
   }
-}
-
-/** One lockdep record: the kind, the lock held (or -1), the lock taken, who, in which service. */
-export interface LockdepEntry {
-  kind: number;
-  held: number;
-  taken: number;
-  actor: number;
-  service: number;
-}
-
-/**
- * Records a lock-order or interrupt-time violation in the buffer's lockdep table, once per
- * kind and pair of locks; the checker reports the table.
- */
-function recordLockdep(layout: Layout, entry: LockdepEntry): void {
-  const table = layout.lockdep;
-  const count = Math.min(Atomics.load(layout.header, H.lockdepCount), LOCKDEP_MAX);
-  for (let i = 0; i < count; i++) {
-    const base = i * LOCKDEP_WORDS;
-    if (
-      Atomics.load(table, base + LD.kind) === entry.kind &&
-      table[base + LD.held] === entry.held &&
-      table[base + LD.taken] === entry.taken
-    )
-      return;
-  }
-  const slot = Atomics.add(layout.header, H.lockdepCount, 1);
-  if (slot >= LOCKDEP_MAX) return;
-  const base = slot * LOCKDEP_WORDS;
-  Atomics.store(table, base + LD.held, entry.held);
-  Atomics.store(table, base + LD.taken, entry.taken);
-  Atomics.store(table, base + LD.actor, entry.actor);
-  Atomics.store(table, base + LD.service, entry.service);
-  Atomics.store(table, base + LD.kind, entry.kind); // last: a reader sees whole entries only
-}
-
-/** The lockdep table's entries, for the checker. */
-export function lockdepEntries(layout: Layout): LockdepEntry[] {
-  const entries = [];
-  const count = Math.min(Atomics.load(layout.header, H.lockdepCount), LOCKDEP_MAX);
-  for (let i = 0; i < count; i++) {
-    const at = (word: number): number => Atomics.load(layout.lockdep, i * LOCKDEP_WORDS + word);
-    if (at(LD.kind) === 0) continue;
-    entries.push({
-      kind: at(LD.kind),
-      held: at(LD.held),
-      taken: at(LD.taken),
-      actor: at(LD.actor),
-      service: at(LD.service),
-    });
-  }
-  return entries;
 }
 
 /**
@@ -429,7 +377,7 @@ export function futexWait(
   expected: number,
   timeoutMs: number,
 ): boolean {
-  if (!!isMainThread) fail('futexWait: the main thread never blocks in Atomics.wait');
+  if (isMainThread) fail('futexWait: the main thread never blocks in Atomics.wait');
   // Sleeps only while the word still holds `expected`: a change made before the wait is seen.
   return Atomics.wait(view, index, expected, timeoutMs) !== 'timed-out';
 }

@@ -32,7 +32,7 @@ export const initCompleteDone = (l: Layout): boolean =>
 export function markInitCompleteDone(l: Layout): void {
   if (!(systemPhase(l) === ControlMessage.Init_Complete))
     fail('completeInit: not in Init_Complete');
-  if (!!initCompleteDone(l)) fail('completeInit: initialization completed twice');
+  if (initCompleteDone(l)) fail('completeInit: initialization completed twice');
   Atomics.store(l.header, H.initCompleteDone, 1);
 }
 
@@ -149,7 +149,7 @@ export class PhaseDriver<D> {
   /** Adds a device (in load order): its actor slot and DDB_Init_Order. */
   add(device: D, actor: number, initOrder: number): void {
     if (!(actor >= 0)) fail('PhaseDriver.add: a device without an actor slot', actor);
-    if (!!this.entries.some((e) => e.device === device)) fail('PhaseDriver.add: a device twice');
+    if (this.entries.some((e) => e.device === device)) fail('PhaseDriver.add: a device twice');
     this.entries.push({ device, actor, initOrder, dropped: false });
   }
 
