@@ -55,10 +55,10 @@ export function lockName(lockId: number): string {
   return `page table lock (PDE ${pde.toString(16)}h)`;
 }
 
-/** Thrown when a wait passes its bound: a liveness failure, never retried. */
 export type { LockdepEntry } from './lockdep.js';
 export { lockdepEntries } from './lockdep.js';
 
+/** Thrown when a wait passes its bound: a liveness failure, never retried. */
 export class LockTimeoutError extends Error {
   override name = 'LockTimeoutError';
   constructor(
