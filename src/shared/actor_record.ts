@@ -40,25 +40,9 @@ export const actorAdd = (l: Layout, actor: number, word: ActorWord, delta: numbe
 export const actorOr = (l: Layout, actor: number, word: ActorWord, bits: number): number =>
   Atomics.or(l.actors, actor * ACTOR_WORDS + word, bits);
 
-/** Swaps `value` into `actor`'s word `word` atomically; returns the old value. */
-export function actorExchange(l: Layout, actor: number, word: ActorWord, value: number): number {
-  return Atomics.exchange(l.actors, actor * ACTOR_WORDS + word, value);
-}
-
 /** `actor`'s word `word`, read plainly: for words only `actor`'s own thread writes. */
 export const actorRead = (l: Layout, actor: number, word: ActorWord): number =>
   l.actors[actor * ACTOR_WORDS + word]!;
-
-/** Writes `actor`'s word `word` plainly: only from `actor`'s own thread. */
-export function actorWrite(l: Layout, actor: number, word: ActorWord, value: number): void {
-  l.actors[actor * ACTOR_WORDS + word] = value;
-}
-
-/** Zeroes `actor`'s whole record (its slot is free again). */
-export function clearActor(l: Layout, actor: number): void {
-  if (!(actor >= 0 && actor < l.options.actorMax)) fail(`actor ${actor} is not a slot`);
-  for (let w = 0; w < ACTOR_WORDS; w++) Atomics.store(l.actors, actor * ACTOR_WORDS + w, 0);
-}
 
 /**
  * Claims `actor`'s slot when it is free: live, the rest of the record zeroed (what an actor

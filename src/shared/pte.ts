@@ -8,7 +8,7 @@
  *   PTE_RESERVED | perms       a page that belongs to a block but has no frame: reserved and
  *                              not committed, or a not-present page of a free physical region
  */
-import { P_ACC, P_DIRTY, P_PCD, P_PRES, P_PWT, P_USER, P_WRITE, PG_TYPE } from './constants.js';
+import { P_PCD, P_PRES, P_PWT, P_USER, P_WRITE, PG_TYPE } from './constants.js';
 
 export const PTE_RESERVED = 0x100;
 /** Bits a block chooses for its pages: write, user, cache control and the page type. */
@@ -35,5 +35,4 @@ export const withTypeOf = (pte: number, perms: number): number =>
 export const pteTypeBits = (pte: number): number => pte & PG_TYPE;
 export const pteUser = (pte: number): boolean => (pte & P_USER) !== 0;
 export const pteWritable = (pte: number): boolean => (pte & P_WRITE) !== 0;
-export const clearAccessDirty = (pte: number): number => (pte & ~(P_ACC | P_DIRTY)) >>> 0;
 export const PDE_FLAGS = P_PRES | P_WRITE | P_USER;

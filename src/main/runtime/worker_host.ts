@@ -38,7 +38,6 @@ export class ActorHandle {
   initOrder = 0;
   hasInterrupt = false;
   hasStep = false;
-  dropped = false;
   private exited: Promise<never>;
   private stopping = false;
   /** The worker asked to be terminated (an injected `terminate` fault) and was. */
