@@ -2,8 +2,12 @@
  * Assertions for what must never happen. A broken assertion is a finding, never a return
  * value: DDK failures are return values (see STYLE.md, "two kinds of error").
  */
+import { errorClass } from './error_class.js';
 
 export class AssertionError extends Error {
+  static {
+    errorClass(this, 'AssertionError');
+  }
   override name = 'AssertionError';
 }
 

@@ -3,6 +3,7 @@
  * constants: layout.ts turns them into offsets and sizes. Validation of user input against
  * these limits happens here too, so every entry point refuses the same things the same way.
  */
+import { errorClass } from './error_class.js';
 
 export const LockingPolicies = ['global', 'fine'] as const;
 export type LockingPolicy = (typeof LockingPolicies)[number];
@@ -72,6 +73,9 @@ export const limits = {
 
 /** Thrown for an option a caller got wrong; the message names the option. */
 export class OptionError extends Error {
+  static {
+    errorClass(this, 'OptionError');
+  }
   override name = 'OptionError';
 }
 

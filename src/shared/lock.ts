@@ -27,6 +27,7 @@ import {
   type Layout,
 } from './layout.js';
 import { recordLockdep } from './lockdep.js';
+import { errorClass } from './error_class.js';
 
 /**
  * Lock order, lowest first: MISC, the common page tables by PDE index, VM spaces by VM id,
@@ -60,6 +61,9 @@ export { lockdepEntries } from './lockdep.js';
 
 /** Thrown when a wait passes its bound: a liveness failure, never retried. */
 export class LockTimeoutError extends Error {
+  static {
+    errorClass(this, 'LockTimeoutError');
+  }
   override name = 'LockTimeoutError';
   constructor(
     readonly lockId: number,
@@ -97,6 +101,9 @@ export function interruptSafe(lockId: number): boolean {
 
 /** Thrown to a waiter whose lock's holder died holding it (a robust lock's EOWNERDEAD). */
 export class OwnerDeadError extends Error {
+  static {
+    errorClass(this, 'OwnerDeadError');
+  }
   override name = 'OwnerDeadError';
   constructor(
     readonly lockId: number,

@@ -10,6 +10,7 @@ import type { Context } from './context.js';
 import { type Layout, PAGE_SIZE } from './layout.js';
 import { pteAt, pteIndex, setPteBits, spaceLockOf } from './page_table.js';
 import { pteFrame, ptePresent, pteUser, pteWritable } from './pte.js';
+import { errorClass } from './error_class.js';
 
 export interface AccessOptions {
   /** 0: ring-0 code (a device); 3: code in the VM. */
@@ -17,6 +18,9 @@ export interface AccessOptions {
 }
 
 export class PageFaultError extends Error {
+  static {
+    errorClass(this, 'PageFaultError');
+  }
   override name = 'PageFaultError';
   constructor(
     readonly address: number,

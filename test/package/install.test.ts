@@ -76,6 +76,32 @@ export default defineScenario({
 });
 `;
 
+/** A device that reads an unmapped page and catches the fault by its class from 'vmmsim'. */
+const catching = `import { defineDevice, defineScenario, PageFaultError } from 'vmmsim';
+export default defineScenario({
+  name: 'catching',
+  budget: { calls: 40 },
+  devices: [
+    defineDevice({
+      name: 'CATCHER',
+      initOrder: 0x70000000,
+      create: (dev) => ({
+        step: async () => {
+          await dev._GetFreePageCount(0);
+          try {
+            await dev.readLinear(0x7ff00000, 1);
+            dev.violation('an unmapped page was read', {});
+          } catch (error) {
+            if (!(error instanceof PageFaultError)) throw error;
+          }
+        },
+      }),
+    }),
+  ],
+  vms: [],
+});
+`;
+
 const tsconfig = {
   compilerOptions: {
     module: 'nodenext',
@@ -117,6 +143,16 @@ describe('the package in a folder made by npm init -y', () => {
     for (const file of ['typed.ts', 'typed.mts', 'esm.js', 'cjs.js', 'plain.mjs']) {
       expectSound(file);
     }
+  });
+
+  it("catches the kernel's PageFaultError by instanceof, on threads and in a hunt", () => {
+    // The worker and the command line are bundles: the kernel that throws is another copy
+    // of the package than the one the scenario imports.
+    writeFileSync(join(project, 'catching.ts'), catching);
+    expectSound('catching.ts');
+    const hunt = vmmsim('hunt', 'catching.ts', '--runs', '5', '--jobs', '1', '--no-progress');
+    expect(hunt.out).toContain('0 failure(s)');
+    expect(hunt.code).toBe(0);
   });
 
   it('gives the scenarios their types (DeviceActor, defineScenario); a wrong one is caught', () => {

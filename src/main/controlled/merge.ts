@@ -5,9 +5,9 @@
  * its earliest replay file, and the shards that are missing. Reads and checks; runs nothing.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { z } from 'zod';
 import { OptionError } from '../../shared/config.js';
 import { printable } from '../../shared/scenario/load.js';
+import * as z from '../../shared/scenario/schema.js';
 import { signature } from './hunt.js';
 
 const REPORT_BYTES_MAX = 16 << 20;
@@ -16,9 +16,10 @@ const failure = z.looseObject({
   kind: z.string(),
   message: z.string(),
   step: z.number(),
-  actor: z.string().optional(),
+  actor: z.optional(z.string()),
 });
-const shardSchema = z.object({ index: z.number().int().min(0), count: z.number().int().min(1) });
+const shardSchema = z.object({ index: z.intFrom(0), count: z.intFrom(1) });
+const integer = () => z.number().check(z.int());
 
 const huntSchema = z.looseObject({
   kind: z.literal('hunt'),
@@ -26,15 +27,15 @@ const huntSchema = z.looseObject({
   scheduler: z.string(),
   depth: z.number(),
   shard: shardSchema,
-  runs: z.number().int(),
-  runsPlanned: z.number().int(),
+  runs: integer(),
+  runsPlanned: integer(),
   interrupted: z.boolean(),
   elapsedMs: z.number(),
   failures: z.array(
     z.looseObject({
       seed: z.number(),
       failure,
-      hits: z.number().int(),
+      hits: integer(),
       replayPath: z.string(),
     }),
   ),
@@ -47,11 +48,11 @@ const exploreSchema = z.looseObject({
   stepsMax: z.number(),
   seed: z.number(),
   shard: shardSchema,
-  explored: z.number().int(),
-  pruned: z.number().int(),
+  explored: integer(),
+  pruned: integer(),
   interrupted: z.boolean(),
   elapsedMs: z.number(),
-  failure: z.looseObject({ failure, preemptions: z.number(), replayPath: z.string() }).optional(),
+  failure: z.optional(z.looseObject({ failure, preemptions: z.number(), replayPath: z.string() })),
 });
 
 const reportSchema = z.discriminatedUnion('kind', [huntSchema, exploreSchema]);

@@ -8,9 +8,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { z } from 'zod';
 import { formatBytes } from '../../shared/machine_size.js';
 import { printable } from '../../shared/scenario/load.js';
+import * as z from '../../shared/scenario/schema.js';
 import { writeFileAtomic } from '../../shared/atomic_write.js';
 
 export const REPLAY_FORMAT = 'vmmsim-replay';
@@ -21,33 +21,33 @@ export const REPLAY_FILE_BYTES_MAX = 64 << 20;
 const failureSchema = z.strictObject({
   kind: z.enum(['violation', 'data', 'assertion', 'threw', 'hung', 'divergence']),
   message: z.string(),
-  step: z.number().int().min(0),
-  actor: z.string().optional(),
-  phase: z.enum(['wind-down', 'finish']).optional(),
-  stack: z.string().optional(),
+  step: z.intFrom(0),
+  actor: z.optional(z.string()),
+  phase: z.optional(z.enum(['wind-down', 'finish'])),
+  stack: z.optional(z.string()),
 });
 
 const replaySchema = z.strictObject({
   format: z.literal(REPLAY_FORMAT),
-  version: z.number().int(),
+  version: z.number().check(z.int()),
   scenario: z.strictObject({
     kind: z.enum(['module', 'json']),
     /** Relative to the replay file's folder. */
-    path: z.string().min(1),
+    path: z.string().check(z.minLength(1)),
     /** The scenario file's content when the run was recorded. */
-    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    sha256: z.string().check(z.regex(/^[0-9a-f]{64}$/)),
     name: z.string(),
   }),
   scheduler: z.enum(['pct', 'random', 'replay', 'shrink', 'explore']),
-  seed: z.number().int().min(0),
+  seed: z.intFrom(0),
   options: z.strictObject({
-    stepsMax: z.number().int().min(1),
-    checkEvery: z.number().int().min(0),
-    interruptPer1024: z.number().int().min(0).max(1024),
+    stepsMax: z.intFrom(1),
+    checkEvery: z.intFrom(0),
+    interruptPer1024: z.intIn(0, 1024),
   }),
-  decisions: z.array(z.number().int().min(0).max(1023)).min(1).max(1_000_000),
+  decisions: z.array(z.intIn(0, 1023)).check(z.minLength(1), z.maxLength(1_000_000)),
   actorNames: z.array(z.string()),
-  traceHash: z.string().regex(/^[0-9a-f]{8}$/),
+  traceHash: z.string().check(z.regex(/^[0-9a-f]{8}$/)),
   failure: failureSchema,
 });
 

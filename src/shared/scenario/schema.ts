@@ -3,7 +3,8 @@
  * messages. Scenario loading runs in every worker of a run; the full `zod` package is about
  * 750 KB of the worker bundle and a quarter of a run's start-up, `zod/mini` about 40 KB. The
  * messages are zod's own (e.g. "Too big: expected number to be <=64"), the same as the full
- * package gives. Main-thread-only files (replay files, merge) keep the full package.
+ * package gives. Replay files and `merge` use it too, so that the command line, bundled, holds
+ * no copy of the full package either.
  */
 import { config, int, maximum, maxLength, minimum, minLength, number, string } from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
@@ -17,9 +18,11 @@ export {
   array,
   boolean,
   custom,
+  discriminatedUnion,
   enum,
   int,
   literal,
+  looseObject,
   maximum,
   maxLength,
   minimum,
@@ -29,6 +32,7 @@ export {
   positive,
   record,
   refine,
+  regex,
   strictObject,
   string,
   number,
@@ -39,6 +43,9 @@ export type { infer, input, output, ZodMiniType } from 'zod/mini';
 /** An integer in [min, max]. */
 export const intIn = (min: number, max: number) =>
   number().check(int(), minimum(min), maximum(max));
+
+/** An integer of at least `min`. */
+export const intFrom = (min: number) => number().check(int(), minimum(min));
 
 /** A string of `min` to `max` characters. */
 export const textOf = (min: number, max: number) => string().check(minLength(min), maxLength(max));

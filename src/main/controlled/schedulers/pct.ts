@@ -5,7 +5,9 @@
  * at the i-th change point the actor that moves drops to priority i. A bug of depth d is
  * found with probability at least 1 / (n · k^(d−1)) per run. The change points are distinct
  * (as shuttle draws them): a draw equal to one before is drawn again, so that two draws never
- * merge into one change point and silently make the depth smaller.
+ * merge into one change point and silently make the depth smaller. As in the paper, the
+ * i-th change point is the i-th drawn, not the i-th in step order: an actor that is the only
+ * runnable one can be lowered to 1 and later to 2, still below every actor not lowered.
  */
 import { assert } from '../../../shared/assert.js';
 import { Prng } from '../../../shared/prng.js';
@@ -16,7 +18,12 @@ export class PctScheduler implements Scheduler {
   private readonly priorities: number[];
   private readonly changePoints: Map<number, number>;
 
-  constructor(seed: number, actorCount: number, stepsMax: number, depth: number) {
+  constructor(
+    seed: number,
+    actorCount: number,
+    stepsMax: number,
+    private readonly depth: number,
+  ) {
     const prng = new Prng(seed ^ 0x9c7);
     const order = Array.from({ length: actorCount }, (_, i) => i);
     for (let i = order.length - 1; i > 0; i--) {
@@ -52,7 +59,7 @@ export class PctScheduler implements Scheduler {
     }
     const lowered = this.changePoints.get(step);
     if (lowered !== undefined) {
-      assert(lowered < this.priorities[best]!, 'PctScheduler: a change point raised a priority');
+      assert(lowered < this.depth, 'PctScheduler: a change point not below every start priority');
       this.priorities[best] = lowered;
     }
     return best;
