@@ -12,6 +12,7 @@ import type { ChainPlan, ChainResult } from '../src/workers/chain_workload.js';
 import type { BaselineTransport, OwnerWorkerApi } from './workers/owner_worker.js';
 import { WINDOW_PAGES } from './scaling.js';
 import { Threads } from './threads.js';
+import { srcUrl } from '../src/shared/module_url.js';
 
 export interface BaselinePoint {
   transport: BaselineTransport;
@@ -48,10 +49,7 @@ export async function startBaseline(
   owner: Comlink.Remote<OwnerWorkerApi>;
   clients: BaselineClient[];
 }> {
-  const owner = threads.spawn<OwnerWorkerApi>(
-    new URL('./workers/owner_worker.js', import.meta.url),
-    {},
-  );
+  const owner = threads.spawn<OwnerWorkerApi>(srcUrl('../bench/workers/owner_worker.js'), {});
   const windows = await threads.guard(
     owner.boot({
       windowCount: o.workers,
@@ -61,10 +59,7 @@ export async function startBaseline(
   );
   const clients: BaselineClient[] = [];
   for (let i = 0; i < o.workers; i++) {
-    const api = threads.spawn<BaselineClientApi>(
-      new URL('./workers/baseline_client.js', import.meta.url),
-      {},
-    );
+    const api = threads.spawn<BaselineClientApi>(srcUrl('../bench/workers/baseline_client.js'), {});
     const { port1, port2 } = new MessageChannel();
     const name = `DEV${i}`;
     await threads.guard(owner.attach(Comlink.transfer(port1, [port1]), name, o.transport));

@@ -256,7 +256,8 @@ export const HANDSHAKES = {
       'answers it when the chain has run (pressureServed)',
     reader: 'the coordinator (pressureWanted), then the waiting worker (requestPages)',
     wake:
-      'the worker wakes the coordinator on H.pressureRequests (awaitPressureRequests); ' +
+      'the worker wakes the coordinator on H.pressureRequests (awaitPressureRequests), and so ' +
+      'does the end of the run phase (wakePressureServer); ' +
       'the coordinator wakes the worker on its AC.pressureSeq',
   },
   fault: {
@@ -356,6 +357,9 @@ export const pressureRequests = (l: Layout): number => Atomics.load(l.header, H.
 /** The coordinator's sleep until a wait is posted after `seen`, or `timeoutMs` passes. */
 export const awaitPressureRequests = (l: Layout, seen: number, timeoutMs: number): Promise<void> =>
   futexWaitAsync(l.header, H.pressureRequests, seen, timeoutMs);
+
+/** Ends the coordinator's sleep at once (the run phase is over: nothing more to serve). */
+export const wakePressureServer = (l: Layout): void => futexWake(l.header, H.pressureRequests);
 
 /** The pages `actor` waits for (0: it does not wait). */
 export const pressureWanted = (l: Layout, actor: number): number =>

@@ -7,12 +7,13 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { srcUrl } from '../shared/module_url.js';
 
 const fromSources = import.meta.url.endsWith('.ts');
 
 /** An entry's module: `src/workers/<name>`, or the given URL; `.ts` when running from sources. */
 function entryUrl(entry: string | URL): URL {
-  const url = typeof entry === 'string' ? new URL(`./${entry}.js`, import.meta.url) : entry;
+  const url = typeof entry === 'string' ? srcUrl(`workers/${entry}.js`) : entry;
   return fromSources ? new URL(url.href.replace(/\.js$/, '.ts')) : url;
 }
 
@@ -20,7 +21,7 @@ function entryUrl(entry: string | URL): URL {
 export function spawnWorker(entry: string | URL, workerData: Record<string, unknown>): Worker {
   const url = entryUrl(entry);
   if (fromSources) {
-    return new Worker(new URL('./bootstrap.mjs', import.meta.url), {
+    return new Worker(srcUrl('workers/bootstrap.mjs'), {
       workerData: { ...workerData, vmmsimEntry: url.href },
     });
   }
@@ -38,7 +39,7 @@ export function poolTask(entry: string | URL): {
   const url = entryUrl(entry);
   if (fromSources) {
     return {
-      filename: new URL('./piscina_bootstrap.mjs', import.meta.url).href,
+      filename: srcUrl('workers/piscina_bootstrap.mjs').href,
       workerData: { vmmsimEntry: url.href },
     };
   }

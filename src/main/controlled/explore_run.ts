@@ -10,6 +10,7 @@ import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import type { ScenarioDefinition } from '../../shared/scenario/scenario.js';
 import { poolTask } from '../../workers/spawn.js';
+import { srcUrl } from '../../shared/module_url.js';
 import type { ScenarioSource } from '../../shared/protocol.js';
 import type { ExploreTask } from './explore_task.js';
 import type { ControlledFailure } from './controlled.js';
@@ -109,7 +110,7 @@ export class Explore {
   ): Promise<number> {
     const jobs = this.jobs();
     const pool = new Piscina({
-      ...poolTask(new URL('./explore_task.js', import.meta.url)),
+      ...poolTask(srcUrl('main/controlled/explore_task.js')),
       minThreads: jobs,
       maxThreads: jobs,
     });

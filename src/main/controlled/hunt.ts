@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { Piscina } from 'piscina';
 import type { ScenarioDefinition } from '../../shared/scenario/scenario.js';
 import { poolTask } from '../../workers/spawn.js';
+import { srcUrl } from '../../shared/module_url.js';
 import type { ScenarioSource } from '../../shared/protocol.js';
 import type { HuntRunResult, HuntTask } from './hunt_task.js';
 import { type ControlledFailure, type ControlledResult, runControlled } from './controlled.js';
@@ -124,7 +125,7 @@ export class Hunt {
   /** Runs the seeds in batches on `jobs` pool threads; returns how many runs finished. */
   private async runPool(seeds: number[], jobs: number): Promise<number> {
     const pool = new Piscina({
-      ...poolTask(new URL('./hunt_task.js', import.meta.url)),
+      ...poolTask(srcUrl('main/controlled/hunt_task.js')),
       minThreads: jobs,
       maxThreads: jobs,
     });

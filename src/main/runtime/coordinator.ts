@@ -18,6 +18,7 @@ import {
   armFaultCountdown,
   CONTROL_TIMEOUT_MS,
   setStop,
+  wakePressureServer,
 } from '../../shared/protocol.js';
 import { CallbackRouter } from './callback_router.js';
 import { Diagnosis } from './diagnosis.js';
@@ -195,6 +196,7 @@ export class Coordinator {
     } finally {
       done.value = true;
       setStop(this.kernel.layout, true);
+      wakePressureServer(this.kernel.layout); // not at the end of its 50 ms sleep
       await pressure;
       await this.router.chain.catch(() => undefined);
     }
@@ -222,6 +224,8 @@ export class Coordinator {
     let runMs = 0;
     let runStart: number | undefined;
     let systemExit = false;
+    let idle = false;
+    let stopped: Promise<unknown> | undefined;
     try {
       this.o.scenario.devices.forEach((d, index) =>
         this.devices.push(this.spawn({ kind: 'device', index }, d.name)),
@@ -243,6 +247,7 @@ export class Coordinator {
           await driveAsync(this.driver.endVm(vm.vmHandle, true, VNE_Closed), this.deliver);
       }
       await driveAsync(this.driver.exit(), this.deliver);
+      idle = true;
     } catch (error) {
       if (!(error instanceof ActorFailureError)) throw error;
       failure = error.failure;
@@ -251,15 +256,30 @@ export class Coordinator {
       actorReports = this.actorsFromBuffer();
       if (runStart !== undefined) runMs = performance.now() - runStart;
     } finally {
-      await Promise.all([...this.devices, ...this.vmWorkers].map((a) => a.stop()));
+      stopped = Promise.all([...this.devices, ...this.vmWorkers].map((a) => a.stop()));
+      // An actor that failed, or may still run, is stopped before the checker reads the
+      // buffer. After System_Exit every actor is idle: they end while the report is made.
+      if (!idle) await stopped;
     }
     this.traceEnd(failure);
+    const report = this.report(actorReports, runMs, systemExit, failure);
+    await stopped;
+    return report;
+  }
+
+  /** The run's report: the checker's verdict, the calls, the phases and the callbacks. */
+  private report(
+    actors: ActorReport[],
+    runMs: number,
+    systemExit: boolean,
+    failure: ActorFailure | undefined,
+  ): RunReport {
     return buildReport({
       scenario: this.o.scenario.name,
       seed: this.o.seed,
       kernel: this.kernel,
       phases: this.phases,
-      actors: actorReports,
+      actors,
       runMs,
       systemExit,
       failure,
