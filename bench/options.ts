@@ -4,7 +4,7 @@
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
 
-export const GROUPS = ['micro', 'scaling', 'baseline'] as const;
+export const GROUPS = ['micro', 'scaling', 'baseline', 'job', 'races'] as const;
 export type Group = (typeof GROUPS)[number];
 
 export interface BenchFlags {
@@ -19,7 +19,9 @@ export const BENCH_DESCRIPTION =
   'The vmmsim benchmark suite: micro-benchmarks of every service next to the lock floor ' +
   '(mitata, one thread), scaling with 1–16 worker threads (own regions, one shared ' +
   'region, the default scenario) under both locking policies, and the message-passing ' +
-  'baseline. Prints tables and the targets with their measured values; writes a JSON ' +
+  'baseline; the main job as users run it (start-up of `vmmsim run --calls 1`, the default ' +
+  "scenario's calls per second) and race reproduction (controlled runs per second, hunt " +
+  'scaling). Prints tables and the targets with their measured values; writes a JSON ' +
   'record and an SVG chart. Exit code 0 when every benchmark measured a succeeding ' +
   'path, even if a target is missed (MISS is printed: timing never decides); 1 when a ' +
   'correctness check failed; 2 on bad options.';

@@ -9,6 +9,8 @@ import type { MicroResult } from './micro.js';
 import type { CeilingPoint } from './ceiling.js';
 import type { ScalingMode, ScalingPoint } from './scaling.js';
 import type { ChartSeries } from './svg.js';
+import type { MainJob } from './main_job.js';
+import type { RaceRates } from './race_rates.js';
 
 export interface BenchResults {
   micro?: MicroResult;
@@ -21,6 +23,10 @@ export interface BenchResults {
   /** vmmsim's own-region, fine-lock points the baseline is compared with. */
   direct?: ScalingPoint[];
   baseline?: BaselinePoint[];
+  /** `vmmsim run` as a user runs it: start-up and the default scenario's calls per second. */
+  job?: MainJob;
+  /** Controlled runs per second and hunt scaling. */
+  races?: RaceRates;
 }
 
 export interface Target {
@@ -234,6 +240,52 @@ function serviceTargets(r: BenchResults): Target[] {
   return out;
 }
 
+/** Start-up and the default scenario (the main job), against their targets. */
+function jobTargets(job: MainJob | undefined): Target[] {
+  if (job === undefined) return [];
+  const wall = job.startupMedianMs;
+  const runs = job.startupMs.length;
+  const { callsPerSecond, calls, runMs } = job.scenario;
+  return [
+    {
+      name: 'vmmsim run --calls 1, wall (median)',
+      goal: '≤ 500 ms',
+      measured: wall,
+      shown: `${int(wall)} ms (${runs} runs, ${int(Math.min(...job.startupMs))}–${int(Math.max(...job.startupMs))} ms)`,
+      met: wall <= 500,
+    },
+    {
+      name: 'the default scenario, calls/s',
+      goal: '≥ 500 k',
+      measured: callsPerSecond,
+      shown: `${rate(callsPerSecond)} (${fixed((runMs * 1000) / calls, 1)} µs of wall a call)`,
+      met: callsPerSecond >= 500_000,
+    },
+  ];
+}
+
+/** Controlled runs per second on one thread and a hunt on two pool threads against one. */
+export function raceTargets(races: RaceRates | undefined): Target[] {
+  if (races === undefined) return [];
+  const { single, hunt } = races;
+  return [
+    {
+      name: 'controlled runs/s, one thread',
+      goal: '≥ 5,000',
+      measured: single.perSecond,
+      shown: `${int(single.perSecond)} (4 actors, ${fixed(single.steps, 0)} decisions a run)`,
+      met: single.perSecond >= 5000,
+    },
+    {
+      name: 'hunt, 2 pool threads / 1',
+      goal: '≥ 1.8×',
+      measured: hunt.ratio,
+      shown: `${fixed(hunt.ratio, 2)}× (${int(hunt.two)} / ${int(hunt.one)} runs/s)`,
+      met: hunt.ratio >= 1.8,
+    },
+  ];
+}
+
 /** The issue's targets that this run measured, each with its value. */
 export function targets(r: BenchResults): Target[] {
   const out: Target[] = [];
@@ -270,6 +322,8 @@ export function targets(r: BenchResults): Target[] {
     }
   }
   out.push(...ratioTarget(r, 'own regions, 2 workers / 1 (fine)', 'own', 'fine', 1.7));
+  out.push(...ratioTarget(r, 'default mix, 2 workers / 1 (fine)', 'mix', 'fine', 1.7));
+  out.push(...ratioTarget(r, 'default mix, 2 workers / 1 (global)', 'mix', 'global', 0.9));
   for (const locking of ['fine', 'global']) {
     out.push(
       ...ratioTarget(r, `one shared region, 2 workers / 1 (${locking})`, 'shared', locking, 0.7),
@@ -286,6 +340,7 @@ export function targets(r: BenchResults): Target[] {
       });
     }
   }
+  out.push(...jobTargets(r.job), ...raceTargets(r.races));
   return out;
 }
 

@@ -18,6 +18,8 @@ import { runBaseline, type BaselinePoint } from './baseline.js';
 import type { BenchFlags, Group } from './options.js';
 import { benchEnvironment, cpuSample, environmentLine, foreignLoad } from './env.js';
 import { runComplexity } from './complexity.js';
+import { runMainJob } from './main_job.js';
+import { runRaceRates } from './race_rates.js';
 import { runMicro } from './micro.js';
 import {
   baselineTable,
@@ -128,6 +130,14 @@ async function runGroups(p: Plan, only: Group | undefined): Promise<BenchResults
       onPoint: (b: BaselinePoint) =>
         progress(`baseline ${b.transport}/${b.workers}: ${Math.round(b.opsPerSecond)} calls/s`),
     });
+  }
+  if (wanted('job')) {
+    progress('job: vmmsim run --calls 1, then the default scenario');
+    results.job = runMainJob(p.quick);
+  }
+  if (wanted('races')) {
+    progress('races: controlled runs on one thread, then a hunt on 1 and 2 pool threads');
+    results.races = await runRaceRates(p.quick);
   }
   return results;
 }

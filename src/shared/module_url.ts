@@ -14,3 +14,6 @@ const srcFolder = new URL(here.slice(0, here.lastIndexOf('/src/') + '/src/'.leng
 export function srcUrl(path: string): URL {
   return new URL(path, srcFolder);
 }
+
+/** Whether this module runs from its .ts source (tsx, the tests), not from dist/. */
+export const fromSources = here.endsWith('.ts');
