@@ -350,13 +350,14 @@ function checkTable(l: Layout, table: number, pde: number, vm: number, out: Viol
 
 /** A ring-3 mapping: `vm` is the VM whose own table holds it, -1 for a common table. */
 function checkUserPte(l: Layout, page: number, frame: number, vm: number, out: Violation[]): void {
-  const where = vm < 0 ? `page ${hex(page)}` : `page ${hex(page)} of VM ${vm}`;
+  // Named only for a violation: the check runs over every ring-3 PTE at the end of each run.
+  const where = (): string => (vm < 0 ? `page ${hex(page)}` : `page ${hex(page)} of VM ${vm}`);
   if (inSystemArena(page)) {
     out.push({
       kind: 'isolation',
       page,
       frame,
-      message: `${where} is in the system arena but ring-3 accessible (P_USER)`,
+      message: `${where()} is in the system arena but ring-3 accessible (P_USER)`,
     });
     return;
   }
@@ -367,6 +368,6 @@ function checkUserPte(l: Layout, page: number, frame: number, vm: number, out: V
     kind: 'isolation',
     page,
     frame,
-    message: `${where} maps frame ${hex(frame)} at ring 3, which is ${refusal}`,
+    message: `${where()} maps frame ${hex(frame)} at ring 3, which is ${refusal}`,
   });
 }

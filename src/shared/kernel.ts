@@ -382,6 +382,11 @@ export class Kernel implements KernelHooks {
   }
 
   /** The registered callbacks (global id, owning actor), in registration order. */
+  /** How many Free_Phys_Reg callbacks are registered (every thread's). */
+  callbackCount(): number {
+    return this.callbacks.count();
+  }
+
   callbackOwners(): { id: number; actor: number }[] {
     return this.callbacks.owners();
   }

@@ -78,6 +78,11 @@ export class CallbackRegistry {
     return id;
   }
 
+  /** How many callbacks are registered. */
+  count(): number {
+    return registered(this.l);
+  }
+
   /** The registered callbacks (global id, owning actor), in registration order. */
   owners(): { id: number; actor: number }[] {
     const owners = [];

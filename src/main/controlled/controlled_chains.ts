@@ -33,6 +33,19 @@ export class ControlledChains {
     });
   }
 
+  /**
+   * Whether run() has a chain to run. With no callback registered a chain calls no one, so
+   * the requests are dropped here as run() would drop them, and nothing waits a tick.
+   */
+  pending(request0Only: boolean): boolean {
+    const request1 = this.request1 > 0 && !request0Only;
+    if (!request1 && !this.request0 && !request0Only) return false;
+    if (this.kernel.callbackCount() > 0) return true;
+    if (request1) this.request1 = 0;
+    this.request0 = false;
+    return false;
+  }
+
   /** Runs the queued Request 1 then Request 0 chain (`request0Only`: after Init_Complete). */
   async run(request0Only: boolean): Promise<void> {
     const owners = this.kernel.callbackOwners().filter((o) => {
