@@ -4,6 +4,10 @@
  */
 import { errorClass } from './error_class.js';
 
+/**
+ * Assertions for what must never happen. A broken assertion is a finding, never a return
+ * value: DDK failures are return values (see STYLE.md, "two kinds of error").
+ */
 export class AssertionError extends Error {
   static {
     errorClass(this, 'AssertionError');

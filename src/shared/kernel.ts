@@ -381,12 +381,12 @@ export class Kernel implements KernelHooks {
     return this.callbacks.runOne(id, request, count);
   }
 
-  /** The registered callbacks (global id, owning actor), in registration order. */
   /** How many Free_Phys_Reg callbacks are registered (every thread's). */
   callbackCount(): number {
     return this.callbacks.count();
   }
 
+  /** The registered callbacks (global id, owning actor), in registration order. */
   callbackOwners(): { id: number; actor: number }[] {
     return this.callbacks.owners();
   }
