@@ -49,7 +49,13 @@ export class ActorHandle {
     label: string,
   ) {
     this.name = label;
-    this.worker = spawnWorker('actor_worker', { ...startup });
+    // A JSON scenario runs the built-in models in the bundle; a scenario module imports
+    // 'vmmsim', so its worker starts from the package's own modules (see spawnWorker).
+    this.worker = spawnWorker(
+      'actor_worker',
+      { ...startup },
+      { bundled: startup.scenario.kind === 'json' },
+    );
     this.api = Comlink.wrap<ActorWorkerApi>(nodeEndpoint(this.worker));
     this.worker.on('message', (message: unknown) => {
       if (message !== TERMINATE_ME || this.stopping) return;
