@@ -27,10 +27,19 @@ export const lo = (value: number): number => value & 0xffff;
 
 export const USER_PERMS = P_WRITE | P_USER | (PG_VM << PG_TYPE_SHIFT);
 
+/** The registers a successful call returns: `regs` with `changes`, cf clear unless given. */
 export function withRegs(regs: Registers, changes: Partial<Registers>): Registers {
-  return { ...regs, ...changes, cf: changes.cf ?? 0 };
+  return {
+    ax: changes.ax ?? regs.ax,
+    bx: changes.bx ?? regs.bx,
+    cx: changes.cx ?? regs.cx,
+    dx: changes.dx ?? regs.dx,
+    si: changes.si ?? regs.si,
+    di: changes.di ?? regs.di,
+    cf: changes.cf ?? 0,
+  };
 }
 
 export function dpmiError(ctx: Context, regs: Registers, code: number, reason: string): Registers {
-  return ctx.refuse({ ...regs, ax: code, cf: 1 }, reason);
+  return ctx.refuse(withRegs(regs, { ax: code, cf: 1 }), reason);
 }
