@@ -13,31 +13,38 @@ import { BLOCK_LIVE, blockState, blockWord } from '../blocks.js';
 import { PC_STATIC } from '../constants.js';
 import { fail } from '../assert.js';
 import type { Context } from '../context.js';
-import { BK, BlockKind } from '../layout.js';
+import { BK, BlockKind, LOCK_BLOCKS } from '../layout.js';
 import { COMMON_SPACE, SYSTEM_VM } from '../page_table.js';
 import { claimBlock, freeClaimedBlock } from './alloc.js';
 import { STATIC_REASON, staticWithoutFlag } from './reserved_block.js';
-import { blockOfHandle, fail0, type ServiceDef } from './service.js';
+import { claimLiveBlock, fail0, liveBlockOfHandle, type ServiceDef } from './service.js';
 
 export function pageFree(ctx: Context, hMem: number, flags: number): number {
   if (flags !== 0 && flags !== PC_STATIC) return ctx.refuse(0, 'flags must be 0');
-  const block = blockOfHandle(ctx, hMem, ctx.vm);
-  if (block < 0) return ctx.refuse(0, 'invalid memory handle');
-  const kind = blockWord(ctx.l, block, BK.kind);
-  if (flags !== 0 && kind !== BlockKind.RESERVED) return ctx.refuse(0, 'flags must be 0');
-  if (kind === BlockKind.RESERVED && staticWithoutFlag(ctx, block, flags))
-    return ctx.refuse(0, STATIC_REASON);
-  if (kind === BlockKind.REGION) return ctx.refuse(0, 'a free physical region can never be freed');
-  if (kind !== BlockKind.ALLOCATION && kind !== BlockKind.RESERVED) {
-    return ctx.refuse(0, 'invalid memory handle');
-  }
-  if (!(kind === BlockKind.ALLOCATION || kind === BlockKind.RESERVED))
-    fail('_PageFree: kind', kind);
-  const space = blockWord(ctx.l, block, BK.space);
-  if (!claimBlock(ctx, block)) return ctx.refuse(0, 'invalid memory handle');
-  freeClaimedBlock(ctx, block, space < 0 ? SYSTEM_VM : space);
+  ctx.locker.acquire(LOCK_BLOCKS);
+  const claimed = claimFreeable(ctx, hMem, flags);
+  ctx.locker.release(LOCK_BLOCKS);
+  if (typeof claimed === 'string') return ctx.refuse(0, claimed);
+  const space = blockWord(ctx.l, claimed, BK.space);
+  freeClaimedBlock(ctx, claimed, space < 0 ? SYSTEM_VM : space);
   ctx.hooks.freeListGrew();
   return 1;
+}
+
+/**
+ * The block of `hMem`, claimed for freeing, or why _PageFree refuses it. Found, checked and
+ * claimed under one hold of the block-table lock (the caller's).
+ */
+function claimFreeable(ctx: Context, hMem: number, flags: number): number | string {
+  const block = liveBlockOfHandle(ctx, hMem, ctx.vm);
+  if (block < 0) return 'invalid memory handle';
+  const kind = blockWord(ctx.l, block, BK.kind);
+  if (flags !== 0 && kind !== BlockKind.RESERVED) return 'flags must be 0';
+  if (kind === BlockKind.RESERVED && staticWithoutFlag(ctx, block, flags)) return STATIC_REASON;
+  if (kind === BlockKind.REGION) return 'a free physical region can never be freed';
+  if (kind !== BlockKind.ALLOCATION && kind !== BlockKind.RESERVED) return 'invalid memory handle';
+  claimLiveBlock(ctx, block);
+  return block;
 }
 
 export const _PageFree: ServiceDef = {

@@ -174,12 +174,19 @@ export function ownsFrame(
 /** The live block whose handle (linear address) is `handle`, as `vm` sees it, or -1. */
 export function blockOfHandle(ctx: Context, handle: number, vm: number): number {
   if (!isDword(handle) || handle % PAGE_SIZE !== 0) return -1;
-  const page = handle >>> 12;
   ctx.locker.acquire(LOCK_BLOCKS);
-  const block = findBlock(ctx.l, spaceOf(page, vm), page);
-  const live = block >= 0 && blockState(ctx.l, block) === BLOCK_LIVE;
+  const block = liveBlockOfHandle(ctx, handle, vm);
   ctx.locker.release(LOCK_BLOCKS);
-  return live ? block : -1;
+  return block;
+}
+
+/** blockOfHandle for a caller that holds the block-table lock (and may claim the block). */
+export function liveBlockOfHandle(ctx: Context, handle: number, vm: number): number {
+  if (!ctx.locker.holding(LOCK_BLOCKS)) fail('liveBlockOfHandle: block-table lock not held');
+  if (!isDword(handle) || handle % PAGE_SIZE !== 0) return -1;
+  const page = handle >>> 12;
+  const block = findBlock(ctx.l, spaceOf(page, vm), page);
+  return block >= 0 && blockState(ctx.l, block) === BLOCK_LIVE ? block : -1;
 }
 
 /**
