@@ -86,10 +86,13 @@ export function lockRange(
 ): number[] {
   if (!(count > 0)) fail('lockRange: empty range', first);
   ctx.notePage(first);
-  if (more === undefined && first >>> 10 === (first + count - 1) >>> 10) {
+  if (oneTable(first, count)) {
     const id = spaceLockOf(first, vm); // the common case: one page table, one lock
-    ctx.locker.acquire(id);
-    return [id];
+    if (more === undefined) {
+      ctx.locker.acquire(id);
+      return [id];
+    }
+    if (oneTable(more[0], more[1])) return lockTwo(ctx, id, spaceLockOf(more[0], vm));
   }
   const ids: number[] = [];
   addSpaceLocks(ids, vm, first, count);
@@ -101,6 +104,17 @@ export function lockRange(
 }
 
 const byNumber = (a: number, b: number): number => a - b;
+
+/** Whether [first, first+count) lies in one page table (one space lock). */
+const oneTable = (first: number, count: number): boolean =>
+  first >>> 10 === (first + count - 1) >>> 10;
+
+/** Takes locks `a` and `b` (once, when the same) in rank order: two ranges of one table each. */
+function lockTwo(ctx: Context, a: number, b: number): number[] {
+  const ids = a === b ? [a] : a < b ? [a, b] : [b, a];
+  for (const id of ids) ctx.locker.acquire(id);
+  return ids;
+}
 
 /** Adds the lock of each page table [from, from+count) spans to `ids`, once each. */
 function addSpaceLocks(ids: number[], vm: number, from: number, count: number): void {
