@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { blockBody, outputBlocks, spliceBlocks } from './readme_blocks.js';
 
 const root = join(import.meta.dirname, '..');
-const cli = join(root, 'dist', 'src', 'main', 'cli', 'cli.bundle.js');
+const cli = join(root, 'dist', 'src', 'main', 'cli', 'bin.js');
 const readmePath = join(root, 'README.md');
 
 function scratchFolder(): string {

@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const root = join(import.meta.dirname, '..', '..');
-const cli = join(root, 'dist', 'src', 'main', 'cli', 'cli.bundle.js');
+const cli = join(root, 'dist', 'src', 'main', 'cli', 'bin.js');
 const scratch = mkdtempSync(join(tmpdir(), 'vmmsim-bad-input-'));
 const outputs = join(scratch, 'outputs');
 mkdirSync(outputs);

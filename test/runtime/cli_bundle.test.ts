@@ -1,21 +1,23 @@
-// The command line as the package ships it: one bundled file (dist/src/main/cli/cli.bundle.js,
-// the bin). Inside a bundle every module's import.meta.url names the bundle, so each path the
-// code starts a thread from goes through src/shared/module_url.ts; these tests run each kind
-// of thread from the bundle, check the paths it names exist, and keep the full zod out.
+// The command line as the package ships it: the bin (bin.js) starts one bundled file
+// (dist/src/main/cli/cli.bundle.js) unless a scenario module is named (entry.ts). Inside a
+// bundle every module's import.meta.url names the bundle, so each path the code starts a
+// thread from goes through src/shared/module_url.ts; these tests run each kind of thread from
+// the bundle, check the paths it names exist, and keep the full zod out.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
+import { cliBuild } from '../../src/main/cli/entry.js';
 
 const root = join(import.meta.dirname, '..', '..');
-const bin = 'dist/src/main/cli/cli.bundle.js';
+const bundle = 'dist/src/main/cli/cli.bundle.js';
 const scratch = mkdtempSync(join(tmpdir(), 'vmmsim-bundle-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 function vmmsim(...args: string[]) {
-  const result = spawnSync(process.execPath, [join(root, bin), ...args], {
+  const result = spawnSync(process.execPath, [join(root, bundle), ...args], {
     cwd: scratch, // not the package: nothing may be found relative to the working folder
     encoding: 'utf8',
     timeout: 120_000,
@@ -24,14 +26,26 @@ function vmmsim(...args: string[]) {
 }
 
 describe('the bundled command line', () => {
-  it('is the package bin', () => {
+  it('is what the package bin starts, unless a scenario module is named', () => {
     const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-    expect(manifest.bin.vmmsim).toBe(bin);
-    expect(readFileSync(join(root, bin), 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+    expect(manifest.bin.vmmsim).toBe('dist/src/main/cli/bin.js');
+    expect(readFileSync(join(root, manifest.bin.vmmsim), 'utf8')).toMatch(
+      /^#!\/usr\/bin\/env node\n/,
+    );
+    expect(readFileSync(join(root, bundle), 'utf8')).toMatch(/^#!\/usr\/bin\/env node\n/);
+    expect(cliBuild(['run'], true)).toBe('./cli.bundle.js');
+    expect(cliBuild(['run', 'scenarios/default.json', '--calls', '5'], true)).toBe(
+      './cli.bundle.js',
+    );
+    expect(cliBuild(['replay', 'x.replay.json'], true)).toBe('./cli.bundle.js');
+    for (const file of ['a.ts', 'b.mts', 'c.js', 'd.mjs', 'e.cjs', 'f.TSX'])
+      expect(cliBuild(['hunt', file, '--runs', '9'], true), file).toBe('./cli.js');
+    expect(cliBuild(['replay', 'x.replay.json', '--scenario', 'race.ts'], true)).toBe('./cli.js');
+    expect(cliBuild(['run'], false)).toBe('./cli.js'); // not built (a checkout before the build)
   });
 
   it('names only files that exist, relative to the package src folder', () => {
-    const text = readFileSync(join(root, bin), 'utf8');
+    const text = readFileSync(join(root, bundle), 'utf8');
     const named = [...text.matchAll(/srcUrl\("([^"]+)"\)/g)].map((m) => m[1]!);
     expect(named.length).toBeGreaterThanOrEqual(6);
     const entries = [...text.matchAll(/spawnWorker\("(\w+)"/g)].map((m) => `workers/${m[1]}.js`);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const root = join(import.meta.dirname, '..', '..');
-const cli = join(root, 'dist', 'src', 'main', 'cli', 'cli.bundle.js');
+const cli = join(root, 'dist', 'src', 'main', 'cli', 'bin.js');
 const scratch = mkdtempSync(join(tmpdir(), 'vmmsim-help-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 

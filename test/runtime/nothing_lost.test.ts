@@ -17,7 +17,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { writeFileAtomic } from '../../src/shared/atomic_write.js';
 
 const root = join(import.meta.dirname, '..', '..');
-const cli = join(root, 'dist', 'src', 'main', 'cli', 'cli.bundle.js');
+const cli = join(root, 'dist', 'src', 'main', 'cli', 'bin.js');
 const scratch = mkdtempSync(join(tmpdir(), 'vmmsim-nothing-lost-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 

@@ -23,7 +23,7 @@ import {
 } from '../../src/shared/scenario/load.js';
 
 const root = join(import.meta.dirname, '..', '..');
-const cli = join(root, 'dist', 'src', 'main', 'cli', 'cli.bundle.js');
+const cli = join(root, 'dist', 'src', 'main', 'cli', 'bin.js');
 const scratch = mkdtempSync(join(tmpdir(), 'vmmsim-hostile-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 

@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 const RUNS = Number(process.env.VMMSIM_SIGNAL_RUNS ?? 12);
 const root = join(import.meta.dirname, '..', '..');
-const cli = join(root, 'dist', 'src', 'main', 'cli', 'cli.bundle.js');
+const cli = join(root, 'dist', 'src', 'main', 'cli', 'bin.js');
 const scratch = mkdtempSync(join(tmpdir(), 'vmmsim-signals-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
