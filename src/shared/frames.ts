@@ -81,13 +81,15 @@ export function lockFrame(l: Layout, frame: number, page: number, space: number)
   if (!isRamFrame(l, frame)) fail('lockFrame: not a RAM frame', frame);
   const base = frame * FRAME_WORDS;
   if (!(l.frames[base + FR.state] !== FrameState.FREE)) fail('lockFrame: frame is free', frame);
-  const count = l.frames[base + FR.lockCount]!;
+  // Atomic: a frame reachable from two pages (a page and its global alias) is locked under
+  // either page's space lock, so two threads may change its count at once.
+  const count = Atomics.add(l.frames, base + FR.lockCount, 1);
   if (!(count >= 0)) fail('lockFrame: negative lock count', frame);
   if (count === 0) {
+    // The frame's home (lock_pages.ts homeOf): the same whichever page locked it.
     l.frames[base + FR.lockedPage] = page;
     l.frames[base + FR.lockedSpace] = space;
   }
-  l.frames[base + FR.lockCount] = count + 1;
 }
 
 /** Takes one from a frame's lock count; false (and no change) if it is not locked. */
@@ -95,10 +97,13 @@ export function unlockFrame(l: Layout, frame: number): boolean {
   if (!isRamFrame(l, frame)) fail('unlockFrame: not a RAM frame', frame);
   const base = frame * FRAME_WORDS;
   if (!(l.frames[base + FR.state] !== FrameState.FREE)) fail('unlockFrame: frame is free', frame);
-  const count = l.frames[base + FR.lockCount]!;
-  if (count <= 0) return false;
-  l.frames[base + FR.lockCount] = count - 1;
-  return true;
+  const slot = base + FR.lockCount;
+  for (let count = Atomics.load(l.frames, slot); count > 0;) {
+    const seen = Atomics.compareExchange(l.frames, slot, count, count - 1);
+    if (seen === count) return true;
+    count = seen; // another thread changed it meanwhile (see lockFrame): try again
+  }
+  return false;
 }
 
 export const freeCount = (l: Layout): number => Atomics.load(l.header, H.freeCount);
