@@ -38,7 +38,7 @@ import { Arena } from '../linear.js';
 import { COMMON_SPACE, readPte, SYSTEM_VM } from '../page_table.js';
 import { pteFrame, ptePhysAddr } from '../pte.js';
 import { vmOfHandle } from '../machine.js';
-import { allocateBlock, type PhysConstraint } from './alloc.js';
+import { allocateBlock, claimBlock, freeClaimedBlock, type PhysConstraint } from './alloc.js';
 import { addRegion, regionOf } from './region.js';
 import {
   failPair,
@@ -134,8 +134,11 @@ function allocateRegion(
     fixed: false,
   });
   if (typeof made === 'string') return ctx.refuse(failPair(), made);
-  if (!addRegion(ctx.l, made.block))
+  if (!addRegion(ctx, made.block)) {
+    // The block is not a region of the table: it goes, with its linear pages.
+    if (claimBlock(ctx, made.block)) freeClaimedBlock(ctx, made.block, SYSTEM_VM);
     return ctx.refuse(failPair(), 'too many free physical regions');
+  }
   if (!(regionOf(ctx.l, made.base) === made.block)) fail('_PageAllocate: region not published');
   const address = made.base * 4096;
   return { eax: address, edx: address };

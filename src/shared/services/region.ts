@@ -15,6 +15,7 @@ import {
   BlockKind,
   H,
   type Layout,
+  LOCK_MISC,
   REGION_MAX,
 } from '../layout.js';
 import { systemPhase } from '../protocol.js';
@@ -51,18 +52,26 @@ export function regionOfHinted(ctx: Context, page: number): number {
   return region;
 }
 
-/** Publishes a finished region block; false when the table is full. */
-export function addRegion(l: Layout, block: number): boolean {
-  const count = l.header[H.regionCount]!;
+/**
+ * Publishes a finished region block; false when the table is full. Under the misc lock:
+ * regions are made during initialization, one device at a time in a run, but threads of a
+ * program of its own (createKernel, attachKernel) may make two at once.
+ */
+export function addRegion(ctx: Context, block: number): boolean {
+  const l = ctx.l;
   if (!(blockWord(l, block, BK.kind) === BlockKind.REGION))
     fail('addRegion: not a region block', block);
-  if (count >= REGION_MAX) return false;
-  l.regions[count] = block;
-  Atomics.store(l.header, H.regionCount, count + 1);
-  // regions are made during init, one device at a time: no other thread adds one meanwhile
-  if (!(regionOf(l, blockWord(l, block, BK.basePage)) === block))
+  ctx.locker.acquire(LOCK_MISC);
+  const count = l.header[H.regionCount]!;
+  const added = count < REGION_MAX;
+  if (added) {
+    l.regions[count] = block;
+    Atomics.store(l.header, H.regionCount, count + 1);
+  }
+  ctx.locker.release(LOCK_MISC);
+  if (added && !(regionOf(l, blockWord(l, block, BK.basePage)) === block))
     fail('addRegion: not found after');
-  return true;
+  return added;
 }
 
 /**
