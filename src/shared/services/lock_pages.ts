@@ -31,14 +31,14 @@ const lockable = (ctx: Context, frame: number): boolean => {
 };
 
 /**
- * Where a lockable frame lives: its page in the block that owns it, in that block's space. A
- * lock is recorded there, not at the page the caller named: a VM's view of a global V86 page,
+ * Locks a lockable frame where it lives: its page in the block that owns it, in that block's
+ * space, not at the page the caller named: a VM's view of a global V86 page,
  * a V86 mapping or a global alias may go (the VM destroyed) while the frame stays locked.
  */
-function homeOf(l: Layout, frame: number, page: number, space: number): [number, number] {
+function lockAtHome(l: Layout, frame: number, page: number, space: number): void {
   const where = frameWhere(l, frame);
-  if (where < 0) return [page, space];
-  return [where, blockWord(l, frameOwner(l, frame), BK.space)];
+  if (where < 0) lockFrame(l, frame, page, space);
+  else lockFrame(l, frame, where, blockWord(l, frameOwner(l, frame), BK.space));
 }
 
 /** Why a page of the range cannot be locked or unlocked, or undefined. Caller holds its locks. */
@@ -77,7 +77,7 @@ export function lockPages(
     const index = pteIndex(l, vm, page);
     const frame = pteFrame(pteAt(l, index));
     if (lockable(ctx, frame)) {
-      lockFrame(l, frame, ...homeOf(l, frame, page, spaceOf(page, vm)));
+      lockAtHome(l, frame, page, spaceOf(page, vm));
       if (!(frameLockCount(l, frame) > 0)) fail('lockPages: frame not locked after', frame);
     }
     if (markDirty) setPteBits(l, ctx.locker, index, P_DIRTY);
