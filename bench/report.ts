@@ -181,6 +181,28 @@ function ratioTarget(
   return [{ name, goal: `≥ ${goal}×`, measured, shown, met: measured >= goal }];
 }
 
+/**
+ * 2 workers against 1 in each repeat (the repeats interleave the worker counts, so repeat i of
+ * each was measured in the same round): the goal holds only when it holds in every one.
+ */
+function everyRepeatTarget(
+  r: BenchResults,
+  name: string,
+  mode: ScalingMode,
+  locking: string,
+  goal: number,
+): Target[] {
+  const one = find(r.scaling, mode, locking, 1);
+  const two = find(r.scaling, mode, locking, 2);
+  if (one === undefined || two === undefined) return [];
+  const ones = one.repeats ?? [one.opsPerSecond];
+  const twos = two.repeats ?? [two.opsPerSecond];
+  const ratios = twos.map((ops, i) => ops / (ones[i] ?? one.opsPerSecond));
+  const measured = Math.min(...ratios);
+  const shown = `${ratios.map((x) => fixed(x, 2)).join(', ')} (lowest ${fixed(measured, 2)}×)`;
+  return [{ name, goal: `≥ ${goal}×`, measured, shown, met: measured >= goal }];
+}
+
 const DPMI_MAP = 'Int 31h 0800h + 0801h';
 
 /** Every service against the floor, and against its own cost on a bigger, fuller machine. */
@@ -326,14 +348,12 @@ export function targets(r: BenchResults): Target[] {
   out.push(...ratioTarget(r, 'default mix, 2 workers / 1 (fine)', 'mix', 'fine', 1.7));
   out.push(...ratioTarget(r, 'default mix, 2 workers / 1 (global)', 'mix', 'global', 0.9));
   for (const locking of ['fine', 'global']) {
-    out.push(
-      ...ratioTarget(r, `one shared region, 2 workers / 1 (${locking})`, 'shared', locking, 0.7),
-    );
+    const each = `one shared region 2/1, each repeat (${locking})`;
+    out.push(...everyRepeatTarget(r, each, 'shared', locking, 0.7));
     const two = find(r.scaling, 'shared', locking, 2);
     if (two !== undefined) {
-      const name = `one shared region, 2 workers, min/max (${locking})`;
       out.push({
-        name,
+        name: `one shared region, 2 workers, min/max (${locking})`,
         goal: '≥ 0.5',
         measured: two.fairness,
         shown: fixed(two.fairness, 2),

@@ -56,6 +56,25 @@ describe('the benchmark targets', () => {
     expect(verdict({ scaling }, 'default mix, 2 workers / 1 (global)')).toBe(false);
   });
 
+  it('one shared region: 2 workers / 1 must hold in every repeat, not only the median', () => {
+    const point = (workers: number, repeats: number[]) =>
+      ({
+        mode: 'shared',
+        locking: 'fine',
+        workers,
+        opsPerSecond: [...repeats].sort((a, b) => a - b)[Math.floor(repeats.length / 2)]!,
+        repeats,
+        fairness: 1,
+      }) as unknown as ScalingPoint;
+    const name = 'one shared region 2/1, each repeat (fine)';
+    const oneLow = [point(1, [100, 100, 100]), point(2, [90, 60, 95])];
+    expect(verdict({ scaling: oneLow }, name)).toBe(false);
+    expect(targets({ scaling: oneLow }).find((t) => t.name === name)!.shown).toBe(
+      '0.90, 0.60, 0.95 (lowest 0.60×)',
+    );
+    expect(verdict({ scaling: [point(1, [100, 120]), point(2, [75, 90])] }, name)).toBe(true);
+  });
+
   it('names no target a run did not measure', () => {
     expect(targets({})).toEqual([]);
   });
