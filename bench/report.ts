@@ -160,6 +160,17 @@ function find(
   return points?.find((p) => p.mode === mode && p.locking === locking && p.workers === workers);
 }
 
+/** The 1-worker and 2-worker points of (mode, locking), when the run measured both. */
+function oneAndTwo(
+  r: BenchResults,
+  mode: ScalingMode,
+  locking: string,
+): [ScalingPoint, ScalingPoint] | undefined {
+  const one = find(r.scaling, mode, locking, 1);
+  const two = find(r.scaling, mode, locking, 2);
+  return one === undefined || two === undefined ? undefined : [one, two];
+}
+
 function ratioTarget(
   r: BenchResults,
   name: string,
@@ -167,9 +178,9 @@ function ratioTarget(
   locking: string,
   goal: number,
 ): Target[] {
-  const one = find(r.scaling, mode, locking, 1);
-  const two = find(r.scaling, mode, locking, 2);
-  if (one === undefined || two === undefined) return [];
+  const pair = oneAndTwo(r, mode, locking);
+  if (pair === undefined) return [];
+  const [one, two] = pair;
   const measured = two.opsPerSecond / one.opsPerSecond;
   const c1 = r.ceiling?.find((c) => c.workers === 1);
   const c2 = r.ceiling?.find((c) => c.workers === 2);
@@ -192,9 +203,9 @@ function everyRepeatTarget(
   locking: string,
   goal: number,
 ): Target[] {
-  const one = find(r.scaling, mode, locking, 1);
-  const two = find(r.scaling, mode, locking, 2);
-  if (one === undefined || two === undefined) return [];
+  const pair = oneAndTwo(r, mode, locking);
+  if (pair === undefined) return [];
+  const [one, two] = pair;
   const ones = one.repeats ?? [one.opsPerSecond];
   const twos = two.repeats ?? [two.opsPerSecond];
   const ratios = twos.map((ops, i) => ops / (ones[i] ?? one.opsPerSecond));

@@ -187,7 +187,6 @@ export function ownsFrame(
 
 /** The live block whose handle (linear address) is `handle`, as `vm` sees it, or -1. */
 export function blockOfHandle(ctx: Context, handle: number, vm: number): number {
-  if (!isDword(handle) || handle % PAGE_SIZE !== 0) return -1;
   ctx.locker.acquire(LOCK_BLOCKS);
   const block = liveBlockOfHandle(ctx, handle, vm);
   ctx.locker.release(LOCK_BLOCKS);
